@@ -1,0 +1,33 @@
+/** Shared helpers for benchmarks: percentiles, machine description, flag parsing. */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx]!;
+}
+
+export function sortedCopy(values: ArrayLike<number>): Float64Array {
+  return Float64Array.from(values as ArrayLike<number>).sort();
+}
+
+export function median(values: ArrayLike<number>): number {
+  return percentile(sortedCopy(values), 50);
+}
+
+export function machine(): Record<string, unknown> {
+  const cpus = os.cpus();
+  return { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, node: process.version, platform: `${os.platform()} ${os.release()}` };
+}
+
+export function benchArgs(argv: string[], defaults: { duration: number }): { duration: number; values: Record<string, string | boolean | undefined> } {
+  const { values } = parseArgs({ args: argv, options: { duration: { type: 'string' } }, strict: false, allowPositionals: true });
+  const duration = values.duration === undefined ? defaults.duration : Number(values.duration);
+  if (!Number.isFinite(duration) || duration <= 0) throw new Error(`--duration must be a positive number of seconds`);
+  return { duration, values };
+}
+
+export function log(msg: string): void {
+  process.stderr.write(msg + '\n');
+}

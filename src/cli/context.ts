@@ -1,0 +1,46 @@
+import { ConfigError } from '../core/errors.js';
+
+/** What every `reflex` command receives: its streams and a signal that fires on SIGINT/SIGTERM. */
+export interface CliContext {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  /** Aborted on SIGINT/SIGTERM or when `--duration` runs out; long-running commands stop cleanly on it. */
+  readonly signal: AbortSignal;
+}
+
+/** A command module in `src/cli/commands/<name>.ts`. */
+export interface CommandModule {
+  /** One line for `reflex --help`. */
+  readonly summary: string;
+  /** Full text for `reflex <command> --help`: every flag, one line each. */
+  readonly usage: string;
+  /** Returns the exit code: 0 success, 2 bad usage/config (throw ConfigError), 1 runtime failure. */
+  main(argv: string[], ctx: CliContext): Promise<number>;
+}
+
+/** Parse `--duration SECONDS`; undefined when absent. Throws a ConfigError naming the flag. */
+export function parseDuration(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const s = Number(value);
+  if (!Number.isFinite(s) || s <= 0) {
+    throw new ConfigError('E_USAGE', `--duration must be a positive number of seconds, got "${value}"`);
+  }
+  return s;
+}
+
+/** A signal that aborts when `parent` aborts or after `seconds` (if given). */
+export function withDuration(parent: AbortSignal, seconds: number | undefined): AbortSignal {
+  if (seconds === undefined) return parent;
+  return AbortSignal.any([parent, AbortSignal.timeout(seconds * 1000)]);
+}
+
+/** Parse a number flag, naming the flag in the error. */
+export function numberFlag(name: string, value: string | undefined, fallback: number, range?: [number, number]): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || (range && (n < range[0] || n > range[1]))) {
+    const r = range ? ` in ${range[0]}..${range[1]}` : '';
+    throw new ConfigError('E_USAGE', `--${name} must be a number${r}, got "${value}"`);
+  }
+  return n;
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * `reflex`: thin dispatcher. Each command lives in `commands/<name>.ts` and exports
+ * `summary`, `usage` and `main` (see `context.ts`), so commands are added without
+ * touching this file.
+ */
+import { readdirSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, ReflexError } from '../core/errors.js';
+import type { CliContext, CommandModule } from './context.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ext = extname(fileURLToPath(import.meta.url)); // ".ts" under tsx, ".js" when built
+const commandsDir = join(here, 'commands');
+
+function commandNames(): string[] {
+  return readdirSync(commandsDir)
+    .filter((f) => f.endsWith(ext) && !f.endsWith('.d.ts') && !f.startsWith('_'))
+    .map((f) => f.slice(0, -ext.length))
+    .sort();
+}
+
+async function load(name: string): Promise<CommandModule | undefined> {
+  if (!/^[a-z][a-z0-9-]*$/.test(name) || !commandNames().includes(name)) return undefined;
+  return (await import(join(commandsDir, name + ext))) as CommandModule;
+}
+
+async function help(out: NodeJS.WritableStream): Promise<void> {
+  const lines = ['usage: reflex <command> [options]', '', 'commands:'];
+  for (const name of commandNames()) {
+    const mod = await load(name);
+    if (mod) lines.push(`  ${name.padEnd(12)} ${mod.summary}`);
+  }
+  lines.push('', 'Run `reflex <command> --help` for its flags.', 'Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration.');
+  out.write(lines.join('\n') + '\n');
+}
+
+export async function run(argv: string[], ctx: CliContext): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    await help(ctx.stdout);
+    return name === undefined ? 2 : 0;
+  }
+  const mod = await load(name);
+  if (!mod) {
+    ctx.stderr.write(`reflex: unknown command "${name}". Run \`reflex --help\` for the list.\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    ctx.stdout.write(mod.usage.trimEnd() + '\n');
+    return 0;
+  }
+  try {
+    return await mod.main(rest, ctx);
+  } catch (err) {
+    if (err instanceof ConfigError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+      ctx.stderr.write(`reflex ${name}: ${(err as Error).message}\n`);
+      return 2;
+    }
+    const code = err instanceof ReflexError ? ` [${err.code}]` : '';
+    ctx.stderr.write(`reflex ${name}: ${(err as Error).stack ?? String(err)}${code}\n`);
+    return 1;
+  }
+}
+
+const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1]);
+if (isMain) {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      process.stderr.write(`reflex: second ${sig}, exiting now\n`);
+      process.exit(130);
+    }
+    controller.abort(new ReflexError('E_SIGNAL', `received ${sig}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const code = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
+  process.exitCode = code;
+}

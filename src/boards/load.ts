@@ -1,0 +1,120 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../core/errors.js';
+import { Validator } from '../core/validate.js';
+import type { ActuatorDef, BoardDef, LineRef, SourceDef } from './types.js';
+
+/** The top-level `boards/` folder of the package, from src/ (tsx) or dist/ (built). */
+export const boardsDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'boards');
+
+export function listBoards(dir = boardsDir): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+}
+
+/** Load a board by id (from `boards/`) or by path to a JSON file. */
+export function loadBoard(idOrPath: string, dir = boardsDir): BoardDef {
+  const file = idOrPath.endsWith('.json') ? resolve(idOrPath) : join(dir, `${idOrPath}.json`);
+  if (!existsSync(file)) {
+    throw new ConfigError('E_BOARD_UNKNOWN', `no board "${idOrPath}": expected ${file}. Known boards: ${listBoards(dir).join(', ')}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError('E_CONFIG', `${file}: not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  return validateBoard(raw, file);
+}
+
+export function validateBoard(raw: unknown, file = '<board>'): BoardDef {
+  const v = new Validator(file);
+  const o = v.object(raw, '');
+  v.onlyKeys(o, '', ['id', 'name', 'source', 'tracker', 'pins', 'actuators', 'description']);
+  const board: BoardDef = {
+    id: v.string(o.id, 'id'),
+    name: v.string(o.name, 'name'),
+    source: validateSource(v, o.source),
+    actuators: v.array(o.actuators ?? [], 'actuators').map((a, i) => validateActuator(v, a, `actuators[${i}]`)),
+  };
+  if (o.tracker !== undefined) {
+    const t = v.object(o.tracker, 'tracker');
+    v.onlyKeys(t, 'tracker', ['kind', 'dims', 'names', 'unit']);
+    const dims = v.integer(t.dims, 'tracker.dims', [1, 32]);
+    const names = v.array(t.names, 'tracker.names').map((n, i) => v.string(n, `tracker.names[${i}]`));
+    if (names.length !== dims) v.fail('tracker.names', `has ${names.length} names for ${dims} dims`);
+    board.tracker = { kind: v.oneOf(t.kind, 'tracker.kind', ['bridge'] as const), dims, names, unit: v.string(t.unit, 'tracker.unit') };
+  }
+  if (o.pins !== undefined) {
+    const pins = v.object(o.pins, 'pins');
+    board.pins = Object.fromEntries(Object.entries(pins).map(([role, ref]) => [role, validateLine(v, ref, `pins.${role}`)]));
+  }
+  const names = new Set<string>();
+  for (const [i, a] of board.actuators.entries()) {
+    if (names.has(a.name)) v.fail(`actuators[${i}].name`, `"${a.name}" is used twice`);
+    names.add(a.name);
+  }
+  return board;
+}
+
+function validateSource(v: Validator, raw: unknown): SourceDef {
+  const s = v.object(raw, 'source');
+  const kind = v.oneOf(s.kind, 'source.kind', ['bridge', 'cyton'] as const);
+  if (kind === 'cyton') {
+    v.onlyKeys(s, 'source', ['kind', 'path', 'baudRate', 'gain']);
+    const src: SourceDef = { kind, path: v.string(s.path, 'source.path') };
+    if (s.baudRate !== undefined) src.baudRate = v.integer(s.baudRate, 'source.baudRate', [1200, 4_000_000]);
+    // The ADS1299's programmable gains: anything else is a typo that would mis-scale every sample.
+    if (s.gain !== undefined) src.gain = Number(v.oneOf(String(s.gain), 'source.gain', ['1', '2', '4', '6', '8', '12', '24']));
+    return src;
+  }
+  const transport = v.oneOf(s.transport, 'source.transport', ['sim', 'serial'] as const);
+  const rate = v.integer(s.rate, 'source.rate', [250, 4000]);
+  const channels = v.integer(s.channels, 'source.channels', [1, 16]);
+  const blockSamples = s.blockSamples === undefined ? undefined : v.integer(s.blockSamples, 'source.blockSamples', [1, 255]);
+  if (transport === 'sim') {
+    v.onlyKeys(s, 'source', ['kind', 'transport', 'rate', 'channels', 'blockSamples', 'firmwareArgs']);
+    const firmwareArgs = s.firmwareArgs === undefined ? undefined : v.array(s.firmwareArgs, 'source.firmwareArgs').map((x, i) => v.string(x, `source.firmwareArgs[${i}]`));
+    return { kind, transport, rate, channels, ...(blockSamples !== undefined && { blockSamples }), ...(firmwareArgs && { firmwareArgs }) };
+  }
+  v.onlyKeys(s, 'source', ['kind', 'transport', 'path', 'baudRate', 'rate', 'channels', 'blockSamples']);
+  const src: SourceDef = { kind, transport, path: v.string(s.path, 'source.path'), rate, channels, ...(blockSamples !== undefined && { blockSamples }) };
+  if (s.baudRate !== undefined) src.baudRate = v.integer(s.baudRate, 'source.baudRate', [1200, 4_000_000]);
+  return src;
+}
+
+function validateLine(v: Validator, raw: unknown, path: string): LineRef {
+  const l = v.object(raw, path);
+  v.onlyKeys(l, path, ['chip', 'line', 'activeLow']);
+  const ref: LineRef = { chip: v.string(l.chip, `${path}.chip`), line: v.integer(l.line, `${path}.line`, [0, 1023]) };
+  if (l.activeLow !== undefined) ref.activeLow = v.boolean(l.activeLow, `${path}.activeLow`);
+  return ref;
+}
+
+function validateActuator(v: Validator, raw: unknown, path: string): ActuatorDef {
+  const a = v.object(raw, path);
+  v.onlyKeys(a, path, ['name', 'kind', 'via', 'channel', 'line', 'pwm', 'min', 'max', 'slewPerS', 'safe', 'unit']);
+  const def: ActuatorDef = {
+    name: v.string(a.name, `${path}.name`),
+    kind: v.oneOf(a.kind, `${path}.kind`, ['digital', 'pwm', 'servo'] as const),
+    via: v.oneOf(a.via, `${path}.via`, ['bridge', 'gpio', 'sysfs-pwm', 'sim'] as const),
+    min: v.number(a.min, `${path}.min`),
+    max: v.number(a.max, `${path}.max`),
+    slewPerS: v.number(a.slewPerS, `${path}.slewPerS`),
+    safe: v.number(a.safe, `${path}.safe`),
+    unit: v.string(a.unit, `${path}.unit`),
+  };
+  if (def.min > def.max) v.fail(`${path}.min`, `(${def.min}) is above max (${def.max})`);
+  if (def.safe < def.min || def.safe > def.max) v.fail(`${path}.safe`, `(${def.safe}) is outside min..max (${def.min}..${def.max})`);
+  if (def.slewPerS <= 0) v.fail(`${path}.slewPerS`, `must be positive, got ${def.slewPerS}`);
+  if (def.kind === 'servo' && (def.min < 500 || def.max > 2500)) v.fail(path, `servo pulse range must lie within 500..2500 us (protocol limit)`);
+  if (def.kind === 'digital' && (def.min < 0 || def.max > 1)) v.fail(path, `digital range must lie within 0..1`);
+  if (def.via === 'bridge') def.channel = v.integer(a.channel, `${path}.channel`, [0, 31]);
+  if (def.via === 'gpio') def.line = validateLine(v, a.line, `${path}.line`);
+  if (def.via === 'sysfs-pwm') {
+    const p = v.object(a.pwm, `${path}.pwm`);
+    v.onlyKeys(p, `${path}.pwm`, ['chip', 'channel', 'periodNs']);
+    def.pwm = { chip: v.string(p.chip, `${path}.pwm.chip`), channel: v.integer(p.channel, `${path}.pwm.channel`, [0, 63]), periodNs: v.integer(p.periodNs, `${path}.pwm.periodNs`, [1000, 1e9]) };
+  }
+  return def;
+}

@@ -1,0 +1,87 @@
+import { monotonicMs } from '../time/monotonic.js';
+
+/**
+ * The program's time source, injectable so protocols run in tests and demos without waiting.
+ * Times are milliseconds on an arbitrary monotonic origin.
+ */
+export interface Clock {
+  now(): number;
+  /** Resolve at (or after) clock time `at`; reject with the signal's reason if aborted first. */
+  sleepUntil(at: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Real time: CLOCK_MONOTONIC and timers. */
+export const systemClock: Clock = {
+  now: monotonicMs,
+  sleepUntil(at, signal) {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const timer = setTimeout(done, Math.max(0, at - monotonicMs()));
+      function done(): void {
+        signal?.removeEventListener('abort', abort);
+        resolve();
+      }
+      function abort(): void {
+        clearTimeout(timer);
+        reject(signal!.reason);
+      }
+      signal?.addEventListener('abort', abort, { once: true });
+    });
+  },
+};
+
+/**
+ * Virtual time that jumps: sleeping moves `now` straight to the deadline. A 100 s protocol
+ * runs in milliseconds with every timestamp as if it had run in real time.
+ */
+export class VirtualClock implements Clock {
+  #now: number;
+  constructor(start = 0) {
+    this.#now = start;
+  }
+  now(): number {
+    return this.#now;
+  }
+  async sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw signal.reason;
+    if (at > this.#now) this.#now = at;
+  }
+  /** Move time forward by hand (e.g. to simulate work taking time). */
+  advance(ms: number): void {
+    this.#now += ms;
+  }
+}
+
+/** Time that only moves when the test says so: `advance(ms)` wakes sleepers whose deadline passed. */
+export class ManualClock implements Clock {
+  #now: number;
+  #sleepers: Array<{ at: number; wake: () => void }> = [];
+  constructor(start = 0) {
+    this.#now = start;
+  }
+  now(): number {
+    return this.#now;
+  }
+  sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
+    if (at <= this.#now) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const entry = { at, wake: resolve };
+      this.#sleepers.push(entry);
+      signal?.addEventListener('abort', () => {
+        this.#sleepers = this.#sleepers.filter((s) => s !== entry);
+        reject(signal.reason);
+      }, { once: true });
+    });
+  }
+  advance(ms: number): void {
+    this.#now += ms;
+    const due = this.#sleepers.filter((s) => s.at <= this.#now);
+    this.#sleepers = this.#sleepers.filter((s) => s.at > this.#now);
+    for (const s of due) s.wake();
+  }
+  /** Sleepers waiting, for tests to wait until the program is parked on the clock. */
+  get pending(): number {
+    return this.#sleepers.length;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Cyton packets built from values, straight from OpenBCI's data-format document and
+ * independent of the parser: header 0xA0, sample number, 8 x int24 BE, 6 aux bytes, footer.
+ * Not a test file itself (no .test.ts suffix): shared by the cyton-* tests.
+ */
+export function int24be(v: number): number[] {
+  const u = v & 0xffffff;
+  return [(u >> 16) & 0xff, (u >> 8) & 0xff, u & 0xff];
+}
+
+export function int16be(v: number): number[] {
+  const u = v & 0xffff;
+  return [(u >> 8) & 0xff, u & 0xff];
+}
+
+export function uint32be(v: number): number[] {
+  return [(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
+}
+
+export function packet(sn: number, counts: readonly number[], footer = 0xc0, aux: readonly number[] = [0, 0, 0, 0, 0, 0]): Uint8Array {
+  if (counts.length !== 8 || aux.length !== 6) throw new Error('packet needs 8 counts and 6 aux bytes');
+  return Uint8Array.from([0xa0, sn & 0xff, ...counts.flatMap(int24be), ...aux, footer]);
+}
+
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** µV per count at `gain`, written out from the document's formula. */
+export function uvPerCount(gain: number): number {
+  return (4.5 / gain / (Math.pow(2, 23) - 1)) * 1000000;
+}

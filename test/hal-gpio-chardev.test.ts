@@ -1,0 +1,135 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { nullLogger } from '../src/core/log.js';
+import type { Level } from '../src/hal/gpio.js';
+import { ChardevGpioProvider, type GpioHelperEvent } from '../src/hal/gpio-chardev.js';
+import { tmpRoot } from './fixtures/sysfs/tree.js';
+
+/**
+ * Shell scripts standing in for libgpiod v2's tools: each appends its arguments to a log;
+ * gpiodetect answers --version and lists two chips; gpioset prints its banner and holds;
+ * gpioget prints `"<line>"=<FAKE_GPIO_LEVEL>`; gpiomon prints its banner then relays whatever
+ * the test writes into a FIFO, as the event lines `-F "%o %e"` would produce.
+ */
+const SCRIPTS: Record<string, string> = {
+  gpiodetect: `echo "gpiodetect $*" >> "$FAKE_GPIO_LOG"
+if [ "$1" = "--version" ]; then echo "gpiodetect (libgpiod) \${FAKE_GPIOD_VERSION:-v2.1.3}"; exit 0; fi
+echo "gpiochip0 [pinctrl-bcm2711] (58 lines)"
+echo "gpiochip1 [raspberrypi-exp-gpio] (8 lines)"`,
+  gpioset: `echo "gpioset $*" >> "$FAKE_GPIO_LOG"
+echo "Setting line '$(echo "$@" | sed 's/.* //')'..."
+exec sleep 1000`,
+  gpioget: `echo "gpioget $*" >> "$FAKE_GPIO_LOG"
+for last in "$@"; do :; done
+echo "\\"$last\\"=\${FAKE_GPIO_LEVEL:-inactive}"`,
+  gpiomon: `echo "gpiomon $*" >> "$FAKE_GPIO_LOG"
+echo "Monitoring line ..."
+exec cat "$FAKE_GPIOMON_FIFO"`,
+};
+
+function setup(t: { teardown: (fn: () => void) => void }, env: Record<string, string> = {}) {
+  const { root, cleanup } = tmpRoot();
+  t.teardown(cleanup);
+  const bin = join(root, 'bin');
+  mkdirSync(bin);
+  for (const [name, body] of Object.entries(SCRIPTS)) {
+    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  }
+  const log = join(root, 'log');
+  writeFileSync(log, '');
+  const fifo = join(root, 'events');
+  execFileSync('mkfifo', [fifo]);
+  const events: GpioHelperEvent[] = [];
+  const waiters: Array<{ pred: (e: GpioHelperEvent) => boolean; resolve: () => void }> = [];
+  const provider = new ChardevGpioProvider({
+    binDir: bin,
+    sysRoot: join(root, 'sys'), // empty: labels come from gpiodetect
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', FAKE_GPIO_LOG: log, FAKE_GPIOMON_FIFO: fifo, ...env },
+    logger: nullLogger(),
+    onHelper: (e) => {
+      events.push(e);
+      for (const w of waiters.splice(0)) {
+        if (w.pred(e)) w.resolve();
+        else waiters.push(w);
+      }
+    },
+  });
+  const waitFor = (pred: (e: GpioHelperEvent) => boolean, what: string): Promise<void> => {
+    if (events.some(pred)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; saw ${JSON.stringify(events)}`)), 5000);
+      waiters.push({ pred, resolve: () => { clearTimeout(timer); resolve(); } });
+    });
+  };
+  const logLines = () => readFileSync(log, 'utf8').trim().split('\n');
+  return { provider, events, waitFor, logLines, fifo };
+}
+
+const ready = (tool: string, lastArg: string) => (e: GpioHelperEvent) => e.tool === tool && e.event === 'ready' && e.args.at(-1) === lastArg;
+
+test('output: label resolved with gpiodetect, gpioset held per value, respawned on change, killed on close', async (t) => {
+  const { provider, events, waitFor, logLines } = setup(t);
+  const line = provider.output({ chip: 'pinctrl-bcm2711', line: 17, activeLow: true }, 0);
+  await waitFor(ready('gpioset', '17=0'), 'gpioset 17=0');
+  line.write(1);
+  await waitFor(ready('gpioset', '17=1'), 'gpioset 17=1');
+  line.write(1); // unchanged: nothing new
+  line.close();
+  await waitFor((e) => e.tool === 'gpioset' && e.event === 'exit' && e.args.at(-1) === '17=1', 'exit of 17=1');
+  t.deepEqual(logLines(), [
+    'gpiodetect --version',
+    'gpiodetect ',
+    'gpioset --banner -c gpiochip0 -l 17=0',
+    'gpioset --banner -c gpiochip0 -l 17=1',
+  ]);
+  t.deepEqual(events.filter((e) => e.event === 'exit').map((e) => e.detail), ['killed by SIGTERM', 'killed by SIGTERM']);
+  t.is(provider.counters.get('gpio_helper_failures'), 0);
+  t.is((t.throws(() => line.write(0)) as { code?: string }).code, 'E_GPIO_CLOSED');
+});
+
+test('input: gpioget for the initial level, gpiomon on both edges, listener gets the requested kind', async (t) => {
+  const { provider, waitFor, logLines, fifo } = setup(t, { FAKE_GPIO_LEVEL: 'active' });
+  const estop = provider.input({ chip: 'raspberrypi-exp-gpio', line: 4 }, 'falling');
+  t.is(estop.read(), 1);
+  const seen: Level[] = [];
+  const fell = new Promise<void>((resolve) => estop.watch((v) => {
+    seen.push(v);
+    resolve();
+  }));
+  await waitFor(ready('gpiomon', '4'), 'gpiomon banner');
+  const w = await open(fifo, 'w');
+  await w.write('4 1\n4 2\n');
+  await fell;
+  t.deepEqual(seen, [0], 'the rising edge updated the level but was not delivered');
+  t.is(estop.read(), 0);
+  await w.write('4 1\n');
+  await w.close(); // gpiomon (cat) ends: the monitor is dead
+  await waitFor((e) => e.tool === 'gpiomon' && e.event === 'exit', 'gpiomon exit');
+  const err = t.throws(() => estop.read());
+  t.is((err as { code?: string }).code, 'E_GPIO_HELPER', 'a stale level is never returned as current');
+  t.is(provider.counters.get('gpio_helper_failures'), 1);
+  estop.close();
+  t.deepEqual(logLines().slice(2), ['gpioget -c gpiochip1 4', 'gpiomon --banner -c gpiochip1 -e both -F %o %e 4']);
+});
+
+test('libgpiod v1 tools are refused with a clear error; a missing tool says what to install', (t) => {
+  const { provider } = setup(t, { FAKE_GPIOD_VERSION: 'v1.6.3' });
+  const err = t.throws(() => provider.output({ chip: 'pinctrl-bcm2711', line: 17 }, 0));
+  t.is((err as { code?: string }).code, 'E_GPIO_CHARDEV_VERSION');
+  t.regex(err!.message, /gpiod >= 2/);
+  const none = new ChardevGpioProvider({ binDir: '/nonexistent-reflex-bin', logger: nullLogger() });
+  const missing = t.throws(() => none.input({ chip: 'x', line: 0 }, 'both'));
+  t.is((missing as { code?: string }).code, 'E_GPIO_HELPER');
+  t.regex(missing!.message, /gpiod >= 2/);
+});
+
+test('unknown labels list what gpiodetect found', (t) => {
+  const { provider } = setup(t);
+  const err = t.throws(() => provider.output({ chip: 'pinctrl-rp1', line: 17 }, 0));
+  t.is((err as { code?: string }).code, 'E_GPIO_CHIP_NOT_FOUND');
+  t.regex(err!.message, /"pinctrl-bcm2711", "raspberrypi-exp-gpio"/);
+});

@@ -28,10 +28,25 @@ export function parseDuration(value: string | undefined): number | undefined {
   return s;
 }
 
-/** A signal that aborts when `parent` aborts or after `seconds` (if given). */
+/**
+ * A signal that aborts when `parent` aborts or after `seconds` (if given).
+ *
+ * Not `AbortSignal.any([parent, AbortSignal.timeout(ms)])`: Node holds the combined signal
+ * only weakly from its inputs, so when nothing else references it, it is garbage-collected
+ * and never fires (seen: `reflex run --duration 10` ran on for a minute). The timer here
+ * holds the controller strongly until it fires or the parent aborts.
+ */
 export function withDuration(parent: AbortSignal, seconds: number | undefined): AbortSignal {
   if (seconds === undefined) return parent;
-  return AbortSignal.any([parent, AbortSignal.timeout(seconds * 1000)]);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`--duration ${seconds} s elapsed`)), seconds * 1000);
+  const onParent = (): void => {
+    clearTimeout(timer);
+    controller.abort(parent.reason);
+  };
+  if (parent.aborted) onParent();
+  else parent.addEventListener('abort', onParent, { once: true });
+  return controller.signal;
 }
 
 /** Parse a number flag, naming the flag in the error. */

@@ -1,0 +1,98 @@
+/**
+ * End to end on the simulated board: the host firmware on a pseudo-terminal, the real serial
+ * link and decoder, clock model, units, aligner, the loop worker with the default model, bridge
+ * actuators, telemetry and control. What `npm start` runs, checked from a subscriber's and an
+ * operator's side.
+ */
+import test from 'ava';
+import { Logger } from '../src/core/log.js';
+import { defaultConfig } from '../src/runtime/config.js';
+import { Runtime } from '../src/runtime/runtime.js';
+import { ControlClient } from '../src/telemetry/control-client.js';
+import { TelemetryClient } from '../src/telemetry/client.js';
+import type { TelemetryMessage, Topic } from '../src/telemetry/topics.js';
+
+test.serial('sim board end to end: every topic flows, control steers, e-stop drives actuators to their safe values', async (t) => {
+  t.timeout(120_000);
+  const cfg = defaultConfig('sim');
+  cfg.runtimeId = 'test-rt';
+  cfg.telemetry.endpoints = ['tcp://127.0.0.1:*'];
+  cfg.telemetry.control = 'tcp://127.0.0.1:*';
+  // A loaded CI machine may deliver late; the watchdog path is tested elsewhere.
+  cfg.loop.staleMs = 2000;
+  cfg.loop.overrunStreak = 1000;
+  const log = new Logger({ sink: () => {}, level: 'error' });
+  const rt = await Runtime.start(cfg, { log, guardProcess: false, arm: true });
+  const client = new TelemetryClient({ endpoints: [rt.telemetryEndpoints[0]!] });
+  const ctl = new ControlClient({ endpoint: rt.controlEndpoints[0]!, timeoutMs: 20_000 });
+  try {
+    const seen = new Map<Topic, TelemetryMessage>();
+    const want: Topic[] = ['emg.raw', 'emg.features', 'tracker', 'prediction', 'actuators', 'loop', 'clock', 'health'];
+    const iter = client[Symbol.asyncIterator]();
+    const next = async (pred: (m: TelemetryMessage) => boolean, what: string): Promise<TelemetryMessage> => {
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        const r = await iter.next();
+        if (r.done) break;
+        const m = r.value;
+        seen.set(m.topic, m);
+        if (pred(m)) return m;
+      }
+      throw new Error(`no telemetry message: ${what}`);
+    };
+    await next(() => want.every((w) => seen.has(w)), `all of ${want.join(', ')}`);
+
+    const raw = seen.get('emg.raw')!;
+    t.is(raw.source.runtime, 'test-rt');
+    t.is(raw.source.board, 'sim');
+    if (raw.topic === 'emg.raw') {
+      t.true(raw.body.data instanceof Float32Array);
+      t.is(raw.body.channels.length, 8);
+      t.is(raw.body.unit, 'uV');
+      t.is(raw.body.data.length, raw.body.samples * 8);
+    }
+    const feat = seen.get('emg.features')!;
+    if (feat.topic === 'emg.features') t.is(feat.body.rate, 100, 'features decimated to the model rate');
+    const pred = await next((m) => m.topic === 'prediction' && Array.from(m.body.values).every(Number.isFinite), 'a finite prediction');
+    if (pred.topic === 'prediction') t.deepEqual([...pred.body.names], ['wrist_angle', 'grip']);
+    const clock = await next((m) => m.topic === 'clock' && m.body.state === 'locked', 'a locked clock');
+    t.truthy(clock);
+
+    const status = (await ctl.request('status')) as { state: string; board: string; predictor: { backend: string } };
+    t.is(status.state, 'running');
+    t.is(status.board, 'sim');
+    t.truthy(status.predictor.backend);
+
+    // Armed: the loop drives actuators (not held at safe).
+    await next((m) => m.topic === 'actuators' && m.body.safe_state === false, 'armed actuators');
+
+    // E-stop from the workstation: safe state, and the applied commands are the board's safe values.
+    await ctl.request('estop', { reason: 'test' });
+    const safe = await next((m) => m.topic === 'actuators' && m.body.safe_state === true, 'actuators in the safe state');
+    if (safe.topic === 'actuators') {
+      const safeValues = rt.board.actuators.map((a) => a.safe);
+      t.deepEqual(Array.from(safe.body.applied), safeValues);
+    }
+    // Nothing releases it by surprise: still safe a few messages later.
+    const later = await next((m) => m.topic === 'actuators', 'actuators after e-stop');
+    if (later.topic === 'actuators') t.true(later.body.safe_state);
+
+    // Explicit release brings the loop back.
+    await ctl.request('release');
+    await next((m) => m.topic === 'actuators' && m.body.safe_state === false, 'released actuators');
+
+    // Parameters: a valid feature setting is taken, a bad one is refused with a code and changes nothing.
+    const ok = (await ctl.request('set', { path: 'features.0.low', value: 25 })) as { path: string };
+    t.is(ok.path, 'features.0.low');
+    const bad = await ctl.send('set', { path: 'features.0.high', value: 5000 });
+    t.false(bad.ok);
+    const unknown = await ctl.send('set', { path: 'gains.nope', value: 1 });
+    t.false(unknown.ok);
+    if (!unknown.ok) t.is(unknown.error.code, 'E_SET_PATH');
+  } finally {
+    await ctl.close();
+    await client.close();
+    await rt.stop();
+  }
+  t.is(rt.state, 'stopped');
+});

@@ -16,6 +16,10 @@ export interface OutputMap {
   offset: number;
 }
 
+export type TrackerConfig =
+  | { kind: 'zmq'; endpoint: string; dims: number; names: string[]; bind: boolean; topic: string }
+  | { kind: 'serial'; path: string; dims: number; names: string[]; baudRate: number };
+
 export interface RunConfig {
   /** Names this runtime in every telemetry message; several SBCs in one lab must differ. */
   runtimeId: string;
@@ -31,6 +35,11 @@ export interface RunConfig {
     /** This many overruns in a row put the actuators in their safe state. */
     overrunStreak: number;
   };
+  /**
+   * External motion-tracker feed (docs/tracker.md), replacing the board's built-in one:
+   * a ZeroMQ SUB socket fed by a mocap bridge, or a line-based serial tracker. Null: the board's own (if any).
+   */
+  tracker: TrackerConfig | null;
   /** Predictor output -> actuator. Empty: predictions are published but drive nothing. */
   outputs: OutputMap[];
   telemetry: {
@@ -54,6 +63,7 @@ export function defaultConfig(board = 'sim'): RunConfig {
     runtimeId: `reflex-${hostname()}`,
     board,
     model: resolve(packageRoot, 'models', 'default'),
+    tracker: null,
     loop: { rateHz: 100, overrun: 'skip', staleMs: 100, overrunStreak: 5 },
     outputs: [
       { actuator: 'wrist', output: 'wrist_angle', scale: 500 / 60, offset: 1500 },
@@ -85,7 +95,7 @@ export function loadConfig(file: string): RunConfig {
 export function validateConfig(raw: unknown, file = '<config>'): RunConfig {
   const v = new Validator(file);
   const o = v.object(raw, '');
-  v.onlyKeys(o, '', ['runtimeId', 'board', 'model', 'loop', 'outputs', 'telemetry', 'durationS']);
+  v.onlyKeys(o, '', ['runtimeId', 'board', 'model', 'tracker', 'loop', 'outputs', 'telemetry', 'durationS']);
   const base = dirname(resolve(file));
   const rel = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
   const cfg = defaultConfig(o.board === undefined ? 'sim' : v.string(o.board, 'board'));
@@ -95,6 +105,29 @@ export function validateConfig(raw: unknown, file = '<config>'): RunConfig {
   }
   if (typeof o.board === 'string' && o.board.endsWith('.json')) cfg.board = rel(o.board);
   if (o.model !== undefined) cfg.model = o.model === null ? null : rel(v.string(o.model, 'model'));
+  if (o.tracker !== undefined && o.tracker !== null) {
+    const t = v.object(o.tracker, 'tracker');
+    const kind = v.oneOf(t.kind, 'tracker.kind', ['zmq', 'serial'] as const);
+    const dims = v.integer(t.dims, 'tracker.dims', [1, 32]);
+    const names = t.names === undefined
+      ? Array.from({ length: dims }, (_, i) => `dim${i + 1}`)
+      : v.array(t.names, 'tracker.names').map((n, i) => v.string(n, `tracker.names[${i}]`));
+    if (names.length !== dims) v.fail('tracker.names', `has ${names.length} names for ${dims} dims`);
+    if (kind === 'zmq') {
+      v.onlyKeys(t, 'tracker', ['kind', 'endpoint', 'dims', 'names', 'bind', 'topic']);
+      cfg.tracker = {
+        kind, dims, names, endpoint: v.string(t.endpoint, 'tracker.endpoint'),
+        bind: t.bind === undefined ? false : v.boolean(t.bind, 'tracker.bind'),
+        topic: t.topic === undefined ? 'tracker' : v.string(t.topic, 'tracker.topic'),
+      };
+    } else {
+      v.onlyKeys(t, 'tracker', ['kind', 'path', 'dims', 'names', 'baudRate']);
+      cfg.tracker = {
+        kind, dims, names, path: v.string(t.path, 'tracker.path'),
+        baudRate: t.baudRate === undefined ? 115200 : v.integer(t.baudRate, 'tracker.baudRate', [1200, 4_000_000]),
+      };
+    }
+  }
   if (o.loop !== undefined) {
     const l = v.object(o.loop, 'loop');
     v.onlyKeys(l, 'loop', ['rateHz', 'overrun', 'staleMs', 'overrunStreak']);

@@ -32,6 +32,10 @@ import { buildPipeline, type Pipeline } from '../units/index.js';
 import type { RunConfig } from './config.js';
 import { serverSecurity } from './security.js';
 import { openSource, type Source } from './source.js';
+import { SerialTracker } from '../devices/tracker-serial.js';
+import { ZmqTracker } from '../devices/tracker-zmq.js';
+import type { TrackerFeed } from '../devices/tracker-types.js';
+import { openNodeSerial } from '../hal/serial-node.js';
 
 export interface RuntimeOptions {
   log: Logger;
@@ -60,6 +64,7 @@ export class Runtime {
   #loop: ControlLoop | null = null;
   #actuators: ActuatorSet | null = null;
   #estopLine: GpioInputLine | null = null;
+  #tracker: TrackerFeed | null = null;
   #uninstallGuard: (() => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
   #startedMs = monotonicMs();
@@ -145,7 +150,8 @@ export class Runtime {
       this.#event('gap', 'warn', `${g.cause} gap: ${g.missingSamples} samples, ${g.hostSpanMs.toFixed(1)} ms${g.deviceReset ? ' (device reset)' : ''}`);
     });
     this.#source.on('state', (s) => this.#event('source', 'info', `source ${s}`));
-    this.#source.tracker?.onSample((s) => {
+    this.#tracker = await this.#openTracker();
+    this.#tracker?.onSample((s) => {
       this.#aligner.pushTracker('tracker', s);
       this.#publishTracker(s.hostTimeMs, s.values, s.valid, s.seq);
     });
@@ -187,6 +193,20 @@ export class Runtime {
     });
   }
 
+  /** The run configuration's external tracker if it names one, else the board's built-in feed. */
+  async #openTracker(): Promise<TrackerFeed | null> {
+    const t = this.config.tracker;
+    if (t === null) return this.#source.tracker;
+    if (t.kind === 'zmq') return ZmqTracker.open({ name: 'tracker', endpoint: t.endpoint, dims: t.dims, bind: t.bind, topic: t.topic });
+    return SerialTracker.open({ name: 'tracker', opener: openNodeSerial, path: t.path, dims: t.dims, baudRate: t.baudRate });
+  }
+
+  #trackerDims(): { dims: number; names: readonly string[]; unit: string } | null {
+    const t = this.config.tracker;
+    if (t) return { dims: t.dims, names: t.names, unit: '' };
+    return this.board.tracker ? { dims: this.board.tracker.dims, names: this.board.tracker.names, unit: this.board.tracker.unit } : null;
+  }
+
   #emgChannels(): number {
     return this.board.source.kind === 'cyton' ? 8 : this.board.source.channels;
   }
@@ -196,7 +216,8 @@ export class Runtime {
     const rate = this.#meta?.input.rateHz ?? rawRate;
     // Units keep the stream name, so features arrive as "emg" at the model's rate.
     this.#aligner.addEmg('emg', { channels: this.#emgChannels(), rate });
-    if (this.board.tracker) this.#aligner.addTracker('tracker', { dims: this.board.tracker.dims, maxRateHz: 1000 });
+    const t = this.#trackerDims();
+    if (t) this.#aligner.addTracker('tracker', { dims: t.dims, maxRateHz: 1000 });
   }
 
   async #startLoop(dir: string): Promise<void> {
@@ -270,9 +291,9 @@ export class Runtime {
   }
 
   #publishTracker(hostTimeMs: number, values: Float32Array, valid: boolean, seq: number): void {
-    const names = this.board.tracker?.names ?? [];
+    const t = this.#trackerDims();
     this.#pub.publish('tracker', {
-      stream: 'tracker', rate: 100, unit: this.board.tracker?.unit ?? '', channels: names, samples: 1,
+      stream: 'tracker', rate: 100, unit: t?.unit ?? '', channels: t?.names ?? [], samples: 1,
       first_sample: seq, block_seq: seq, device_time_us: Number.NaN, host_time_ms: hostTimeMs,
       host_period_ms: 10, valid, data: values,
     });
@@ -491,6 +512,7 @@ export class Runtime {
     };
     await step('loop', () => this.#loop?.stop());
     await step('control', () => this.#control?.close());
+    if (this.#tracker !== this.#source?.tracker) await step('tracker', () => this.#tracker?.close());
     await step('source', () => this.#source?.stop());
     this.#estopLine?.close();
     if (this.#pub) {

@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Reflex telemetry subscriber: pyzmq + cbor2 + numpy, written from docs/telemetry.md alone.
+
+Connects to one or more Reflex runtimes, decodes every topic (RFC 8746 typed-array tags
+become numpy arrays), prints per-topic rates and losses about once a second, and a JSON
+summary at the end.
+
+    /usr/bin/python3 examples/python/subscriber.py tcp://rig-a.lab:5560 \
+        --server-key rig-a.pub --client-key-file workstation.key --duration 10
+
+Options:
+    --topic T            only this topic (repeatable)
+    --runtime R          only this runtime id (repeatable; needs --topic or uses all topics)
+    --server-key K       publisher public key: 40-char z85 text or a .pub file (one for all endpoints)
+    --client-key-file F  this workstation's keypair file from `reflex keygen`
+    --duration S         stop after S seconds
+    --count N            stop after N messages
+    --quiet              no per-second lines
+    --json               print the final summary as one JSON line
+    --dump               print the first message of each topic as a JSON line (arrays as dtype + hex)
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import cbor2
+import numpy as np
+import zmq
+
+TOPICS = ["emg.raw", "emg.features", "tracker", "prediction", "actuators", "loop", "clock", "health", "event"]
+
+# RFC 8746 typed-array tags -> numpy dtypes (">" big-endian, "<" little-endian).
+TYPED_ARRAY_TAGS = {
+    64: "u1", 68: "u1", 72: "i1",
+    65: ">u2", 66: ">u4", 67: ">u8", 69: "<u2", 70: "<u4", 71: "<u8",
+    73: ">i2", 74: ">i4", 75: ">i8", 77: "<i2", 78: "<i4", 79: "<i8",
+    80: ">f2", 81: ">f4", 82: ">f8", 84: "<f2", 85: "<f4", 86: "<f8",
+}
+
+
+def tag_hook(decoder, tag):
+    dtype = TYPED_ARRAY_TAGS.get(tag.tag)
+    if dtype is not None and isinstance(tag.value, (bytes, bytearray)):
+        return np.frombuffer(tag.value, dtype=np.dtype(dtype))
+    return tag
+
+
+def decode(frame):
+    return cbor2.loads(frame, tag_hook=tag_hook)
+
+
+def read_key_file(path, field):
+    with open(path, "r", encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("#") or "=" not in line:
+                continue
+            k, v = (s.strip() for s in line.split("=", 1))
+            if k == field:
+                return v
+    raise SystemExit(f"{path}: no '{field} = ...' line")
+
+
+def public_key(text_or_file):
+    # z85 uses "." and "/" too, so decide by whether such a file exists.
+    if os.path.isfile(text_or_file):
+        return read_key_file(text_or_file, "public-key")
+    if len(text_or_file) == 40:
+        return text_or_file
+    raise SystemExit(f"--server-key {text_or_file}: neither a key file nor a 40-character z85 key")
+
+
+def jsonable(value):
+    """For --dump: numpy arrays as {dtype, hex}; NaN/inf as strings so the output is strict JSON."""
+    if isinstance(value, np.ndarray):
+        little = value.astype(value.dtype.newbyteorder("<"), copy=False)
+        return {"dtype": str(value.dtype.name), "len": int(value.size), "hex": little.tobytes().hex()}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("endpoints", nargs="+")
+    ap.add_argument("--topic", action="append", default=[])
+    ap.add_argument("--runtime", action="append", default=[])
+    ap.add_argument("--server-key")
+    ap.add_argument("--client-key-file")
+    ap.add_argument("--duration", type=float)
+    ap.add_argument("--count", type=int)
+    ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--dump", action="store_true")
+    args = ap.parse_args()
+
+    for t in args.topic:
+        if t not in TOPICS:
+            raise SystemExit(f"unknown topic {t}; topics are {', '.join(TOPICS)}")
+    # Frame 1 is "<topic>/<runtime>/<board>", so prefixes select topics and runtimes.
+    if args.runtime:
+        prefixes = [f"{t}/{r}/" for t in (args.topic or TOPICS) for r in args.runtime]
+    elif args.topic:
+        prefixes = [f"{t}/" for t in args.topic]
+    else:
+        prefixes = [""]
+
+    ctx = zmq.Context.instance()
+    poller = zmq.Poller()
+    sockets = {}
+    for ep in args.endpoints:
+        s = ctx.socket(zmq.SUB)
+        s.setsockopt(zmq.RCVHWM, 10000)
+        if args.server_key:
+            if not args.client_key_file:
+                raise SystemExit("--server-key needs --client-key-file")
+            s.curve_serverkey = public_key(args.server_key).encode()
+            s.curve_publickey = read_key_file(args.client_key_file, "public-key").encode()
+            s.curve_secretkey = read_key_file(args.client_key_file, "secret-key").encode()
+        for p in prefixes:
+            s.setsockopt(zmq.SUBSCRIBE, p.encode())
+        s.connect(ep)
+        poller.register(s, zmq.POLLIN)
+        sockets[s] = ep
+
+    last_seq = {}    # (endpoint, runtime, topic) -> last sequence number
+    stats = {}       # "topic runtime/board" -> counters
+    totals = {"received": 0, "lost": 0, "malformed": 0, "restarts": 0}
+    dumped = set()
+    start = time.monotonic()
+    next_print = start + 1.0
+    window_start = start
+
+    def print_rates(now):
+        dt = max(now - window_start, 1e-3)
+        print(f"--- received={totals['received']} lost={totals['lost']} malformed={totals['malformed']}", flush=True)
+        for key in sorted(stats):
+            st = stats[key]
+            print(f"{key:32s} rate={st['window'] / dt:.1f}/s total={st['total']} lost={st['lost']}", flush=True)
+            st["window"] = 0
+
+    try:
+        while True:
+            now = time.monotonic()
+            if args.duration is not None and now - start >= args.duration:
+                break
+            if args.count is not None and totals["received"] >= args.count:
+                break
+            if now >= next_print:
+                if not args.quiet:
+                    print_rates(now)
+                else:
+                    for st in stats.values():
+                        st["window"] = 0
+                window_start = now
+                next_print = now + 1.0
+            for s, _ in poller.poll(timeout=100):
+                # Drain what is ready without blocking so a fast publisher is read in batches.
+                while True:
+                    try:
+                        frames = s.recv_multipart(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    if len(frames) != 2:
+                        totals["malformed"] += 1
+                        continue
+                    try:
+                        msg = decode(frames[1])
+                        topic, runtime, board, seq = msg["topic"], msg["runtime"], msg["board"], msg["seq"]
+                        body = msg["body"]
+                    except Exception:  # noqa: BLE001 - any undecodable frame is counted, not fatal
+                        totals["malformed"] += 1
+                        continue
+                    if frames[0].decode("utf-8", "replace") != f"{topic}/{runtime}/{board}":
+                        totals["malformed"] += 1
+                        continue
+                    key = (sockets[s], runtime, topic)
+                    prev = last_seq.get(key)
+                    lost = 0
+                    if prev is not None:
+                        if seq > prev:
+                            lost = seq - prev - 1
+                        else:
+                            totals["restarts"] += 1
+                    last_seq[key] = seq
+                    totals["received"] += 1
+                    totals["lost"] += lost
+                    st = stats.setdefault(f"{topic} {runtime}/{board}", {"total": 0, "lost": 0, "window": 0})
+                    st["total"] += 1
+                    st["lost"] += lost
+                    st["window"] += 1
+                    if args.dump and topic not in dumped:
+                        dumped.add(topic)
+                        print("DUMP " + json.dumps({"topic": topic, "runtime": runtime, "board": board, "seq": seq, "v": msg["v"], "body": jsonable(body)}), flush=True)
+                    if args.count is not None and totals["received"] >= args.count:
+                        break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for s in sockets:
+            s.close(linger=0)
+    elapsed = time.monotonic() - start
+    if not args.quiet:
+        print_rates(time.monotonic())
+    summary = dict(totals, elapsed_s=round(elapsed, 3), topics={k: {"total": v["total"], "lost": v["lost"]} for k, v in stats.items()})
+    if args.json:
+        print("SUMMARY " + json.dumps(summary), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../../core/errors.js';
+import { monotonicMs } from '../../time/monotonic.js';
+import { clientKeysFromFlags } from '../../telemetry/cli-keys.js';
+import { TelemetryClient } from '../../telemetry/client.js';
+import { RateMonitor } from '../../telemetry/monitor.js';
+import { RecordWriter } from '../../telemetry/record-file.js';
+import { isTopic, TOPICS, type Topic } from '../../telemetry/topics.js';
+import { numberFlag, parseDuration, withDuration, type CliContext } from '../context.js';
+
+export const summary = 'watch telemetry from one or more runtimes: live per-topic rates and latest values';
+export const usage = `usage: reflex subscribe <endpoint...> [options]
+
+Prints one line per topic and source about once a second: rate, total, messages lost
+(sequence gaps) and the latest value. Ends on Ctrl-C or after --duration.
+
+  --topic T            only this topic (repeatable): ${TOPICS.join(', ')}
+  --runtime R          only this runtime id (repeatable)
+  --record FILE        also write every message to FILE (length-prefixed CBOR, see docs/telemetry.md)
+  --server-key K       publisher public key, z85 or a .pub file (once for all endpoints, or once per endpoint)
+  --client-key-file F  this workstation's keypair file from \`reflex keygen\` (needed with --server-key)
+  --interval S         seconds between refreshes (default 1)
+  --duration S         stop after S seconds`;
+
+export async function main(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      topic: { type: 'string', multiple: true },
+      runtime: { type: 'string', multiple: true },
+      record: { type: 'string' },
+      'server-key': { type: 'string', multiple: true },
+      'client-key-file': { type: 'string' },
+      interval: { type: 'string' },
+      duration: { type: 'string' },
+    },
+  });
+  if (positionals.length === 0) throw new ConfigError('E_USAGE', 'give at least one endpoint, e.g. reflex subscribe tcp://127.0.0.1:5560');
+  const topics: Topic[] = [];
+  for (const t of values.topic ?? []) {
+    if (!isTopic(t)) throw new ConfigError('E_USAGE', `unknown topic "${t}"; topics are ${TOPICS.join(', ')}`);
+    topics.push(t);
+  }
+  const intervalMs = numberFlag('interval', values.interval, 1, [0.05, 3600]) * 1000;
+  const signal = withDuration(ctx.signal, parseDuration(values.duration));
+  const keys = clientKeysFromFlags(positionals, values['server-key'] ?? [], values['client-key-file']);
+  const client = new TelemetryClient({
+    endpoints: positionals.map((endpoint, i) => (keys.serverKeys[i] === undefined ? { endpoint } : { endpoint, serverKey: keys.serverKeys[i]! })),
+    topics,
+    runtimes: values.runtime,
+    keyPair: keys.keyPair,
+    onAuthFailure: (ep, detail) => ctx.stderr.write(`reflex subscribe: ${ep}: ${detail}\n`),
+  });
+  const recorder = values.record !== undefined ? new RecordWriter(values.record) : undefined;
+  const monitor = new RateMonitor(monotonicMs());
+  const print = (): void => {
+    const lines = monitor.lines(monotonicMs());
+    const s = client.stats();
+    ctx.stdout.write(`--- received=${s.received} lost=${s.lost} malformed=${s.malformed}${lines.length === 0 ? ' (no messages yet)' : ''}\n`);
+    for (const l of lines) ctx.stdout.write(l + '\n');
+  };
+  const timer = setInterval(print, intervalMs);
+  const stop = (): void => void client.close();
+  if (signal.aborted) stop();
+  else signal.addEventListener('abort', stop, { once: true });
+  try {
+    for await (const msg of client) {
+      monitor.add(msg);
+      if (recorder) await recorder.write(msg);
+    }
+  } finally {
+    clearInterval(timer);
+    signal.removeEventListener('abort', stop);
+    await client.close();
+    await recorder?.close();
+  }
+  print();
+  if (recorder) ctx.stdout.write(`recorded ${recorder.records} messages to ${values.record}\n`);
+  return 0;
+}

@@ -1,0 +1,234 @@
+/**
+ * ControlServer: a ROUTER socket taking CBOR requests from workstations. Every well-framed
+ * request gets exactly one reply (errors included); anything malformed gets an error reply
+ * and never reaches a handler; oversize messages are cut off by libzmq (ZMQ_MAXMSGSIZE
+ * disconnects the peer), so they get nothing.
+ */
+import { Router } from 'zeromq';
+import type { Decoder, Encoder } from 'cbor-x';
+import { Counters } from '../core/counters.js';
+import { ConfigError, isReflexError } from '../core/errors.js';
+import { Logger } from '../core/log.js';
+import { createDecoder, createEncoder } from './codec.js';
+import {
+  argCheckers,
+  isControlCommand,
+  MAX_REQUEST_BYTES,
+  parseRequest,
+  type ControlArgs,
+  type ControlCommand,
+  type ControlError,
+  type PlainValue,
+  type RequestId,
+} from './control-protocol.js';
+import type { CurveServerOptions } from './security.js';
+import { applyCurveServer, bindAll, prepareServer } from './server-security.js';
+import type { ZapDecision, ZapHandler } from './zap.js';
+
+export interface ClientInfo {
+  /** ROUTER routing id of the peer, hex. */
+  routingId: string;
+}
+
+export type Handler<A> = (args: A, client: ClientInfo) => unknown;
+
+export interface ControlServerOptions {
+  endpoints: readonly string[];
+  curve?: CurveServerOptions;
+  insecure?: boolean;
+  /** Largest request accepted, bytes (ZMQ_MAXMSGSIZE; default 64 KiB). */
+  maxMessageSize?: number;
+  /** A handler that has not settled by then gets an E_TIMEOUT reply (default 10 s). */
+  handlerTimeoutMs?: number;
+  /** Requests in progress at once; more get E_BUSY (default 64). */
+  maxInFlight?: number;
+  onAuth?: (d: ZapDecision) => void;
+  logger?: Logger;
+}
+
+type CounterKey = 'requests' | 'replies' | 'errors' | 'malformed' | 'handler_errors' | 'timeouts' | 'send_errors';
+
+export class ControlServer {
+  readonly #opts: ControlServerOptions;
+  readonly #log: Logger;
+  readonly #handlers = new Map<string, { fn: Handler<never>; check: (a: Record<string, PlainValue>) => string | undefined }>();
+  readonly #encoder: Encoder = createEncoder();
+  readonly #decoder: Decoder = createDecoder();
+  readonly counters = new Counters<CounterKey>();
+  #socket: Router | undefined;
+  #zap: ZapHandler | undefined;
+  #loop: Promise<void> | undefined;
+  #inFlight = 0;
+  #endpoints: string[] = [];
+  #closed = false;
+
+  constructor(opts: ControlServerOptions) {
+    if (opts.endpoints.length === 0) throw new ConfigError('E_CONFIG', 'control needs at least one endpoint, e.g. tcp://127.0.0.1:5561');
+    this.#opts = opts;
+    this.#log = opts.logger ?? new Logger();
+  }
+
+  /** Register the handler for a built-in command; its args are checked before it is called. */
+  handle<C extends ControlCommand>(cmd: C, fn: Handler<ControlArgs[C]>): this;
+  /** Register an extra command with its own args check (return a reason to refuse, or undefined). */
+  handle(cmd: string, fn: Handler<Record<string, PlainValue>>, check: (args: Record<string, PlainValue>) => string | undefined): this;
+  handle(cmd: string, fn: Handler<never>, check?: (args: Record<string, PlainValue>) => string | undefined): this {
+    if (!/^[a-z][a-z0-9_.-]{0,63}$/.test(cmd)) throw new ConfigError('E_CONFIG', `command name "${cmd}" must be lowercase letters, digits, _ . -`);
+    const builtin = isControlCommand(cmd) ? argCheckers[cmd] : undefined;
+    const checker = builtin ?? check;
+    if (!checker) throw new ConfigError('E_CONFIG', `extra command "${cmd}" needs an args check function`);
+    this.#handlers.set(cmd, { fn, check: checker });
+    return this;
+  }
+
+  async start(): Promise<string[]> {
+    if (this.#closed) throw new ConfigError('E_CLOSED', 'this control server was closed; create a new one');
+    if (this.#socket) return this.#endpoints;
+    const { context, zap } = await prepareServer('control', this.#opts.endpoints, {
+      curve: this.#opts.curve,
+      insecure: this.#opts.insecure,
+      onAuth: this.#opts.onAuth,
+      logger: this.#log,
+    });
+    this.#zap = zap;
+    const socket = new Router({ context, maxMessageSize: this.#opts.maxMessageSize ?? MAX_REQUEST_BYTES, sendTimeout: 0, linger: 0 });
+    applyCurveServer(socket, this.#opts.curve, 'reflex.control');
+    try {
+      this.#endpoints = await bindAll(socket, this.#opts.endpoints);
+    } catch (err) {
+      socket.close();
+      await zap?.close();
+      throw new ConfigError('E_BIND', `control cannot bind ${this.#opts.endpoints.join(', ')}: ${(err as Error).message}`, { cause: err });
+    }
+    this.#socket = socket;
+    this.#loop = this.#serve(socket);
+    return this.#endpoints;
+  }
+
+  get endpoints(): readonly string[] {
+    return this.#endpoints;
+  }
+
+  async #serve(socket: Router): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        this.#onMessage(socket, frames).catch((err: unknown) => {
+          // Only a bug in this file gets here; count and report it, keep serving.
+          this.counters.inc('errors');
+          this.#log.limited('error', 'control.internal', `control request failed internally: ${(err as Error).stack ?? String(err)}`);
+        });
+      }
+    } catch (err) {
+      if (!socket.closed) this.#log.error(`control server stopped receiving: ${(err as Error).message}`);
+    }
+  }
+
+  async #onMessage(socket: Router, frames: Buffer[]): Promise<void> {
+    this.counters.inc('requests');
+    const routing = frames[0]!;
+    // A DEALER sends [payload]; a REQ sends ['', payload]. Reply with the same envelope.
+    let envelope: Buffer[];
+    let payload: Buffer;
+    if (frames.length === 2) {
+      envelope = [routing];
+      payload = frames[1]!;
+    } else if (frames.length === 3 && frames[1]!.length === 0) {
+      envelope = [routing, frames[1]!];
+      payload = frames[2]!;
+    } else {
+      this.counters.inc('malformed');
+      this.#reply(socket, [routing], null, { code: 'E_MALFORMED', message: 'a request is one CBOR frame' });
+      return;
+    }
+    let decoded: unknown;
+    try {
+      decoded = this.#decoder.decode(payload);
+    } catch {
+      this.counters.inc('malformed');
+      this.#reply(socket, envelope, null, { code: 'E_MALFORMED', message: 'request is not valid CBOR' });
+      return;
+    }
+    const req = parseRequest(decoded);
+    if (!req.ok) {
+      this.counters.inc('malformed');
+      this.#reply(socket, envelope, req.id, req.error);
+      return;
+    }
+    const h = this.#handlers.get(req.cmd);
+    if (!h) {
+      const known = [...this.#handlers.keys()].join(', ') || '(none registered)';
+      this.#reply(socket, envelope, req.id, { code: 'E_UNKNOWN_CMD', message: `unknown command "${req.cmd}"; this runtime handles: ${known}` });
+      return;
+    }
+    const why = h.check(req.args);
+    if (why !== undefined) {
+      this.#reply(socket, envelope, req.id, { code: 'E_BAD_ARGS', message: `${req.cmd}: ${why}` });
+      return;
+    }
+    if (this.#inFlight >= (this.#opts.maxInFlight ?? 64)) {
+      this.#reply(socket, envelope, req.id, { code: 'E_BUSY', message: 'too many requests in progress; retry shortly' });
+      return;
+    }
+    this.#inFlight++;
+    const client: ClientInfo = { routingId: routing.toString('hex') };
+    let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = this.#opts.handlerTimeoutMs ?? 10_000;
+    const timeout = new Promise<{ timedOut: true }>((resolve) => {
+      timer = setTimeout(() => resolve({ timedOut: true }), timeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([
+        Promise.resolve()
+          .then(() => (h.fn as Handler<Record<string, PlainValue>>)(req.args, client))
+          .then((result) => ({ result })),
+        timeout,
+      ]);
+      if ('timedOut' in outcome) {
+        this.counters.inc('timeouts');
+        this.#reply(socket, envelope, req.id, { code: 'E_TIMEOUT', message: `${req.cmd} did not finish within ${timeoutMs} ms` });
+      } else {
+        this.#reply(socket, envelope, req.id, undefined, outcome.result);
+      }
+    } catch (err) {
+      this.counters.inc('handler_errors');
+      const code = isReflexError(err) ? err.code : 'E_HANDLER';
+      this.#reply(socket, envelope, req.id, { code, message: err instanceof Error ? err.message : String(err) });
+    } finally {
+      clearTimeout(timer);
+      this.#inFlight--;
+    }
+  }
+
+  #reply(socket: Router, envelope: Buffer[], id: RequestId | null, error: ControlError | undefined, result?: unknown): void {
+    if (error) this.counters.inc('errors');
+    let body: Buffer;
+    try {
+      body = this.#encoder.encode(error ? { id, ok: false, error } : { id, ok: true, result: result ?? null });
+    } catch (err) {
+      this.counters.inc('errors');
+      body = this.#encoder.encode({ id, ok: false, error: { code: 'E_HANDLER', message: `result could not be encoded: ${(err as Error).message}` } });
+    }
+    if (socket.closed) return;
+    try {
+      socket.send([...envelope, body]).then(
+        () => this.counters.inc('replies'),
+        (err: unknown) => this.#sendFailed(err),
+      );
+    } catch (err) {
+      this.#sendFailed(err);
+    }
+  }
+
+  #sendFailed(err: unknown): void {
+    this.counters.inc('send_errors');
+    this.#log.limited('warn', 'control.send', `control reply not sent: ${(err as Error).message}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket?.close();
+    await this.#loop;
+    await this.#zap?.close();
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * TelemetryPublisher: the runtime's one outlet. `publish()` is synchronous and never waits:
+ * the loop hands a body over, it is encoded (copied) right away and offered to the socket
+ * with ZMQ_DONTWAIT semantics; when a subscriber is at its high-water mark the message is
+ * dropped and counted, never queued behind the loop's back.
+ */
+import { XPublisher } from 'zeromq';
+import type { SampleBlock } from '../core/block.js';
+import { ConfigError, ReflexError } from '../core/errors.js';
+import { Logger } from '../core/log.js';
+import { monotonicMs } from '../time/monotonic.js';
+import { CborWriter } from './cbor-writer.js';
+import type { CurveServerOptions } from './security.js';
+import { applyCurveServer, bindAll, prepareServer } from './server-security.js';
+import {
+  checkId,
+  SCHEMA_VERSION,
+  TOPICS,
+  topicFrame,
+  type BlockBody,
+  type BlockTopic,
+  type PublisherStats,
+  type Topic,
+  type TopicBodies,
+  type TopicStats,
+} from './topics.js';
+import type { ZapDecision, ZapHandler } from './zap.js';
+
+export interface TelemetryPublisherOptions {
+  /** Where to bind, e.g. ["tcp://127.0.0.1:5560", "ipc:///run/reflex/telemetry"]; "tcp://host:*" picks a free port. */
+  endpoints: readonly string[];
+  /** This runtime's id (in every topic frame and message), [A-Za-z0-9_.-]{1,64}. */
+  runtimeId: string;
+  /** The board this runtime reads, same character set. */
+  boardId: string;
+  /** CURVE server keys and the client allow-list. Without it only loopback/ipc binds are allowed. */
+  curve?: CurveServerOptions;
+  /** Allow plaintext on non-loopback endpoints (a trusted, isolated lab network only). */
+  insecure?: boolean;
+  /**
+   * ZMQ_SNDHWM: messages queued per subscriber before the publisher drops (default 1000).
+   * Pick it from the largest topic: 1000 x 256 KiB is 256 MB per slow subscriber.
+   */
+  hwm?: number;
+  /** Publish only every Nth call of a topic, e.g. { 'emg.raw': 4 }. */
+  decimate?: Partial<Record<Topic, number>>;
+  /**
+   * 'count' (default): ZMQ_XPUB_NODROP; a message a subscriber has no room for is refused
+   * for every subscriber of that topic and counted in `dropped` here.
+   * 'per-subscriber': libzmq drops silently per subscriber; others are unaffected but the
+   * publisher cannot count losses (subscribers still see them as sequence gaps).
+   */
+  dropPolicy?: 'count' | 'per-subscriber';
+  /** Called on every CURVE admission decision. */
+  onAuth?: (d: ZapDecision) => void;
+  logger?: Logger;
+}
+
+interface TopicState {
+  frame: Buffer;
+  stats: TopicStats;
+  every: number;
+  calls: number;
+  /** Encoded constant start of this topic's envelope (v, topic, runtime, board). */
+  prefix: Buffer;
+  /** Reused body for publishBlock(). */
+  block: BlockBody | undefined;
+  onRejected: (err: unknown) => void;
+}
+
+export class TelemetryPublisher {
+  readonly #opts: TelemetryPublisherOptions;
+  readonly #log: Logger;
+  readonly #topics: Map<Topic, TopicState>;
+  readonly #writer = new CborWriter();
+  #socket: XPublisher | undefined;
+  readonly #subs = new Map<string, number>();
+  #subWaiters: Array<{ prefix: string; resolve: () => void; reject: (e: Error) => void }> = [];
+  #subLoop: Promise<void> | undefined;
+  #zap: ZapHandler | undefined;
+  #running = false;
+  #closed = false;
+  #notRunning = 0;
+  #errors = 0;
+  #endpoints: string[] = [];
+
+  constructor(opts: TelemetryPublisherOptions) {
+    checkId('runtimeId', opts.runtimeId);
+    checkId('boardId', opts.boardId);
+    if (opts.endpoints.length === 0) throw new ConfigError('E_CONFIG', 'telemetry needs at least one endpoint, e.g. tcp://127.0.0.1:5560');
+    if (opts.hwm !== undefined && (!Number.isInteger(opts.hwm) || opts.hwm < 1)) {
+      throw new ConfigError('E_CONFIG', `telemetry hwm must be a positive integer, got ${opts.hwm}`);
+    }
+    for (const [topic, n] of Object.entries(opts.decimate ?? {})) {
+      if (!(TOPICS as readonly string[]).includes(topic)) throw new ConfigError('E_CONFIG', `decimate: unknown topic "${topic}"; topics are ${TOPICS.join(', ')}`);
+      if (!Number.isInteger(n) || (n as number) < 1) throw new ConfigError('E_CONFIG', `decimate.${topic} must be a positive integer, got ${n}`);
+    }
+    this.#opts = opts;
+    this.#log = opts.logger ?? new Logger();
+    this.#topics = new Map(TOPICS.map((t) => [t, this.#topicState(t)]));
+  }
+
+  #topicState(topic: Topic): TopicState {
+    const stats: TopicStats = { sent: 0, dropped: 0, decimated: 0 };
+    return {
+      frame: Buffer.from(topicFrame(topic, this.#opts.runtimeId, this.#opts.boardId)),
+      stats,
+      every: this.#opts.decimate?.[topic] ?? 1,
+      calls: 0,
+      prefix: this.#writer.envelopePrefix(SCHEMA_VERSION, topic, this.#opts.runtimeId, this.#opts.boardId),
+      block: undefined,
+      onRejected: (err: unknown) => this.#rejected(stats, err),
+    };
+  }
+
+  /** Bind (after starting the ZAP handler when CURVE is configured). Returns the bound endpoints. */
+  async start(): Promise<string[]> {
+    if (this.#closed) throw new ConfigError('E_CLOSED', 'this publisher was closed; create a new one');
+    if (this.#running) return this.#endpoints;
+    const { context, zap } = await prepareServer('telemetry', this.#opts.endpoints, {
+      curve: this.#opts.curve,
+      insecure: this.#opts.insecure,
+      onAuth: this.#opts.onAuth,
+      logger: this.#log,
+    });
+    this.#zap = zap;
+    // XPUB so subscriptions are visible: subscribers can be counted and waited for.
+    const socket = new XPublisher({
+      context,
+      sendHighWaterMark: this.#opts.hwm ?? 1000,
+      // 0 makes zeromq.js try exactly once, synchronously, and reject on EAGAIN: never a waiting send.
+      sendTimeout: 0,
+      noDrop: (this.#opts.dropPolicy ?? 'count') === 'count',
+      linger: 0,
+    });
+    socket.verbosity = 'allSubsUnsubs';
+    applyCurveServer(socket, this.#opts.curve, 'reflex.telemetry');
+    this.#socket = socket;
+    try {
+      this.#endpoints = await bindAll(socket, this.#opts.endpoints);
+    } catch (err) {
+      socket.close();
+      await zap?.close();
+      throw new ConfigError('E_BIND', `telemetry cannot bind ${this.#opts.endpoints.join(', ')}: ${(err as Error).message}`, { cause: err });
+    }
+    this.#subLoop = this.#watchSubscriptions(socket);
+    this.#running = true;
+    return this.#endpoints;
+  }
+
+  async #watchSubscriptions(socket: XPublisher): Promise<void> {
+    try {
+      for await (const [msg] of socket) {
+        if (!msg || msg.length === 0 || msg[0]! > 1) continue;
+        const prefix = msg.subarray(1).toString();
+        const n = (this.#subs.get(prefix) ?? 0) + (msg[0] === 1 ? 1 : -1);
+        if (n > 0) this.#subs.set(prefix, n);
+        else this.#subs.delete(prefix);
+        if (msg[0] === 1) {
+          this.#subWaiters = this.#subWaiters.filter((w) => {
+            if (w.prefix !== prefix) return true;
+            w.resolve();
+            return false;
+          });
+        }
+      }
+    } catch (err) {
+      if (!socket.closed) this.#log.error(`telemetry subscription watcher stopped: ${(err as Error).message}`);
+    }
+  }
+
+  /** Active subscriptions: prefix -> number of subscribers (a subscriber to everything has prefix ""). */
+  subscriptions(): Record<string, number> {
+    return Object.fromEntries(this.#subs);
+  }
+
+  /**
+   * Resolves when a subscriber (already authenticated, if CURVE is on) subscribes to exactly
+   * `prefix`, or at once if one already has. Lets callers avoid ZeroMQ's slow-joiner loss.
+   */
+  waitForSubscription(prefix = '', signal?: AbortSignal): Promise<void> {
+    if ((this.#subs.get(prefix) ?? 0) > 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      if (this.#closed) return reject(new ReflexError('E_CLOSED', 'publisher closed'));
+      const w = { prefix, resolve, reject };
+      this.#subWaiters.push(w);
+      signal?.addEventListener('abort', () => {
+        this.#subWaiters = this.#subWaiters.filter((x) => x !== w);
+        reject(signal.reason);
+      }, { once: true });
+    });
+  }
+
+  /** Bound endpoints with ports resolved. */
+  get endpoints(): readonly string[] {
+    return this.#endpoints;
+  }
+
+  /**
+   * Encode and offer one message. Never waits and never throws for a full queue; typed
+   * arrays are copied into the message before this returns, so the caller may reuse them.
+   */
+  publish<T extends Topic>(topic: T, body: TopicBodies[T]): void {
+    const st = this.#topics.get(topic);
+    if (!st) throw new TypeError(`unknown telemetry topic "${String(topic)}"`);
+    if (st.calls++ % st.every !== 0) {
+      st.stats.decimated++;
+      return;
+    }
+    this.#send(st, topic === 'health' ? { ...(body as TopicBodies['health']), telemetry: this.stats() } : body);
+  }
+
+  /** publish() for a SampleBlock without building a body object per block. */
+  publishBlock(topic: BlockTopic, block: SampleBlock): void {
+    const st = this.#topics.get(topic)!;
+    if (st.calls++ % st.every !== 0) {
+      st.stats.decimated++;
+      return;
+    }
+    const b = (st.block ??= {
+      stream: '', rate: 0, unit: '', channels: [], samples: 0, first_sample: 0, block_seq: 0,
+      device_time_us: 0, host_time_ms: 0, host_period_ms: 0, valid: true, data: block.data,
+    });
+    b.stream = block.stream;
+    b.rate = block.rate;
+    b.unit = block.unit;
+    b.channels = block.channelNames;
+    b.samples = block.samples;
+    b.first_sample = block.firstSample;
+    b.block_seq = block.seq;
+    b.device_time_us = block.deviceTimeUs;
+    b.host_time_ms = block.hostTimeMs;
+    b.host_period_ms = block.hostPeriodMs;
+    b.valid = block.valid;
+    b.data = block.data;
+    this.#send(st, b);
+  }
+
+  #send(st: TopicState, body: unknown): void {
+    if (!this.#running) {
+      this.#notRunning++;
+      return;
+    }
+    let encoded: Buffer;
+    try {
+      encoded = this.#writer.encodeEnvelope(st.prefix, st.stats.sent + st.stats.dropped, monotonicMs(), Date.now(), body);
+    } catch (err) {
+      // A body the encoder cannot represent is a caller bug; count it, keep the loop running.
+      st.stats.dropped++;
+      this.#errors++;
+      this.#log.limited('error', 'telemetry.encode', `telemetry ${st.frame.toString()} body not encodable: ${(err as Error).message}`);
+      return;
+    }
+    try {
+      // Resolved or rejected before returning (sendTimeout 0); the outcome arrives as a microtask.
+      this.#socket!.send([st.frame, encoded]).then(undefined, st.onRejected);
+      st.stats.sent++;
+    } catch (err) {
+      // Synchronous throws: socket closed under us or busy; count, never propagate into the loop.
+      st.stats.dropped++;
+      this.#errors++;
+      this.#log.limited('warn', 'telemetry.send', `telemetry send failed: ${(err as Error).message}`);
+    }
+  }
+
+  #rejected(stats: TopicStats, err: unknown): void {
+    // The message was counted as sent when handed over; move it to dropped (seq already used, so subscribers see the gap).
+    stats.sent--;
+    stats.dropped++;
+    if ((err as { code?: string }).code !== 'EAGAIN') {
+      this.#errors++;
+      this.#log.limited('warn', 'telemetry.send', `telemetry send failed: ${(err as Error).message}`);
+    }
+  }
+
+  stats(): PublisherStats {
+    const topics = {} as Record<Topic, TopicStats>;
+    let sent = 0;
+    let dropped = 0;
+    let decimated = 0;
+    for (const [t, st] of this.#topics) {
+      topics[t] = { ...st.stats };
+      sent += st.stats.sent;
+      dropped += st.stats.dropped;
+      decimated += st.stats.decimated;
+    }
+    return { sent, dropped, decimated, not_running: this.#notRunning, errors: this.#errors, topics };
+  }
+
+  /** ZAP admission counts (allowed/denied) when CURVE is on. */
+  authStats(): Record<string, number> {
+    return this.#zap?.counters.snapshot() ?? {};
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#running = false;
+    this.#socket?.close();
+    for (const w of this.#subWaiters.splice(0)) w.reject(new ReflexError('E_CLOSED', 'publisher closed before the subscription arrived'));
+    await this.#subLoop;
+    await this.#zap?.close();
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * End-to-end latency: EMG sample arrives -> actuator command written, through the real
+ * pieces: the firmware-bridge host build on a pseudo-terminal (2 kHz, 8 ch), BridgeLink
+ * (serialport, decoder), the default model's units pipeline, FeatureWindow, the loop
+ * worker (compiled default model, limits), the command dispatcher and BridgeActuator,
+ * back to the firmware as ACTUATE.
+ *   npm run bench -- latency [--duration SECONDS]   (default 20)
+ *
+ * Per window: from the arrival of the SAMPLES frame that completed it (BridgeLink's
+ * arrival time) to the first ACTUATE handed to the link computed from it or a later
+ * window. The loop runs at 1 kHz, so this includes up to one period of waiting.
+ * Also with the loop thread at SCHED_FIFO 50 (rt_*; root or CAP_SYS_NICE).
+ * Baseline in the same run: the same chain with no loop at all (predict + limit +
+ * actuate called directly in the samples handler on the main thread): the floor.
+ */
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import type { ThreadPriority } from '../src/loop/priority.js';
+import { createActuators } from '../src/actuate/set.js';
+import type { BoardDef } from '../src/boards/types.js';
+import { nullLogger } from '../src/core/log.js';
+import { BridgeLink } from '../src/devices/bridge-link.js';
+import { startSimFirmware } from '../src/devices/sim-firmware.js';
+import { openNodeSerial } from '../src/hal/serial-node.js';
+import { OutputMap } from '../src/actuate/mapping.js';
+import { SafetyLimiter } from '../src/actuate/safety.js';
+import { ControlCore } from '../src/loop/core.js';
+import { ControlLoop } from '../src/loop/loop.js';
+import { emptyStats } from '../src/loop/stats.js';
+import { FeatureWindow } from '../src/loop/window.js';
+import { readModelMeta } from '../src/predict/metadata.js';
+import { Predictor } from '../src/predict/predictor.js';
+import { monotonicMs } from '../src/time/monotonic.js';
+import { buildPipeline } from '../src/units/registry.js';
+import { benchArgs, log, machine, percentile, sortedCopy } from './_util.js';
+import { MAPPING } from './loop.js';
+
+const MODEL = new URL('../models/default', import.meta.url).pathname;
+const board = JSON.parse(readFileSync(new URL('../boards/sim.json', import.meta.url), 'utf8')) as BoardDef;
+
+async function link(): Promise<{ link: BridgeLink; fwStop: () => Promise<unknown> }> {
+  const fw = await startSimFirmware({ rate: 2000, channels: 8, seed: 11 });
+  const l = new BridgeLink({ open: openNodeSerial, path: fw.path, rate: 2000, channels: 8, logger: nullLogger() });
+  await l.start();
+  return { link: l, fwStop: () => fw.stop() };
+}
+
+function features(): { pipeline: ReturnType<typeof buildPipeline>; fw: FeatureWindow } {
+  const meta = readModelMeta(MODEL);
+  const pipeline = buildPipeline((meta.features as { pipeline: unknown[] }).pipeline, { input: { rate: 2000, channels: 8 } });
+  return { pipeline, fw: new FeatureWindow(meta.input.channels, meta.input.samples) };
+}
+
+async function run(seconds: number, mode: 'worker' | 'main', priority?: ThreadPriority): Promise<{ lat: number[]; errors: number; info: string }> {
+  const { link: l, fwStop } = await link();
+  const { pipeline, fw } = features();
+  const lat: number[] = [];
+  let errors = 0;
+  let lastHostTime = Number.NaN;
+  let pending = Number.NaN;
+  const bridge = {
+    send(entries: readonly { channel: number; kind: 'digital' | 'pwm' | 'servo'; value: number }[]): void {
+      l.actuate(entries.map((e) => ({ ...e }))).catch(() => errors++);
+      const t = monotonicMs();
+      // The window this command came from, by the host time it was pushed with.
+      // (The frame read here may be one cycle newer than the one dispatched; both come from the same window almost always.)
+      const src = mode === 'worker' ? (loop && out && loop.readLatest(out) ? out.inputHostTimeMs : Number.NaN) : pending;
+      if (!Number.isNaN(src) && src !== lastHostTime) {
+        lastHostTime = src;
+        lat.push(t - src);
+      }
+    },
+  };
+  const sink = createActuators(board.actuators, { bridge });
+  let loop: ControlLoop | undefined;
+  let core: ControlCore | undefined;
+  let p: Predictor | undefined;
+  let out: ReturnType<ControlLoop['createOutput']> | undefined;
+  if (mode === 'worker') {
+    loop = await ControlLoop.start({
+      ...(priority ? { priority } : {}),
+      schedule: { rateHz: 1000, policy: 'skip' }, watchdog: { staleMs: 500, overrunStreak: 1000 },
+      predictor: { kind: 'model', dir: MODEL, mode: 'compiled', warmUp: 200 }, actuators: board.actuators, mapping: MAPPING, startArmed: true,
+      sink,
+    });
+  } else {
+    p = await Predictor.load(MODEL, { mode: 'compiled', warmUp: 200 });
+    core = new ControlCore({ predictor: p, map: new OutputMap(MAPPING, board.actuators, p.info.outputNames), limiter: new SafetyLimiter(board.actuators), watchdog: { staleMs: 500, overrunStreak: 1000 }, startArmed: true, onEvent: () => {} });
+  }
+  if (loop) out = loop.createOutput();
+  const onWindow = (w: Float32Array): void => {
+    if (loop) loop.pushWindow(w, arrival);
+    else {
+      core!.input.set(w);
+      pending = arrival;
+      core!.cycle(0, monotonicMs(), 0.001, true, monotonicMs());
+      sink.apply(core!.commands);
+    }
+  };
+  let arrival = Number.NaN;
+  l.on('samples', (block, arrivalMs) => {
+    arrival = arrivalMs;
+    fw.push(pipeline.process(block), onWindow);
+  });
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  let info = '';
+  if (loop) {
+    const s = emptyStats();
+    loop.readStats(s);
+    info = `${s.cycles} cycles, ${s.overruns} overruns, lateness p99 ${s.latenessP99Us.toFixed(0)} us`;
+    await loop.stop();
+  }
+  p?.dispose();
+  await l.stop();
+  await fwStop();
+  return { lat, errors, info };
+}
+
+const round = (v: number): number => Math.round(v * 1000) / 1000;
+
+export async function main(argv: string[]): Promise<Record<string, unknown>> {
+  const { duration } = benchArgs(argv, { duration: 20 });
+  log(`latency: worker loop, ${duration} s...`);
+  const w = await run(duration, 'worker');
+  log(`latency: worker: ${w.lat.length} windows, ${w.errors} ACTUATE errors; ${w.info}`);
+  log(`latency: worker loop at SCHED_FIFO 50, ${duration} s...`);
+  const rt = await run(duration, 'worker', { fifo: 50 });
+  log(`latency: worker rt: ${rt.lat.length} windows, ${rt.errors} ACTUATE errors; ${rt.info}`);
+  log(`latency: main-thread baseline, ${duration} s...`);
+  const m = await run(duration, 'main');
+  log(`latency: main: ${m.lat.length} windows, ${m.errors} ACTUATE errors`);
+  const sw = sortedCopy(w.lat);
+  const sm = sortedCopy(m.lat);
+  const sr = sortedCopy(rt.lat);
+  return {
+    p50_ms: round(percentile(sw, 50)), p99_ms: round(percentile(sw, 99)), max_ms: round(sw[sw.length - 1]!), windows: w.lat.length,
+    rt_p50_ms: round(percentile(sr, 50)), rt_p99_ms: round(percentile(sr, 99)), rt_max_ms: round(sr[sr.length - 1]!),
+    baseline_main_thread_p50_ms: round(percentile(sm, 50)), baseline_main_thread_p99_ms: round(percentile(sm, 99)),
+    actuate_errors: w.errors + rt.errors + m.errors, load_average: loadavg().map((x) => Math.round(x * 10) / 10), duration_s: duration, machine: machine(),
+  };
+}

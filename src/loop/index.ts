@@ -1,0 +1,11 @@
+/** The fixed-period control loop: see docs/loop.md. */
+export { ControlLoop, type ControlLoopOptions, type LoopOutput, workerUrl } from './loop.js';
+export type { PredictorSpec, PredictorReport } from './messages.js';
+export { DeadlineSchedule, type OverrunPolicy, type ScheduleOptions, sleepBudgetMs, validateScheduleOptions } from './schedule.js';
+export { emptyStats, type LoopStatsSnapshot, StatsReader, StatsWriter } from './stats.js';
+export { ControlCore, type ControlCoreOptions, type CorePredictor } from './core.js';
+export { LoopRunner } from './runner.js';
+export { SAFETY_REASONS, type SafetyEvent, type SafetyReason, Watchdog, type WatchdogOptions } from './watchdog.js';
+export { installSafetyHandlers, type GuardOptions, type SafeTarget } from './guard.js';
+export { applyThreadPriority, type PriorityReport, type ThreadPriority } from './priority.js';
+export { FeatureWindow } from './window.js';

@@ -1,0 +1,55 @@
+import type { OutputMapEntry } from '../actuate/mapping.js';
+import type { ActuatorDef } from '../boards/types.js';
+import type { BackendName } from '../predict/backend.js';
+import type { PredictorInfo, PredictorMode } from '../predict/predictor.js';
+import type { PriorityReport, ThreadPriority } from './priority.js';
+import type { ScheduleOptions } from './schedule.js';
+import type { SafetyEvent, WatchdogOptions } from './watchdog.js';
+
+/**
+ * Which predictor the worker runs.
+ * - model: a model directory (model.json + weights + reflex-model.json), see predict/predictor.ts.
+ * - module: an ES module exporting `createPredictor(options)` returning a CorePredictor
+ *   (custom predictors, replay of recorded outputs, fault-injection in tests).
+ */
+export type PredictorSpec =
+  | { kind: 'model'; dir: string; mode?: PredictorMode; backends?: BackendName[]; warmUp?: number }
+  | { kind: 'module'; url: string; inputSize: number; outputNames: string[]; options?: unknown };
+
+/** Output frame meta slots. */
+export const OUT = { cycle: 0, timeMs: 1, safe: 2, reason: 3, inputsSeen: 4, inputHostTimeMs: 5 } as const;
+export const OUT_META = 6;
+/** Input frame meta slots. */
+export const IN = { publishedAtMs: 0, hostTimeMs: 1 } as const;
+export const IN_META = 2;
+
+export interface WorkerInit {
+  schedule: ScheduleOptions;
+  spinMs: number;
+  watchdog: WatchdogOptions;
+  startArmed: boolean;
+  predictEveryCycle: boolean;
+  actuators: ActuatorDef[];
+  mapping: OutputMapEntry[];
+  predictor: PredictorSpec;
+  inputSize: number;
+  outputSize: number;
+  statsWindow: number;
+  priority?: ThreadPriority;
+  buffers: { control: SharedArrayBuffer; input: SharedArrayBuffer; output: SharedArrayBuffer; stats: SharedArrayBuffer };
+}
+
+export interface PredictorReport {
+  kind: 'model' | 'module';
+  /** For models: backend, compiled or tfjs path and why. */
+  model?: PredictorInfo;
+  warmUpMs: number;
+  /** What the worker got of the requested thread priority (absent when none was asked). */
+  priority?: PriorityReport;
+}
+
+export type WorkerMessage =
+  | { type: 'ready'; predictor: PredictorReport }
+  | { type: 'event'; event: SafetyEvent }
+  | { type: 'fatal'; code: string; message: string }
+  | { type: 'stopped' };

@@ -1,0 +1,119 @@
+import type { ControlCore } from './core.js';
+import { IN, IN_META, OUT } from './messages.js';
+import type { DeadlineSchedule } from './schedule.js';
+import { CTRL, type SharedFrame } from './shared.js';
+import type { StatsWriter } from './stats.js';
+import { reasonCode, reasonOf } from './watchdog.js';
+
+/**
+ * Everything the worker does between waits, with time passed in: take main's requests,
+ * run the cycle that is due, publish, account for overruns. The worker adds only the
+ * waiting (Atomics.wait + spin); tests drive this with a fake clock.
+ */
+export class LoopRunner {
+  readonly #core: ControlCore;
+  readonly #sched: DeadlineSchedule;
+  readonly #input: SharedFrame;
+  readonly #output: SharedFrame;
+  readonly #stats: StatsWriter;
+  readonly #ctrl: Int32Array;
+  readonly #streakLimit: number;
+  readonly #staging: Float32Array;
+  readonly #inMeta = new Float64Array(IN_META);
+  #seenEstop: number;
+  #seenRelease: number;
+  #inputAt: number;
+  #inputHostTime = Number.NaN;
+  #lastK = -1;
+
+  constructor(o: { core: ControlCore; sched: DeadlineSchedule; input: SharedFrame; output: SharedFrame; stats: StatsWriter; ctrl: Int32Array; streakLimit: number }) {
+    this.#core = o.core;
+    this.#sched = o.sched;
+    this.#input = o.input;
+    this.#output = o.output;
+    this.#stats = o.stats;
+    this.#ctrl = o.ctrl;
+    this.#streakLimit = o.streakLimit;
+    this.#staging = new Float32Array(o.core.input.length);
+    this.#seenEstop = Atomics.load(o.ctrl, CTRL.estop);
+    this.#seenRelease = Atomics.load(o.ctrl, CTRL.release);
+    // The first window has staleMs from the start to arrive, like every later one.
+    this.#inputAt = o.sched.startMs;
+  }
+
+  get schedule(): DeadlineSchedule {
+    return this.#sched;
+  }
+
+  /** Handle main's requests (e-stop, release, stop). Returns true when the loop must end. */
+  control(now: number): boolean {
+    const core = this.#core;
+    const ctrl = this.#ctrl;
+    const k = this.#sched.index;
+    if (Atomics.load(ctrl, CTRL.stop) !== 0) {
+      core.estop('stopped', k, now, 'loop stopped');
+      this.publish(k, now);
+      this.#stats.counts(core.counts);
+      return true;
+    }
+    const e = Atomics.load(ctrl, CTRL.estop);
+    if (e !== this.#seenEstop) {
+      this.#seenEstop = e;
+      const r = reasonOf(Atomics.load(ctrl, CTRL.estopReason));
+      core.estop(r === 'signal' || r === 'uncaught' || r === 'stopped' ? r : 'estop', k, now);
+      this.publish(k, now);
+      this.#stats.counts(core.counts);
+    }
+    const r = Atomics.load(ctrl, CTRL.release);
+    if (r !== this.#seenRelease) {
+      this.#seenRelease = r;
+      core.release(k, now, 'release requested');
+      this.#stats.counts(core.counts);
+    }
+    return false;
+  }
+
+  /** Run the cycle due at the schedule's deadline, started at `start`; `clock` reads the end time. */
+  cycle(start: number, clock: () => number): void {
+    const core = this.#core;
+    const sched = this.#sched;
+    const deadline = sched.deadline;
+    const k = sched.index;
+    let fresh = false;
+    if (this.#input.changed && this.#input.read(this.#inMeta, null, this.#staging)) {
+      core.input.set(this.#staging);
+      this.#inputAt = this.#inMeta[IN.publishedAtMs]!;
+      this.#inputHostTime = this.#inMeta[IN.hostTimeMs]!;
+      fresh = true;
+    }
+    const dtS = this.#lastK < 0 ? sched.periodMs / 1000 : ((k - this.#lastK) * sched.periodMs) / 1000;
+    this.#lastK = k;
+    core.cycle(k, start, dtS, fresh, this.#inputAt);
+    this.publish(k, start);
+    const end = clock();
+    sched.complete(end);
+    if (sched.streak >= this.#streakLimit) {
+      core.overrunTrip(k, end, sched.streak);
+      this.publish(k, end);
+    }
+    this.#stats.record(start, start - deadline, end - start, sched, core.counts);
+  }
+
+  publish(cycle: number, now: number): void {
+    const core = this.#core;
+    const out = this.#output;
+    out.begin();
+    const m = out.meta;
+    m[OUT.cycle] = cycle;
+    m[OUT.timeMs] = now;
+    m[OUT.safe] = core.safe ? 1 : 0;
+    m[OUT.reason] = core.watchdog.reason === null ? -1 : reasonCode(core.watchdog.reason);
+    m[OUT.inputsSeen] = core.counts.inputsSeen;
+    m[OUT.inputHostTimeMs] = this.#inputHostTime;
+    out.f32.set(core.outputs);
+    out.f64.set(core.commands);
+    out.end();
+    out.notify();
+    Atomics.store(this.#ctrl, CTRL.safe, core.safe ? 1 : 0);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The loop worker: a thin driver around DeadlineSchedule (when), ControlCore (what)
+ * and the shared frames (hand-off). It sleeps with Atomics.wait until shortly before
+ * each deadline and spins the rest, so the main thread's serial, ZeroMQ and logging
+ * work cannot delay a cycle. Nothing here allocates per cycle.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { OutputMap } from '../actuate/mapping.js';
+import { SafetyLimiter } from '../actuate/safety.js';
+import { isReflexError } from '../core/errors.js';
+import { Logger } from '../core/log.js';
+import { monotonicMs } from '../time/monotonic.js';
+import { ControlCore, type CorePredictor } from './core.js';
+import { IN_META, OUT_META, type PredictorReport, type WorkerInit, type WorkerMessage } from './messages.js';
+import { applyThreadPriority } from './priority.js';
+import { LoopRunner } from './runner.js';
+import { DeadlineSchedule, sleepBudgetMs } from './schedule.js';
+import { CTRL, SharedFrame } from './shared.js';
+import { createStatsFrame, StatsWriter } from './stats.js';
+import { reasonCode, type SafetyEvent } from './watchdog.js';
+
+const port = parentPort;
+if (!port) throw new Error('src/loop/worker is a worker_threads entry point; start it through ControlLoop.start()');
+const init = workerData as WorkerInit;
+const post = (m: WorkerMessage): void => port.postMessage(m);
+
+async function loadPredictor(): Promise<{ p: CorePredictor; report: PredictorReport }> {
+  const spec = init.predictor;
+  const t0 = monotonicMs();
+  if (spec.kind === 'model') {
+    const { Predictor } = await import('../predict/predictor.js');
+    const log = new Logger({ sink: (level, msg) => process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} [loop] ${msg}\n`) });
+    const p = await Predictor.load(spec.dir, { mode: spec.mode, backends: spec.backends, warmUp: spec.warmUp, log });
+    return { p, report: { kind: 'model', model: p.info, warmUpMs: monotonicMs() - t0 } };
+  }
+  const mod = (await import(spec.url)) as { createPredictor(o: unknown): CorePredictor | Promise<CorePredictor> };
+  const p = await mod.createPredictor(spec.options);
+  return { p, report: { kind: 'module', warmUpMs: monotonicMs() - t0 } };
+}
+
+async function main(): Promise<void> {
+  const ctrl = new Int32Array(init.buffers.control);
+  const input = new SharedFrame({ meta: IN_META, f64: 0, f32: init.inputSize }, init.buffers.input);
+  const output = new SharedFrame({ meta: OUT_META, f64: init.actuators.length, f32: init.outputSize }, init.buffers.output);
+  const statsFrame = createStatsFrame(init.statsWindow, init.buffers.stats);
+
+  const { p, report } = await loadPredictor();
+  if (p.inputSize !== init.inputSize || p.outputSize !== init.outputSize) {
+    throw new RangeError(`predictor takes ${p.inputSize} inputs and gives ${p.outputSize} outputs; the loop was set up for ${init.inputSize} and ${init.outputSize}`);
+  }
+  const limiter = new SafetyLimiter(init.actuators);
+  const map = new OutputMap(init.mapping, init.actuators, init.predictor.kind === 'model' ? report.model!.outputNames : init.predictor.outputNames);
+  const pending: SafetyEvent[] = [];
+  const flush = (): void => {
+    for (const event of pending) post({ type: 'event', event });
+    pending.length = 0;
+  };
+  const core = new ControlCore({
+    predictor: p, map, limiter, watchdog: init.watchdog, startArmed: init.startArmed, predictEveryCycle: init.predictEveryCycle,
+    // Posted after the cycle's frame is published, so main never hears of a safe state it cannot read yet.
+    onEvent: (event) => {
+      Atomics.store(ctrl, CTRL.reason, reasonCode(event.reason));
+      pending.push(event);
+    },
+  });
+  if (init.priority) {
+    report.priority = applyThreadPriority(init.priority);
+    for (const f of report.priority.failed) process.stderr.write(`${new Date().toISOString()} warn  [loop] thread priority not applied: ${f}\n`);
+  }
+  // The grid starts after all set-up (priority change spawns chrt), so no first cycle starts late.
+  const sched = new DeadlineSchedule(init.schedule, monotonicMs());
+  const runner = new LoopRunner({
+    core, sched, input, output, stats: new StatsWriter(statsFrame, sched.periodMs), ctrl, streakLimit: init.watchdog.overrunStreak,
+  });
+  // Safe (or armed) commands are on the wire before the first cycle.
+  runner.publish(-1, monotonicMs());
+  post({ type: 'ready', predictor: report });
+  Atomics.store(ctrl, CTRL.running, 1);
+
+  const spin = init.spinMs;
+  for (;;) {
+    const wake = Atomics.load(ctrl, CTRL.wake);
+    const stop = runner.control(monotonicMs());
+    if (pending.length > 0) flush();
+    if (stop) break;
+    const deadline = sched.deadline;
+    let now = monotonicMs();
+    const sleep = sleepBudgetMs(now, deadline, spin);
+    if (sleep > 0) {
+      // Returns early when main posts a request (e-stop, release, stop).
+      Atomics.wait(ctrl, CTRL.wake, wake, sleep);
+      continue;
+    }
+    while (now < deadline) now = monotonicMs();
+    runner.cycle(now, monotonicMs);
+    if (pending.length > 0) flush();
+  }
+  post({ type: 'stopped' });
+}
+
+main().catch((err: unknown) => {
+  post({ type: 'fatal', code: isReflexError(err) ? err.code : 'E_LOOP_WORKER', message: err instanceof Error ? err.message : String(err) });
+});

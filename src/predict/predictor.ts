@@ -1,0 +1,215 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { isReflexError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { type BackendChoice, type BackendName, type ModuleImporter, selectBackend } from './backend.js';
+import { type CompiledKernel, compileLayersModel, verifyCompiled } from './compile.js';
+import { modelError } from './errors.js';
+import { fileLoadHandler } from './io.js';
+import { type ReflexModelMeta, readModelMeta } from './metadata.js';
+
+export type PredictorMode = 'auto' | 'compiled' | 'tfjs';
+export type PredictorPath = 'compiled' | 'tfjs';
+
+export interface PredictorOptions {
+  /** auto: compiled when it compiles and verifies, else tfjs. compiled: fail if it cannot. tfjs: never compile. */
+  mode?: PredictorMode;
+  backends?: readonly BackendName[];
+  importer?: ModuleImporter;
+  /** Calls of each path before the loop starts (JIT, wasm and tfjs kernel caches). Default 50. */
+  warmUp?: number;
+  /** Random inputs for the compiled-vs-tfjs check. Default 16. */
+  verifyTrials?: number;
+  log?: Logger;
+}
+
+export interface PredictorInfo {
+  dir: string;
+  format: 'layers-model' | 'graph-model';
+  backend: BackendChoice;
+  /** The path predict() uses. */
+  path: PredictorPath;
+  compiled: { ok: boolean; reason?: string; code?: string; maxAbsDiff?: number };
+  /** Model input shape without the batch axis. */
+  inputShape: number[];
+  outputNames: string[];
+}
+
+const MODEL_FILE = 'model.json';
+
+/**
+ * A TensorFlow.js model from a directory (model.json + weights + reflex-model.json),
+ * callable synchronously with preallocated buffers. Input: a window CHANNEL-MAJOR
+ * (channels x samples, as in a SampleBlock) in raw units; it is normalised and laid out
+ * time-major here. Output: one value per `meta.outputs`, in their units.
+ */
+export class Predictor {
+  readonly meta: ReflexModelMeta;
+  readonly info: PredictorInfo;
+  readonly inputSize: number;
+  readonly outputSize: number;
+  readonly #model: tf.LayersModel | tf.GraphModel;
+  readonly #kernel: CompiledKernel | null;
+  readonly #x: Float32Array;
+  readonly #raw: Float32Array;
+  readonly #mean: Float32Array;
+  readonly #invStd: Float32Array;
+  readonly #outMean: Float32Array;
+  readonly #outStd: Float32Array;
+  readonly #shape: number[];
+  #path: PredictorPath;
+
+  private constructor(meta: ReflexModelMeta, info: PredictorInfo, model: tf.LayersModel | tf.GraphModel, kernel: CompiledKernel | null) {
+    this.meta = meta;
+    this.info = info;
+    this.#model = model;
+    this.#kernel = kernel;
+    this.#path = info.path;
+    const { channels: C, samples: S } = meta.input;
+    this.inputSize = C * S;
+    this.outputSize = meta.outputs.length;
+    this.#x = new Float32Array(C * S);
+    this.#raw = new Float32Array(this.outputSize);
+    this.#mean = Float32Array.from(meta.normalization.mean);
+    this.#invStd = Float32Array.from(meta.normalization.std, (s) => 1 / s);
+    this.#outMean = Float32Array.from(meta.outputs, (o) => o.mean ?? 0);
+    this.#outStd = Float32Array.from(meta.outputs, (o) => o.std ?? 1);
+    this.#shape = [1, ...info.inputShape];
+  }
+
+  static async load(dir: string, opts: PredictorOptions = {}): Promise<Predictor> {
+    const root = resolve(dir);
+    if (!existsSync(root) || !statSync(root).isDirectory()) throw modelError('E_MODEL_MISSING', `model directory ${root} does not exist: pass --model DIR with model.json, its weights and reflex-model.json`);
+    const file = join(root, MODEL_FILE);
+    if (!existsSync(file)) throw modelError('E_MODEL_MISSING', `model file ${file} does not exist: the model directory needs ${MODEL_FILE} (TensorFlow.js format)`);
+    const meta = readModelMeta(root);
+    const backend = await selectBackend({ order: opts.backends, importer: opts.importer, log: opts.log });
+    const format = modelFormat(file);
+    const handler = fileLoadHandler(file);
+    const model = format === 'graph-model' ? await tf.loadGraphModel(handler) : await tf.loadLayersModel(handler);
+    const inputShape = checkShapes(model, meta, file);
+
+    const mode = opts.mode ?? 'auto';
+    let kernel: CompiledKernel | null = null;
+    let compiled: PredictorInfo['compiled'];
+    if (mode === 'tfjs') compiled = { ok: false, reason: 'predictor mode "tfjs" asked for no compilation' };
+    else if (format !== 'layers-model') compiled = { ok: false, reason: 'graph models are not compiled (only LayersModel)' };
+    else {
+      const r = compileLayersModel(model as tf.LayersModel);
+      if (!r.ok) compiled = { ok: false, reason: r.reason };
+      else {
+        try {
+          const v = verifyCompiled(r.kernel, model as tf.LayersModel, { trials: opts.verifyTrials ?? 16, file });
+          kernel = r.kernel;
+          compiled = { ok: true, maxAbsDiff: v.maxAbsDiff };
+        } catch (err) {
+          if (!isReflexError(err) || mode === 'compiled') throw err;
+          compiled = { ok: false, reason: err.message, code: err.code };
+        }
+      }
+    }
+    if (mode === 'compiled' && !kernel) {
+      throw modelError('E_COMPILE_UNSUPPORTED', `${file} cannot be compiled: ${compiled.reason}. Use predictor mode "auto" or "tfjs"`);
+    }
+    const path: PredictorPath = kernel ? 'compiled' : 'tfjs';
+    if (!kernel) opts.log?.warn(`predictor: running ${file} through TensorFlow.js (${backend.name}): ${compiled.reason}`);
+    const info: PredictorInfo = { dir: root, format, backend, path, compiled, inputShape, outputNames: meta.outputs.map((o) => o.name) };
+    const p = new Predictor(meta, info, model, kernel);
+    p.warmUp(opts.warmUp ?? 50);
+    opts.log?.info(`predictor: ${root} on ${path}${kernel ? '' : ` (${backend.name})`}, input [${inputShape.join(', ')}], outputs ${info.outputNames.join(', ')}`);
+    return p;
+  }
+
+  /** The path predict() uses now. */
+  get path(): PredictorPath {
+    return this.#path;
+  }
+  /** Both paths stay loaded; switch between them (e.g. to compare, or to distrust the compiler). */
+  usePath(path: PredictorPath): void {
+    if (path === 'compiled' && !this.#kernel) throw modelError('E_COMPILE_UNSUPPORTED', `no compiled kernel for ${this.info.dir}: ${this.info.compiled.reason}`);
+    this.#path = path;
+  }
+
+  predict(input: Float32Array, out: Float32Array): void {
+    this.predictWith(this.#path, input, out);
+  }
+
+  predictWith(path: PredictorPath, input: Float32Array, out: Float32Array): void {
+    const { channels: C, samples: S } = this.meta.input;
+    if (input.length < C * S) throw new RangeError(`predictor input has ${input.length} values, needs ${C * S} (${C} channels x ${S} samples)`);
+    const x = this.#x;
+    for (let c = 0; c < C; c++) {
+      const m = this.#mean[c]!;
+      const k = this.#invStd[c]!;
+      const base = c * S;
+      for (let t = 0; t < S; t++) x[t * C + c] = (input[base + t]! - m) * k;
+    }
+    if (path === 'compiled' && this.#kernel) this.#kernel.run(x, this.#raw);
+    else this.#runTf();
+    const n = this.outputSize;
+    for (let i = 0; i < n; i++) out[i] = this.#raw[i]! * this.#outStd[i]! + this.#outMean[i]!;
+  }
+
+  #runTf(): void {
+    const y = tf.tidy(() => {
+      const r = this.#model.predict(tf.tensor(this.#x, this.#shape));
+      return (Array.isArray(r) ? r[0] : r) as tf.Tensor;
+    });
+    try {
+      const d = y.dataSync();
+      for (let i = 0; i < this.outputSize; i++) this.#raw[i] = d[i]!;
+    } finally {
+      y.dispose();
+    }
+  }
+
+  warmUp(n: number): void {
+    const x = new Float32Array(this.inputSize);
+    const y = new Float32Array(this.outputSize);
+    for (let i = 0; i < n; i++) {
+      this.predictWith('tfjs', x, y);
+      if (this.#kernel) this.predictWith('compiled', x, y);
+    }
+  }
+
+  /** The compiled kernel, if any (benchmarks and checks). */
+  get kernel(): CompiledKernel | null {
+    return this.#kernel;
+  }
+
+  dispose(): void {
+    this.#model.dispose();
+  }
+}
+
+function modelFormat(file: string): 'layers-model' | 'graph-model' {
+  let json: { format?: string; modelTopology?: { class_name?: string; node?: unknown } };
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8')) as typeof json;
+  } catch (err) {
+    throw modelError('E_MODEL_FORMAT', `${file} is not valid JSON: ${(err as Error).message}`, err);
+  }
+  if (json.format === 'graph-model' || (json.modelTopology && 'node' in json.modelTopology)) return 'graph-model';
+  return 'layers-model';
+}
+
+function checkShapes(model: tf.LayersModel | tf.GraphModel, meta: ReflexModelMeta, file: string): number[] {
+  const { channels: C, samples: S } = meta.input;
+  const inputs = model.inputs;
+  const actual = inputs.length === 1 ? (inputs[0]!.shape ?? []).slice(1) : [];
+  const okTime = actual.length === 2 && actual[0] === S && actual[1] === C;
+  const okFlat = actual.length === 1 && actual[0] === S * C;
+  if (inputs.length !== 1 || !(okTime || okFlat)) {
+    throw modelError(
+      'E_MODEL_SHAPE',
+      `${file}: model input shape is ${inputs.map((i) => `[${(i.shape ?? []).map((d) => (d === -1 || d === null ? 'batch' : d)).join(', ')}]`).join(' + ')} but reflex-model.json configures a window of ${S} samples x ${C} channels: expected [batch, ${S}, ${C}] or [batch, ${S * C}]. Retrain the model for this window or fix input.samples/input.channels`,
+    );
+  }
+  const outs = model.outputs;
+  const outShape = outs.length === 1 ? (outs[0]!.shape ?? []).slice(1) : [];
+  if (outs.length !== 1 || outShape.length !== 1 || outShape[0] !== meta.outputs.length) {
+    throw modelError('E_MODEL_SHAPE', `${file}: model output shape is [batch, ${outShape.join(', ')}] but reflex-model.json lists ${meta.outputs.length} outputs (${meta.outputs.map((o) => o.name).join(', ')}): expected [batch, ${meta.outputs.length}]`);
+  }
+  return actual as number[];
+}

@@ -81,6 +81,17 @@ test.serial('sim board end to end: every topic flows, control steers, e-stop dri
     await ctl.request('release');
     await next((m) => m.topic === 'actuators' && m.body.safe_state === false, 'released actuators');
 
+    // The board's e-stop input (active-low line on the simulated chip): pressing it is an e-stop too,
+    // and letting go of the button does not release the actuators.
+    const estopPin = rt.board.pins!.estop!;
+    rt.simGpio!.drive(estopPin, 1);
+    await next((m) => m.topic === 'actuators' && m.body.safe_state === true, 'safe after the e-stop button');
+    rt.simGpio!.drive(estopPin, 0);
+    const still = await next((m) => m.topic === 'actuators', 'actuators after the button is let go');
+    if (still.topic === 'actuators') t.true(still.body.safe_state, 'letting go of the button does not release');
+    await ctl.request('release');
+    await next((m) => m.topic === 'actuators' && m.body.safe_state === false, 'released again');
+
     // Parameters: a valid feature setting is taken, a bad one is refused with a code and changes nothing.
     const ok = (await ctl.request('set', { path: 'features.0.low', value: 25 })) as { path: string };
     t.is(ok.path, 'features.0.low');

@@ -34,6 +34,8 @@ export interface RunConfig {
     staleMs: number;
     /** This many overruns in a row put the actuators in their safe state. */
     overrunStreak: number;
+    /** Real-time scheduling of the loop thread (needs root or CAP_SYS_NICE; refusal is reported, not fatal). */
+    priority?: { fifo?: number; nice?: number };
   };
   /**
    * External motion-tracker feed (docs/tracker.md), replacing the board's built-in one:
@@ -130,7 +132,15 @@ export function validateConfig(raw: unknown, file = '<config>'): RunConfig {
   }
   if (o.loop !== undefined) {
     const l = v.object(o.loop, 'loop');
-    v.onlyKeys(l, 'loop', ['rateHz', 'overrun', 'staleMs', 'overrunStreak']);
+    v.onlyKeys(l, 'loop', ['rateHz', 'overrun', 'staleMs', 'overrunStreak', 'priority']);
+    if (l.priority !== undefined) {
+      const pr = v.object(l.priority, 'loop.priority');
+      v.onlyKeys(pr, 'loop.priority', ['fifo', 'nice']);
+      cfg.loop.priority = {
+        ...(pr.fifo !== undefined && { fifo: v.integer(pr.fifo, 'loop.priority.fifo', [1, 99]) }),
+        ...(pr.nice !== undefined && { nice: v.integer(pr.nice, 'loop.priority.nice', [-20, 19]) }),
+      };
+    }
     if (l.rateHz !== undefined) cfg.loop.rateHz = v.number(l.rateHz, 'loop.rateHz', [1, 2000]);
     if (l.overrun !== undefined) cfg.loop.overrun = v.oneOf(l.overrun, 'loop.overrun', ['skip', 'catch-up'] as const);
     if (l.staleMs !== undefined) cfg.loop.staleMs = v.number(l.staleMs, 'loop.staleMs', [1, 60_000]);

@@ -18,6 +18,7 @@ import { ConfigError, ReflexError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { FakeGpio } from '../hal/gpio-fake.js';
 import type { GpioInputLine } from '../hal/gpio.js';
+import { watchEstopInput } from '../actuate/estop.js';
 import { installSafetyHandlers } from '../loop/guard.js';
 import { ControlLoop, type LoopOutput } from '../loop/loop.js';
 import { emptyStats, type LoopStatsSnapshot } from '../loop/stats.js';
@@ -65,6 +66,7 @@ export class Runtime {
   #actuators: ActuatorSet | null = null;
   #estopLine: GpioInputLine | null = null;
   #tracker: TrackerFeed | null = null;
+  #simGpio: FakeGpio | null = null;
   #uninstallGuard: (() => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
   #startedMs = monotonicMs();
@@ -236,6 +238,7 @@ export class Runtime {
       mapping: this.#mapping(),
       ...(this.#actuators && { sink: this.#actuators }),
       startArmed: this.#arm,
+      ...(this.config.loop.priority && { priority: this.config.loop.priority }),
       log: this.#log,
     });
     loop.onSafetyEvent((e) => this.#onSafety(e));
@@ -381,10 +384,13 @@ export class Runtime {
       throw new ConfigError('E_ESTOP_BACKEND', `board ${this.board.id}: e-stop on chip "${ref.chip}" needs a GPIO backend; this build wires e-stop inputs only for the simulated chip "reflex-sim"`);
     }
     const gpio = new FakeGpio({ 'reflex-sim': 32 });
-    this.#estopLine = gpio.input(ref, 'both');
-    this.#estopLine.watch((v) => {
-      if (v === 1) this.#loop?.estop('gpio');
-    });
+    // The simulated button rests released, as a real normally-closed e-stop with its pull-up does.
+    gpio.drive(ref, 0);
+    this.#simGpio = gpio;
+    const line = gpio.input(ref, 'both');
+    this.#estopLine = line;
+    // The loop may be replaced (model switch): resolve it at press time; without one, drive safe directly.
+    watchEstopInput(line, { estop: (source) => (this.#loop ? this.#loop.estop(source) : this.#actuators?.safeAll()) });
   }
 
   #registerControl(server: ControlServer): void {
@@ -489,6 +495,11 @@ export class Runtime {
     if (!this.#loop || !this.#out) return null;
     this.#loop.readLatest(this.#out);
     return this.#out;
+  }
+
+  /** The simulated board's GPIO chip ("reflex-sim"), so tests and demos can press its e-stop; null on hardware. */
+  get simGpio(): FakeGpio | null {
+    return this.#simGpio;
   }
 
   get loop(): ControlLoop | null {

@@ -89,7 +89,7 @@ export class Link {
   }
 
   all<K extends Ev['kind']>(kind: K): EvOf<K>['v'][] {
-    return this.events.filter((e): e is EvOf<K> => e.kind === kind).map((e) => e.v);
+    return this.events.filter((e): e is EvOf<K> => e.kind === kind).map((e) => e.v as EvOf<K>['v']);
   }
 
   /** Resolves with the first event of `kind` (already logged or future) that satisfies `pred`. */
@@ -97,9 +97,9 @@ export class Link {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
         for (const e of this.events) {
-          if (e.kind === kind && pred((e as EvOf<K>).v)) {
+          if (e.kind === kind && pred((e as EvOf<K>).v as EvOf<K>['v'])) {
             done();
-            resolve((e as EvOf<K>).v);
+            resolve((e as EvOf<K>).v as never);
             return true;
           }
         }

@@ -69,7 +69,7 @@ test('attachBridgeClock maps blocks before other listeners, uses round trips, re
     now = e.arrivalMs;
     block.deviceTimeUs = e.deviceUs;
     block.firstSample = e.firstSample;
-    link.emit('samples', block, e.arrivalMs);
+    link.emit('samples', block, e.arrivalMs, { seq: 0, firstSample: e.firstSample, tUs: e.deviceUs, uvPerLsb: 1, channels: block.channels, samples: block.samples, format: 0 });
     t.is(seen.at(-1), block.hostTimeMs, 'the later listener saw the mapped time');
     if (e.trueHostMs - 1e6 > 10_000) {
       sq += (block.hostTimeMs - e.trueHostMs) ** 2;

@@ -219,6 +219,9 @@ void Device::handle(const FrameDecoder::Result& r, uint64_t t_rx) {
       if (st != kOk) break;
       if (q.min_major > kProtoMajor || q.max_major < kProtoMajor) {
         reply_error(q.req_id, kHelloReq, kErrBadVersion, "device speaks protocol 1");
+        // The ERROR carries our version byte, which a host of another major cannot read;
+        // HELLO's first bytes are readable by every version (protocol section 5).
+        send_hello();
       } else {
         send_hello();
       }

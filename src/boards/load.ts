@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/errors.js';
-import { Validator } from '../core/validate.js';
+import { readJsonFile, Validator } from '../core/validate.js';
 import type { ActuatorDef, BoardDef, LineRef, SourceDef } from './types.js';
 
 /** The top-level `boards/` folder of the package, from src/ (tsx) or dist/ (built). */
@@ -18,12 +18,7 @@ export function loadBoard(idOrPath: string, dir = boardsDir): BoardDef {
   if (!existsSync(file)) {
     throw new ConfigError('E_BOARD_UNKNOWN', `no board "${idOrPath}": expected ${file}. Known boards: ${listBoards(dir).join(', ')}`);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError('E_CONFIG', `${file}: not valid JSON (${(err as Error).message})`, { cause: err });
-  }
+  const raw = readJsonFile(file);
   return validateBoard(raw, file);
 }
 

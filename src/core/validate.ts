@@ -1,4 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
+
+/** Parse a JSON configuration file; a syntax error is a ConfigError naming the file. */
+export function readJsonFile(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  } catch (err) {
+    throw new ConfigError('E_CONFIG', `${file}: not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+}
 
 /**
  * Tiny structural validation for JSON configuration. Every failure is a ConfigError

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/errors.js';
-import { Validator } from '../core/validate.js';
+import { readJsonFile, Validator } from '../core/validate.js';
 
 /** The package root, from src/ (tsx) or dist/ (built). */
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -85,12 +85,7 @@ export function defaultConfig(board = 'sim'): RunConfig {
 /** Read a run configuration file over the defaults. Paths in it are relative to the file. */
 export function loadConfig(file: string): RunConfig {
   if (!existsSync(file)) throw new ConfigError('E_CONFIG_MISSING', `config file ${file} does not exist`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ConfigError('E_CONFIG', `${file}: not valid JSON (${(err as Error).message})`, { cause: err });
-  }
+  const raw = readJsonFile(file);
   return validateConfig(raw, file);
 }
 

@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- telemetry [--duration S] [--reps N]` (defaults: 1 s windows, 7 reps)
+ * `npm run bench -- telemetry [--duration S] [--reps N] [--size 64B|4KiB|256KiB ...] [--no-python]`
+ * (defaults: 1 s windows, 7 reps, every size, then the Python loss check)
  *
  * Delivered throughput on loopback tcp from a publisher in this process to a subscriber in
  * a child process (its own core), for 64 B, 4 KiB and 256 KiB payloads (the Float32Array of
@@ -9,6 +10,9 @@
  *   SUB: everything a real message carries (topic frame with source ids, CBOR envelope, seq,
  *   timestamps, typed-array tag, per-topic counters), so the ratio is the publisher's cost;
  * - client: TelemetryPublisher -> TelemetryClient, which also decodes every message.
+ * Diagnostics beside the headline: raw_same_wire_* (64 B: a bare frame as long as Reflex's
+ * message) and raw_copy_* (256 KiB: a bare sender copying the samples into a fresh buffer
+ * per message).
  * Both senders send batches of 256 without waiting; when the socket refused any message of a
  * batch (subscriber queue full) they pause 1 ms so a spinning sender does not starve the
  * subscriber of CPU on a small machine. The subscriber counts what it receives over a fixed
@@ -27,7 +31,7 @@ import { nullLogger } from '../src/core/log.js';
 import { TelemetryClient } from '../src/telemetry/client.js';
 import { TelemetryPublisher } from '../src/telemetry/publisher.js';
 import { CborWriter } from '../src/telemetry/cbor-writer.js';
-import { topicFrame, type BlockBody } from '../src/telemetry/topics.js';
+import { SCHEMA_VERSION, topicFrame, type BlockBody } from '../src/telemetry/topics.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const SIZES: Array<[string, number]> = [['64B', 64], ['4KiB', 4096], ['256KiB', 256 * 1024]];
@@ -101,17 +105,24 @@ function spawnChild(mode: string, endpoint: string, warmup: number, window: numb
 
 /** Bytes of frame 2 that Reflex sends for a given payload size (to size-match a bare run). */
 function reflexWireSize(size: number): number {
-  return new CborWriter().encodeEnvelope(new CborWriter().envelopePrefix(1, 'emg.raw', 'bench', 'sim'), 0, 1234.5, Date.now(), blockBody(size)).length;
+  const w = new CborWriter();
+  return w.encodeEnvelope(w.envelopePrefix(SCHEMA_VERSION), 0, 1234.5, Date.now(), blockBody(size)).length;
 }
 
-/** `wireSize` sends a frame of that many bytes but counts `size` payload bytes per message. */
-async function runRaw(size: number, warmup: number, window: number, wireSize = size): Promise<ChildResult> {
+/**
+ * `wireSize` sends a frame of that many bytes but counts `size` payload bytes per message.
+ * `copy`: every message is a fresh buffer holding a copy of the samples, the least work a
+ * bare sender of changing data must do (zeromq.js keeps a reference to frames over 128 B
+ * until they are sent, so one buffer cannot be refilled for the next message).
+ */
+async function runRaw(size: number, warmup: number, window: number, wireSize = size, copy = false): Promise<ChildResult> {
   const sock = new XPublisher({ sendHighWaterMark: 1000, sendTimeout: 0, noDrop: true, linger: 0 });
   await sock.bind('tcp://127.0.0.1:*');
   const c = spawnChild('raw', sock.lastEndpoint!, warmup, window, size);
   await sock.receive(); // the subscription
   const topic = Buffer.from(topicFrame('emg.raw', 'bench', 'sim'));
   const payload = wireSize === size ? Buffer.from(blockBody(size).data.buffer) : Buffer.alloc(wireSize, 1);
+  const samples = new Uint8Array(blockBody(size).data.buffer);
   let finished = false;
   void c.result.finally(() => (finished = true));
   let refused = 0;
@@ -120,7 +131,15 @@ async function runRaw(size: number, warmup: number, window: number, wireSize = s
   };
   while (!finished) {
     const before = refused;
-    for (let i = 0; i < BATCH; i++) sock.send([topic, payload]).then(undefined, onRefused);
+    if (copy) {
+      for (let i = 0; i < BATCH; i++) {
+        const fresh = Buffer.allocUnsafeSlow(payload.length);
+        fresh.set(samples);
+        sock.send([topic, fresh]).then(undefined, onRefused);
+      }
+    } else {
+      for (let i = 0; i < BATCH; i++) sock.send([topic, payload]).then(undefined, onRefused);
+    }
     await nextTurn();
     if (refused > before) await sleep(1);
   }
@@ -195,13 +214,19 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   const repsArg = argv.find((a) => a.startsWith('--reps='))?.slice(7) ?? (argv.includes('--reps') ? argv[argv.indexOf('--reps') + 1] : undefined);
   const reps = repsArg === undefined ? 7 : Number(repsArg);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, got ${repsArg}`);
+  // --size LABEL (repeatable, e.g. --size 256KiB) runs only those payload sizes.
+  const only = argv.flatMap((a, i) => (a === '--size' ? [argv[i + 1]] : a.startsWith('--size=') ? [a.slice(7)] : []));
+  const sizes = only.length === 0 ? SIZES : SIZES.filter(([label]) => only.includes(label));
+  if (sizes.length !== only.length && only.length > 0) throw new Error(`--size must be one of ${SIZES.map(([l]) => l).join(', ')}`);
+  const skipPython = argv.includes('--no-python');
   const warmup = 0.2;
   const out: Record<string, unknown> = { machine: machine(), duration_s: duration, reps, transport: 'tcp loopback', subscriber: 'child process' };
-  for (const [label, size] of SIZES) {
+  for (const [label, size] of sizes) {
     const raw: ChildResult[] = [];
     const rfx: ChildResult[] = [];
     const cli: ChildResult[] = [];
     const wire: ChildResult[] = [];
+    const copied: ChildResult[] = [];
     const wireSize = reflexWireSize(size);
     const rate = (x: ChildResult): number => x.msgs / x.seconds;
     for (let r = 0; r < reps; r++) {
@@ -210,6 +235,10 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
       // message size (zeromq.js copies frames <= 128 B but sends larger ones zero-copy with a
       // finalizer on both ends) from Reflex's own work.
       if (size < 1024) wire.push(await runRaw(size, warmup, duration, wireSize));
+      // Large payloads only: a bare sender that copies the samples into a fresh buffer per
+      // message, to separate the copy publish() must make (the caller reuses its arrays) from
+      // the rest of Reflex's work. Diagnostic: the headline ratios stay against plain raw.
+      if (size >= 64 * 1024) copied.push(await runRaw(size, warmup, duration, size, true));
       rfx.push(await runReflex('reflex', size, warmup, duration));
       cli.push(await runReflex('client', size, warmup, duration));
       log(`telemetry ${label} rep ${r + 1}: raw ${rate(raw[r]!).toFixed(0)} msg/s, reflex ${rate(rfx[r]!).toFixed(0)} msg/s, reflex+client ${rate(cli[r]!).toFixed(0)} msg/s`);
@@ -234,9 +263,15 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
       out[`raw_same_wire_msgs_per_s_${label}`] = Math.round(median(wire.map(rate)));
       out[`ratio_vs_same_wire_${label}`] = Number(median(rfx.map((x, i) => rate(x) / rate(wire[i]!))).toFixed(3));
     }
+    if (copied.length > 0) {
+      out[`raw_copy_mb_per_s_${label}`] = mb(copied);
+      out[`ratio_vs_raw_copy_${label}`] = Number(median(rfx.map((x, i) => rate(x) / rate(copied[i]!))).toFixed(3));
+    }
   }
-  log('telemetry: 10k msg/s to the Python subscriber');
-  Object.assign(out, await lostAt10k(duration * 2));
+  if (!skipPython) {
+    log('telemetry: 10k msg/s to the Python subscriber');
+    Object.assign(out, await lostAt10k(duration * 2));
+  }
   return out;
 }
 

@@ -4,7 +4,7 @@ import { nullLogger } from '../src/core/log.js';
 import { CborWriter } from '../src/telemetry/cbor-writer.js';
 import { createDecoder } from '../src/telemetry/codec.js';
 import { TelemetryPublisher } from '../src/telemetry/publisher.js';
-import { parseTopicFrame, subscriptionPrefixes, topicFrame } from '../src/telemetry/topics.js';
+import { parseTopicFrame, SCHEMA_VERSION, subscriptionPrefixes, topicFrame } from '../src/telemetry/topics.js';
 import { bindEndpoint } from './telemetry-helpers.js';
 
 const dec = createDecoder();
@@ -79,6 +79,46 @@ test('earlier messages are never overwritten (zeromq.js sends them zero-copy)', 
   t.true(first.equals(copy));
   const big = w.encode({ data: new Float64Array(200_000).fill(1.25) });
   t.is((dec.decode(big) as { data: Float64Array }).data[199_999], 1.25);
+});
+
+test('maps of 24 keys and more get a wider header, also ahead of large typed arrays', (t) => {
+  const w = new CborWriter();
+  for (const n of [0, 23, 24, 255, 256, 300]) {
+    const inner: Record<string, number> = {};
+    for (let i = 0; i < n; i++) inner[`k${i}`] = i;
+    const big = new Float32Array(20_000).map((_, i) => i * 0.5);
+    const value = { inner, after: { big, small: new Int32Array([n]) }, tail: 'x' };
+    t.true(sameBits(dec.decode(w.encode(value)), value), `n=${n}`);
+  }
+});
+
+test('messages with large typed arrays get a buffer of exactly their size and the caller keeps its array', (t) => {
+  const w = new CborWriter();
+  const data = new Float32Array(65_536).fill(1.5);
+  const a = w.encode({ data, n: 1 });
+  data.fill(-7);
+  const b = w.encode({ data, n: 2 });
+  // tag (2) + byte-string head (5) + bytes, inside a map of 2 with 1-byte keys.
+  t.is(a.length, 1 + 5 + 2 + 5 + data.byteLength + 2 + 1);
+  t.is(a.byteOffset, 0);
+  t.is(a.buffer.byteLength, a.length);
+  t.is((dec.decode(a) as { data: Float32Array }).data[65_535], 1.5);
+  t.is((dec.decode(b) as { data: Float32Array }).data[0], -7);
+  t.deepEqual(dec.decode(w.encode({ ok: 1 })), { ok: 1 });
+});
+
+test('the envelope is v, seq, mono_ms, wall_ms and body: source and topic are only in frame 1', (t) => {
+  const w = new CborWriter();
+  const env = dec.decode(w.encodeEnvelope(w.envelopePrefix(SCHEMA_VERSION), 7, 12.5, 1.7e12, { kind: 'k' })) as Record<string, unknown>;
+  t.deepEqual(Object.keys(env), ['v', 'seq', 'mono_ms', 'wall_ms', 'body']);
+  t.deepEqual(env, { v: SCHEMA_VERSION, seq: 7, mono_ms: 12.5, wall_ms: 1.7e12, body: { kind: 'k' } });
+});
+
+test('non-ASCII text is UTF-8, cached or not', (t) => {
+  const w = new CborWriter();
+  const v = { 'µV': 'héllo 😀', unit: 'µV', long: 'ü'.repeat(100), ascii: 'a'.repeat(100) };
+  for (let i = 0; i < 3; i++) t.deepEqual(dec.decode(w.encode(v)), v);
+  t.is(w.encode('µ').toString('hex'), '62c2b5');
 });
 
 test('unencodable values throw a TypeError and leave the writer usable', (t) => {

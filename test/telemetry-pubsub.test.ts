@@ -1,7 +1,7 @@
 import test from 'ava';
 import { TelemetryClient } from '../src/telemetry/client.js';
 import { TelemetryPublisher } from '../src/telemetry/publisher.js';
-import { TOPICS, type Topic, type TopicBodies } from '../src/telemetry/topics.js';
+import { SCHEMA_VERSION, TOPICS, type Topic, type TopicBodies } from '../src/telemetry/topics.js';
 import { createBlock } from '../src/core/block.js';
 import { bindEndpoint, byTopic, collect, PROTOS, sampleBodies } from './telemetry-helpers.js';
 
@@ -47,7 +47,7 @@ for (const proto of PROTOS) {
       const msgs = await collect(client, (m) => m.length === TOPICS.length);
       t.deepEqual(msgs.map((m) => m.topic), [...TOPICS]);
       for (const m of msgs) {
-        t.is(m.v, 1);
+        t.is(m.v, SCHEMA_VERSION);
         t.is(m.seq, 0);
         t.is(m.lost, 0);
         t.deepEqual(m.source, { endpoint: ep, runtime: 'rig-a', board: 'sim' });

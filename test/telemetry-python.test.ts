@@ -112,14 +112,17 @@ test('the Python subscriber counts sequence gaps as losses (messages built by ha
     const [sub] = await sock.receive(); // the subscription: byte 1 + prefix ("" = everything)
     t.is(sub![0], 1);
     const body = { kind: 'note', level: 'info', message: 'hand-made', data: { n: 1 } };
+    // Frame 1 is the only place the topic and source are named: a frame that does not parse is malformed.
+    await sock.send(['event/rig-x', enc.encode({ v: 2, seq: 0, mono_ms: 1, wall_ms: Date.now(), body })]);
     for (const seq of seqs) {
-      await sock.send(['event/rig-x/b1', enc.encode({ v: 1, topic: 'event', runtime: 'rig-x', board: 'b1', seq, mono_ms: 1000 + seq, wall_ms: Date.now(), body })]);
+      await sock.send(['event/rig-x/b1', enc.encode({ v: 2, seq, mono_ms: 1000 + seq, wall_ms: Date.now(), body })]);
     }
     const res = await py.done;
     t.is(res.code, 0, res.stderr);
     const s = summaryOf(res.stdout);
     t.is(s.received, 6);
     t.is(s.lost, 2);
+    t.is(s.malformed, 1);
     t.deepEqual(s.topics, { 'event rig-x/b1': { total: 6, lost: 2 } });
   } finally {
     sock.close();

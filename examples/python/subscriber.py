@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 
@@ -50,6 +51,20 @@ def tag_hook(decoder, tag):
 
 def decode(frame):
     return cbor2.loads(frame, tag_hook=tag_hook)
+
+
+ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def parse_topic_frame(frame):
+    """Frame 1 is b"<topic>/<runtime>/<board>"; returns (topic, runtime, board) or None."""
+    try:
+        parts = frame.decode("ascii").split("/")
+    except UnicodeDecodeError:
+        return None
+    if len(parts) != 3 or parts[0] not in TOPICS or not all(ID_RE.fullmatch(p) for p in parts[1:]):
+        return None
+    return tuple(parts)
 
 
 def read_key_file(path, field):
@@ -131,6 +146,7 @@ def main():
         sockets[s] = ep
 
     last_seq = {}    # (endpoint, runtime, topic) -> last sequence number
+    frame_cache = {}  # frame 1 bytes -> (topic, runtime, board), or None when malformed
     stats = {}       # "topic runtime/board" -> counters
     totals = {"received": 0, "lost": 0, "malformed": 0, "restarts": 0}
     dumped = set()
@@ -171,14 +187,23 @@ def main():
                     if len(frames) != 2:
                         totals["malformed"] += 1
                         continue
+                    # Frame 1 names the topic and the source; frame 2 holds v, seq, times and body.
+                    source = frame_cache.get(frames[0], False)
+                    if source is False:
+                        source = parse_topic_frame(frames[0])
+                        if len(frame_cache) < 4096:  # bounded: a hostile publisher must not grow it
+                            frame_cache[frames[0]] = source
+                    if source is None:
+                        totals["malformed"] += 1
+                        continue
+                    topic, runtime, board = source
                     try:
                         msg = decode(frames[1])
-                        topic, runtime, board, seq = msg["topic"], msg["runtime"], msg["board"], msg["seq"]
-                        body = msg["body"]
+                        seq, body = msg["seq"], msg["body"]
                     except Exception:  # noqa: BLE001 - any undecodable frame is counted, not fatal
                         totals["malformed"] += 1
                         continue
-                    if frames[0].decode("utf-8", "replace") != f"{topic}/{runtime}/{board}":
+                    if not isinstance(seq, int) or not isinstance(body, dict):
                         totals["malformed"] += 1
                         continue
                     key = (sockets[s], runtime, topic)

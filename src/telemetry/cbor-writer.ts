@@ -5,9 +5,20 @@
  * `undefined` are left out, as in JSON.
  *
  * Why not cbor-x here: encoding is most of what publish() costs. Encoded keys and short
- * repeated strings (channel names, units) are cached as bytes, and messages are carved from
- * a slab without ever reusing a region: zeromq.js sends messages over 128 bytes zero-copy,
- * so a region must stay untouched until ZeroMQ lets go of it (the slab is then collected).
+ * repeated strings (channel names, units) are cached as bytes and copied with plain loops
+ * (a Buffer.copy per key is a native call that costs more than the copy).
+ *
+ * Where a message lives, by size:
+ * - small messages are carved from a slab without ever reusing a region: zeromq.js sends
+ *   messages over 128 bytes zero-copy and gives no signal when it lets go of one, so a region
+ *   must stay untouched until the garbage collector frees the slab;
+ * - a message holding a typed array of LARGE bytes or more gets a buffer of exactly its own
+ *   size: its headers are written to the slab as scratch, the array's bytes are copied once,
+ *   straight from the caller's array into that buffer, and the scratch region is reused.
+ *   (Moving it to a fresh slab of twice its size, as before, cost a second copy of the
+ *   headers and held twice the memory per queued message: 512 MB for 1000 x 256 KiB.)
+ *   Large buffers are never pooled: zeromq.js reports no release, so a reused buffer could
+ *   be overwritten while ZeroMQ still sends it.
  * The output decodes with any CBOR decoder (cbor-x, cbor2); integers beyond 32 bits are
  * written as 64-bit integers, the rest is minimal-length.
  */
@@ -15,6 +26,7 @@ import { endianness } from 'node:os';
 
 const LITTLE = endianness() === 'LE';
 const SLAB = 256 * 1024;
+const LARGE = 16 * 1024;
 const CACHE_MAX_ENTRIES = 2048;
 const CACHE_MAX_LENGTH = 48;
 
@@ -33,42 +45,41 @@ const TAGS = new Map<unknown, number>([
   [Float64Array, LITTLE ? 86 : 82],
 ]);
 
+function bytesOf(v: ArrayBufferView): Uint8Array {
+  return v instanceof Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
 export class CborWriter {
   #slab: Buffer = Buffer.allocUnsafeSlow(SLAB);
+  #dv = new DataView(this.#slab.buffer, this.#slab.byteOffset, this.#slab.byteLength);
   #pos = 0;
   #start = 0;
-  readonly #strings = new Map<string, Buffer>();
+  readonly #strings = new Map<string, Uint8Array>();
+  /** Large typed arrays of the message in progress, and where (relative to #start) their bytes go. */
+  readonly #large: ArrayBufferView[] = [];
+  readonly #largeAt: number[] = [];
 
   /** Encode `value`; the returned Buffer is never written again by this writer. */
   encode(value: unknown): Buffer {
-    this.#start = this.#pos;
+    this.#begin();
     try {
       this.#value(value, 0);
     } catch (err) {
-      this.#pos = this.#start;
+      this.#abort();
       throw err;
     }
-    const out = this.#slab.subarray(this.#start, this.#pos);
-    // Next message starts 8-aligned, which keeps typed-array payload copies word-aligned.
-    this.#pos = (this.#pos + 7) & ~7;
-    return out;
+    return this.#finish();
   }
 
   /**
-   * The constant start of a telemetry envelope map (docs/telemetry.md): map of 8, then
-   * v, topic, runtime, board and the "seq" key. encodeEnvelope() continues from there.
+   * The constant start of a telemetry envelope map (docs/telemetry.md): map of 5, then
+   * v and the "seq" key. encodeEnvelope() continues from there.
    */
-  envelopePrefix(version: number, topic: string, runtime: string, board: string): Buffer {
-    this.#start = this.#pos;
-    this.#head(5, 8);
+  envelopePrefix(version: number): Buffer {
+    this.#begin();
+    this.#head(5, 5);
     this.#string('v');
     this.#number(version);
-    this.#string('topic');
-    this.#string(topic);
-    this.#string('runtime');
-    this.#string(runtime);
-    this.#string('board');
-    this.#string(board);
     this.#string('seq');
     const out = Buffer.from(this.#slab.subarray(this.#start, this.#pos));
     this.#pos = this.#start;
@@ -76,12 +87,10 @@ export class CborWriter {
   }
 
   /** One envelope: `prefix` from envelopePrefix(), then seq, mono_ms, wall_ms and body. */
-  encodeEnvelope(prefix: Buffer, seq: number, monoMs: number, wallMs: number, body: unknown): Buffer {
-    this.#start = this.#pos;
+  encodeEnvelope(prefix: Uint8Array, seq: number, monoMs: number, wallMs: number, body: unknown): Buffer {
+    this.#begin();
     try {
-      this.#room(prefix.length);
-      prefix.copy(this.#slab, this.#pos);
-      this.#pos += prefix.length;
+      this.#bytes(prefix);
       this.#number(seq);
       this.#string('mono_ms');
       this.#number(monoMs);
@@ -90,11 +99,48 @@ export class CborWriter {
       this.#string('body');
       this.#value(body, 1);
     } catch (err) {
-      this.#pos = this.#start;
+      this.#abort();
       throw err;
     }
-    const out = this.#slab.subarray(this.#start, this.#pos);
-    this.#pos = (this.#pos + 7) & ~7;
+    return this.#finish();
+  }
+
+  #begin(): void {
+    this.#start = this.#pos;
+    this.#large.length = 0;
+    this.#largeAt.length = 0;
+  }
+
+  #abort(): void {
+    this.#pos = this.#start;
+    this.#large.length = 0;
+    this.#largeAt.length = 0;
+  }
+
+  #finish(): Buffer {
+    const n = this.#large.length;
+    if (n === 0) {
+      const out = this.#slab.subarray(this.#start, this.#pos);
+      // Next message starts 8-aligned, which keeps typed-array payload copies word-aligned.
+      this.#pos = (this.#pos + 7) & ~7;
+      return out;
+    }
+    let total = this.#pos - this.#start;
+    for (let i = 0; i < n; i++) total += this.#large[i]!.byteLength;
+    const out = Buffer.allocUnsafeSlow(total);
+    let src = this.#start;
+    let dst = 0;
+    for (let i = 0; i < n; i++) {
+      const at = this.#start + this.#largeAt[i]!;
+      dst += this.#slab.copy(out, dst, src, at);
+      src = at;
+      const bytes = bytesOf(this.#large[i]!);
+      out.set(bytes, dst);
+      dst += bytes.byteLength;
+    }
+    this.#slab.copy(out, dst, src, this.#pos);
+    // Only `out` leaves the writer, so the scratch region is free again.
+    this.#abort();
     return out;
   }
 
@@ -105,32 +151,44 @@ export class CborWriter {
     const next = Buffer.allocUnsafeSlow(Math.max(SLAB, (used + n) * 2));
     this.#slab.copy(next, 0, this.#start, this.#pos);
     this.#slab = next;
+    this.#dv = new DataView(next.buffer, next.byteOffset, next.byteLength);
     this.#start = 0;
     this.#pos = used;
+  }
+
+  #bytes(b: Uint8Array): void {
+    const n = b.length;
+    this.#room(n);
+    const s = this.#slab;
+    const p = this.#pos;
+    for (let i = 0; i < n; i++) s[p + i] = b[i]!;
+    this.#pos = p + n;
   }
 
   #head(major: number, n: number): void {
     this.#room(9);
     const b = this.#slab;
     const m = major << 5;
-    if (n < 24) b[this.#pos++] = m | n;
+    let p = this.#pos;
+    if (n < 24) b[p++] = m | n;
     else if (n < 0x100) {
-      b[this.#pos++] = m | 24;
-      b[this.#pos++] = n;
+      b[p++] = m | 24;
+      b[p++] = n;
     } else if (n < 0x10000) {
-      b[this.#pos++] = m | 25;
-      b.writeUInt16BE(n, this.#pos);
-      this.#pos += 2;
+      b[p++] = m | 25;
+      b[p++] = n >>> 8;
+      b[p++] = n & 0xff;
     } else if (n < 0x100000000) {
-      b[this.#pos++] = m | 26;
-      b.writeUInt32BE(n, this.#pos);
-      this.#pos += 4;
+      b[p++] = m | 26;
+      this.#dv.setUint32(p, n);
+      p += 4;
     } else {
-      b[this.#pos++] = m | 27;
-      b.writeUInt32BE(Math.floor(n / 0x100000000), this.#pos);
-      b.writeUInt32BE(n >>> 0, this.#pos + 4);
-      this.#pos += 8;
+      b[p++] = m | 27;
+      this.#dv.setUint32(p, Math.floor(n / 0x100000000));
+      this.#dv.setUint32(p + 4, n >>> 0);
+      p += 8;
     }
+    this.#pos = p;
   }
 
   #number(v: number): void {
@@ -140,27 +198,37 @@ export class CborWriter {
       return;
     }
     this.#room(9);
-    this.#slab[this.#pos++] = 0xfb;
-    this.#slab.writeDoubleBE(v, this.#pos);
-    this.#pos += 8;
+    this.#slab[this.#pos] = 0xfb;
+    this.#dv.setFloat64(this.#pos + 1, v);
+    this.#pos += 9;
   }
 
   #string(s: string): void {
     const cached = this.#strings.get(s);
-    if (cached) {
-      this.#room(cached.length);
-      cached.copy(this.#slab, this.#pos);
-      this.#pos += cached.length;
-      return;
-    }
-    const len = Buffer.byteLength(s);
+    if (cached) return this.#bytes(cached);
+    // Short ASCII (keys, names, units) by a loop; anything else through the native UTF-8 writer.
+    const short = s.length <= 64 && this.#ascii(s);
+    const len = short ? s.length : Buffer.byteLength(s);
     this.#head(3, len);
     this.#room(len);
-    this.#slab.write(s, this.#pos, len, 'utf8');
-    if (s.length <= CACHE_MAX_LENGTH && this.#strings.size < CACHE_MAX_ENTRIES) {
-      this.#strings.set(s, Buffer.from(this.#slab.subarray(this.#pos - (len < 24 ? 1 : len < 0x100 ? 2 : 3), this.#pos + len)));
+    if (short) {
+      const b = this.#slab;
+      const p = this.#pos;
+      for (let i = 0; i < len; i++) b[p + i] = s.charCodeAt(i);
+    } else {
+      this.#slab.write(s, this.#pos, len, 'utf8');
     }
     this.#pos += len;
+    if (s.length <= CACHE_MAX_LENGTH && this.#strings.size < CACHE_MAX_ENTRIES) {
+      // Measured back from the end: #room may have moved the message to another slab meanwhile.
+      const headLen = len < 24 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
+      this.#strings.set(s, Uint8Array.from(this.#slab.subarray(this.#pos - len - headLen, this.#pos)));
+    }
+  }
+
+  #ascii(s: string): boolean {
+    for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+    return true;
   }
 
   #value(v: unknown, depth: number): void {
@@ -185,31 +253,67 @@ export class CborWriter {
       return;
     }
     if (Array.isArray(v)) {
-      this.#head(4, v.length);
-      for (const x of v) this.#value(x, depth + 1);
+      const n = v.length;
+      this.#head(4, n);
+      for (let i = 0; i < n; i++) this.#value(v[i], depth + 1);
       return;
     }
-    if (ArrayBuffer.isView(v)) {
-      const tag = TAGS.get(v.constructor) ?? (v instanceof Uint8Array ? 64 : undefined);
-      if (tag === undefined) throw new TypeError(`telemetry bodies cannot carry a ${v.constructor.name}`);
-      this.#head(6, tag);
-      this.#head(2, v.byteLength);
-      this.#room(v.byteLength);
-      this.#slab.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), this.#pos);
-      this.#pos += v.byteLength;
-      return;
-    }
+    if (ArrayBuffer.isView(v)) return this.#typedArray(v);
     const proto = Object.getPrototypeOf(v) as unknown;
     if (proto !== Object.prototype && proto !== null) throw new TypeError(`telemetry bodies cannot carry a ${(v as object).constructor?.name ?? 'non-plain object'}`);
-    const obj = v as Record<string, unknown>;
+    this.#map(v as Record<string, unknown>, depth);
+  }
+
+  #typedArray(v: ArrayBufferView): void {
+    const tag = TAGS.get(v.constructor) ?? (v instanceof Uint8Array ? 64 : undefined);
+    if (tag === undefined) throw new TypeError(`telemetry bodies cannot carry a ${v.constructor.name}`);
+    this.#head(6, tag);
+    this.#head(2, v.byteLength);
+    if (v.byteLength >= LARGE) {
+      this.#large.push(v);
+      this.#largeAt.push(this.#pos - this.#start);
+      return;
+    }
+    this.#room(v.byteLength);
+    this.#slab.set(bytesOf(v), this.#pos);
+    this.#pos += v.byteLength;
+  }
+
+  /** One pass over the keys: the count is written afterwards into a 1-byte header, widened if needed. */
+  #map(obj: Record<string, unknown>, depth: number): void {
+    this.#room(1);
+    const at = this.#pos - this.#start;
+    this.#pos++;
     let n = 0;
-    for (const k in obj) if (obj[k] !== undefined) n++;
-    this.#head(5, n);
     for (const k in obj) {
       const x = obj[k];
       if (x === undefined) continue;
       this.#string(k);
       this.#value(x, depth + 1);
+      n++;
+    }
+    const extra = n < 24 ? 0 : n < 0x100 ? 1 : n < 0x10000 ? 2 : 4;
+    if (extra > 0) {
+      this.#room(extra);
+      const from = this.#start + at + 1;
+      this.#slab.copyWithin(from + extra, from, this.#pos);
+      this.#pos += extra;
+      for (let i = 0; i < this.#largeAt.length; i++) if (this.#largeAt[i]! > at) this.#largeAt[i]! += extra;
+    }
+    // Written in place: the room is already there, and #room must not move the message now.
+    const b = this.#slab;
+    const h = this.#start + at;
+    if (extra === 0) b[h] = 0xa0 | n;
+    else if (extra === 1) {
+      b[h] = 0xb8;
+      b[h + 1] = n;
+    } else if (extra === 2) {
+      b[h] = 0xb9;
+      b[h + 1] = n >>> 8;
+      b[h + 2] = n & 0xff;
+    } else {
+      b[h] = 0xba;
+      this.#dv.setUint32(h + 1, n);
     }
   }
 }

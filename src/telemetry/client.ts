@@ -139,7 +139,7 @@ export class TelemetryClient implements AsyncIterable<TelemetryMessage> {
     } catch {
       env = undefined;
     }
-    if (!frame || !env || env.topic !== frame.topic || env.runtime !== frame.runtime || env.board !== frame.board) {
+    if (!frame || !env) {
       this.#stats.malformed++;
       this.#log.limited('warn', 'telemetry.malformed', `telemetry ${endpoint}: dropped a malformed message`);
       return undefined;
@@ -155,8 +155,8 @@ export class TelemetryClient implements AsyncIterable<TelemetryMessage> {
     seqs.set(frameText, env.seq);
     this.#stats.lost += lost;
     return {
-      topic: env.topic,
-      source: { endpoint, runtime: env.runtime, board: env.board },
+      topic: frame.topic,
+      source: { endpoint, runtime: frame.runtime, board: frame.board },
       v: env.v,
       seq: env.seq,
       mono_ms: env.mono_ms,

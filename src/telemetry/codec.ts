@@ -7,7 +7,7 @@
  * reads both byte orders).
  */
 import { Decoder, Encoder, type Options } from 'cbor-x';
-import { TOPICS, type Envelope, type Topic } from './topics.js';
+import type { Envelope } from './topics.js';
 
 // Both options exist in cbor-x 1.6 but are missing from its type declarations.
 type FullOptions = Options & { useTag259ForMaps?: boolean; int64AsNumber?: boolean };
@@ -28,15 +28,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Check the envelope of a decoded frame-2 map. Bodies are not deep-checked (the publisher
- * is typed); a receiver that needs more should check the fields it uses.
+ * Check the envelope of a decoded frame-2 map (topic and source come from frame 1). Bodies
+ * are not deep-checked (the publisher is typed); a receiver that needs more should check
+ * the fields it uses.
  */
 export function asEnvelope(value: unknown): Envelope | undefined {
   if (!isObject(value)) return undefined;
-  const { v, topic, runtime, board, seq, mono_ms, wall_ms, body } = value;
-  if (typeof v !== 'number' || typeof topic !== 'string' || !(TOPICS as readonly string[]).includes(topic)) return undefined;
-  if (typeof runtime !== 'string' || typeof board !== 'string') return undefined;
+  const { v, seq, mono_ms, wall_ms, body } = value;
+  if (typeof v !== 'number') return undefined;
   if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0) return undefined;
   if (typeof mono_ms !== 'number' || typeof wall_ms !== 'number' || !isObject(body)) return undefined;
-  return value as unknown as Envelope<Topic>;
+  return value as unknown as Envelope;
 }

@@ -29,7 +29,7 @@ import type { ZapDecision, ZapHandler } from './zap.js';
 export interface TelemetryPublisherOptions {
   /** Where to bind, e.g. ["tcp://127.0.0.1:5560", "ipc:///run/reflex/telemetry"]; "tcp://host:*" picks a free port. */
   endpoints: readonly string[];
-  /** This runtime's id (in every topic frame and message), [A-Za-z0-9_.-]{1,64}. */
+  /** This runtime's id (in every message's topic frame), [A-Za-z0-9_.-]{1,64}. */
   runtimeId: string;
   /** The board this runtime reads, same character set. */
   boardId: string;
@@ -61,8 +61,6 @@ interface TopicState {
   stats: TopicStats;
   every: number;
   calls: number;
-  /** Encoded constant start of this topic's envelope (v, topic, runtime, board). */
-  prefix: Buffer;
   /** Reused body for publishBlock(). */
   block: BlockBody | undefined;
   onRejected: (err: unknown) => void;
@@ -73,6 +71,8 @@ export class TelemetryPublisher {
   readonly #log: Logger;
   readonly #topics: Map<Topic, TopicState>;
   readonly #writer = new CborWriter();
+  /** Encoded constant start of every envelope (map header, v, the seq key). */
+  readonly #prefix = this.#writer.envelopePrefix(SCHEMA_VERSION);
   #socket: XPublisher | undefined;
   readonly #subs = new Map<string, number>();
   #subWaiters: Array<{ prefix: string; resolve: () => void; reject: (e: Error) => void }> = [];
@@ -107,7 +107,6 @@ export class TelemetryPublisher {
       stats,
       every: this.#opts.decimate?.[topic] ?? 1,
       calls: 0,
-      prefix: this.#writer.envelopePrefix(SCHEMA_VERSION, topic, this.#opts.runtimeId, this.#opts.boardId),
       block: undefined,
       onRejected: (err: unknown) => this.#rejected(stats, err),
     };
@@ -243,7 +242,7 @@ export class TelemetryPublisher {
     }
     let encoded: Buffer;
     try {
-      encoded = this.#writer.encodeEnvelope(st.prefix, st.stats.sent + st.stats.dropped, monotonicMs(), Date.now(), body);
+      encoded = this.#writer.encodeEnvelope(this.#prefix, st.stats.sent + st.stats.dropped, monotonicMs(), Date.now(), body);
     } catch (err) {
       // A body the encoder cannot represent is a caller bug; count it, keep the loop running.
       st.stats.dropped++;

@@ -5,8 +5,11 @@
  */
 import { ConfigError } from '../core/errors.js';
 
-/** Wire schema version, the `v` key of every message. Bump on incompatible changes. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Wire schema version, the `v` key of every message. Bump on incompatible changes.
+ * 2: the envelope no longer repeats topic, runtime and board; frame 1 carries them.
+ */
+export const SCHEMA_VERSION = 2;
 
 export const TOPICS = ['emg.raw', 'emg.features', 'tracker', 'prediction', 'actuators', 'loop', 'clock', 'health', 'event'] as const;
 export type Topic = (typeof TOPICS)[number];
@@ -159,12 +162,9 @@ export interface WireBodies extends Omit<TopicBodies, 'health'> {
   health: HealthWireBody;
 }
 
-/** The CBOR map in frame 2. */
+/** The CBOR map in frame 2; its topic and source (runtime, board) are in frame 1. */
 export interface Envelope<T extends Topic = Topic> {
   v: number;
-  topic: T;
-  runtime: string;
-  board: string;
   /** Per (runtime, topic) sequence number, from 0; a gap means lost messages. */
   seq: number;
   /** Host CLOCK_MONOTONIC at publish, ms. */

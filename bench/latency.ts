@@ -2,14 +2,20 @@
  * End-to-end latency: EMG sample arrives -> actuator command written, through the real
  * pieces: the firmware-bridge host build on a pseudo-terminal (2 kHz, 8 ch), BridgeLink
  * (serialport, decoder), the default model's units pipeline, FeatureWindow, the loop
- * worker (compiled default model, limits), the command dispatcher and BridgeActuator,
- * back to the firmware as ACTUATE.
- *   npm run bench -- latency [--duration SECONDS]   (default 20)
+ * worker (compiled default model, limits) and BridgeActuator, back to the firmware as ACTUATE.
+ *   npm run bench -- latency [--duration SECONDS] [--actuate-in worker|main]
+ *
+ * Two ways the command leaves (ControlLoop actuateIn), measured in the same run:
+ * - worker (default; p99_ms): the loop worker writes the ACTUATE frame to the port's fd
+ *   itself; "written" is when its write(2) returned (the loop's write log).
+ * - main (main_*): the main-thread dispatcher applies the published commands when the
+ *   event loop wakes it; "written" is when the ACTUATE is handed to BridgeLink.
+ * --actuate-in runs only that one (its figures then under p99_ms etc.).
  *
  * Per window: from the arrival of the SAMPLES frame that completed it (BridgeLink's
- * arrival time) to the first ACTUATE handed to the link computed from it or a later
- * window. The loop runs at 1 kHz, so this includes up to one period of waiting.
- * Also with the loop thread at SCHED_FIFO 50 (rt_*; root or CAP_SYS_NICE).
+ * arrival time) to the first ACTUATE written computed from it or a later window. The
+ * loop runs at 1 kHz, so this includes up to one period of waiting.
+ * Also both with the loop thread at SCHED_FIFO 50 (rt_*, rt_main_*; root or CAP_SYS_NICE).
  * Baseline in the same run: the same chain with no loop at all (predict + limit +
  * actuate called directly in the samples handler on the main thread): the floor.
  */
@@ -51,7 +57,9 @@ function features(): { pipeline: ReturnType<typeof buildPipeline>; fw: FeatureWi
   return { pipeline, fw: new FeatureWindow(meta.input.channels, meta.input.samples) };
 }
 
-async function run(seconds: number, mode: 'worker' | 'main', priority?: ThreadPriority): Promise<{ lat: number[]; errors: number; info: string }> {
+type Mode = 'worker' | 'dispatch' | 'main';
+
+async function run(seconds: number, mode: Mode, priority?: ThreadPriority): Promise<{ lat: number[]; errors: number; info: string }> {
   const { link: l, fwStop } = await link();
   const { pipeline, fw } = features();
   const lat: number[] = [];
@@ -64,7 +72,7 @@ async function run(seconds: number, mode: 'worker' | 'main', priority?: ThreadPr
       const t = monotonicMs();
       // The window this command came from, by the host time it was pushed with.
       // (The frame read here may be one cycle newer than the one dispatched; both come from the same window almost always.)
-      const src = mode === 'worker' ? (loop && out && loop.readLatest(out) ? out.inputHostTimeMs : Number.NaN) : pending;
+      const src = mode === 'dispatch' ? (loop && out && loop.readLatest(out) ? out.inputHostTimeMs : Number.NaN) : pending;
       if (!Number.isNaN(src) && src !== lastHostTime) {
         lastHostTime = src;
         lat.push(t - src);
@@ -76,13 +84,16 @@ async function run(seconds: number, mode: 'worker' | 'main', priority?: ThreadPr
   let core: ControlCore | undefined;
   let p: Predictor | undefined;
   let out: ReturnType<ControlLoop['createOutput']> | undefined;
-  if (mode === 'worker') {
+  let offFd = (): void => {};
+  if (mode !== 'main') {
     loop = await ControlLoop.start({
       ...(priority ? { priority } : {}),
       schedule: { rateHz: 1000, policy: 'skip' }, watchdog: { staleMs: 500, overrunStreak: 1000 },
       predictor: { kind: 'model', dir: MODEL, mode: 'compiled', warmUp: 200 }, actuators: board.actuators, mapping: MAPPING, startArmed: true,
-      sink,
+      ...(mode === 'dispatch' ? { actuateIn: 'main', sink } : { actuateIn: 'worker', actuation: { bridge: {} }, writeLogSize: 1 << 14 }),
     });
+    const lp = loop;
+    offFd = l.onActuatorFd((fd) => lp.setBridgeFd(fd));
   } else {
     p = await Predictor.load(MODEL, { mode: 'compiled', warmUp: 200 });
     core = new ControlCore({ predictor: p, map: new OutputMap(MAPPING, board.actuators, p.info.outputNames), limiter: new SafetyLimiter(board.actuators), watchdog: { staleMs: 500, overrunStreak: 1000 }, startArmed: true, onEvent: () => {} });
@@ -102,12 +113,35 @@ async function run(seconds: number, mode: 'worker' | 'main', priority?: ThreadPr
     arrival = arrivalMs;
     fw.push(pipeline.process(block), onWindow);
   });
+  // Worker path: the write log says when each frame's write(2) returned, and from which window.
+  let logged = 0;
+  let lost = 0;
+  const drainLog = (): void => {
+    const wl = loop?.writeLog;
+    if (!wl) return;
+    logged = wl.drain(logged, (src, t) => {
+      if (!Number.isNaN(src) && src !== lastHostTime) {
+        lastHostTime = src;
+        lat.push(t - src);
+      }
+    }, (n) => (lost += n));
+  };
+  const poll = setInterval(drainLog, 200);
   await new Promise((r) => setTimeout(r, seconds * 1000));
+  clearInterval(poll);
+  drainLog();
   let info = '';
   if (loop) {
     const s = emptyStats();
     loop.readStats(s);
+    const c = loop.actuationCounters();
+    const lc = l.counters().link;
     info = `${s.cycles} cycles, ${s.overruns} overruns, lateness p99 ${s.latenessP99Us.toFixed(0)} us`;
+    if (mode === 'worker') {
+      info += `; frames ${c.framesWritten}, dropped no-fd ${c.droppedNoFd} full ${c.droppedFull}, partial ${c.partialWrites}, write errors ${c.writeErrors}, loop ACKs ${lc.loop_acks ?? 0}, loop ERRORs ${lc.loop_errors ?? 0}, log lost ${lost}`;
+      errors += (lc.loop_errors ?? 0) + c.writeErrors + c.partialWrites + c.droppedFull;
+    }
+    offFd();
     await loop.stop();
   }
   p?.dispose();
@@ -118,24 +152,48 @@ async function run(seconds: number, mode: 'worker' | 'main', priority?: ThreadPr
 
 const round = (v: number): number => Math.round(v * 1000) / 1000;
 
+function summary(lat: number[], prefix: string): Record<string, number> {
+  const sl = sortedCopy(lat);
+  if (sl.length === 0) return { [`${prefix}windows`]: 0 };
+  return { [`${prefix}p50_ms`]: round(percentile(sl, 50)), [`${prefix}p99_ms`]: round(percentile(sl, 99)), [`${prefix}max_ms`]: round(sl[sl.length - 1]!), [`${prefix}windows`]: lat.length };
+}
+
 export async function main(argv: string[]): Promise<Record<string, unknown>> {
-  const { duration } = benchArgs(argv, { duration: 20 });
-  log(`latency: worker loop, ${duration} s...`);
-  const w = await run(duration, 'worker');
-  log(`latency: worker: ${w.lat.length} windows, ${w.errors} ACTUATE errors; ${w.info}`);
-  log(`latency: worker loop at SCHED_FIFO 50, ${duration} s...`);
-  const rt = await run(duration, 'worker', { fifo: 50 });
-  log(`latency: worker rt: ${rt.lat.length} windows, ${rt.errors} ACTUATE errors; ${rt.info}`);
-  log(`latency: main-thread baseline, ${duration} s...`);
+  const i = argv.indexOf('--actuate-in');
+  const only = i >= 0 ? argv[i + 1] : undefined;
+  if (only !== undefined && only !== 'worker' && only !== 'main') throw new Error(`--actuate-in takes worker or main, got ${String(only)}`);
+  const rest = i >= 0 ? [...argv.slice(0, i), ...argv.slice(i + 2)] : argv;
+  const { duration } = benchArgs(rest, { duration: 20 });
+  const first: Mode = only === 'main' ? 'dispatch' : 'worker';
+  log(`latency: loop, actuators driven from ${first === 'worker' ? 'the worker' : 'the main-thread dispatcher'}, ${duration} s...`);
+  const w = await run(duration, first);
+  log(`latency: ${first}: ${w.lat.length} windows, ${w.errors} ACTUATE errors; ${w.info}`);
+  let d: Awaited<ReturnType<typeof run>> | null = null;
+  if (!only) {
+    log(`latency: loop, main-thread dispatcher, ${duration} s...`);
+    d = await run(duration, 'dispatch');
+    log(`latency: dispatch: ${d.lat.length} windows, ${d.errors} ACTUATE errors; ${d.info}`);
+  }
+  log(`latency: same at SCHED_FIFO 50, ${duration} s...`);
+  const rt = await run(duration, first, { fifo: 50 });
+  log(`latency: rt: ${rt.lat.length} windows, ${rt.errors} ACTUATE errors; ${rt.info}`);
+  let drt: Awaited<ReturnType<typeof run>> | null = null;
+  if (!only) {
+    log(`latency: main-thread dispatcher, loop at SCHED_FIFO 50, ${duration} s...`);
+    drt = await run(duration, 'dispatch', { fifo: 50 });
+    log(`latency: dispatch rt: ${drt.lat.length} windows, ${drt.errors} ACTUATE errors; ${drt.info}`);
+  }
+  log(`latency: main-thread baseline (no loop), ${duration} s...`);
   const m = await run(duration, 'main');
   log(`latency: main: ${m.lat.length} windows, ${m.errors} ACTUATE errors`);
-  const sw = sortedCopy(w.lat);
   const sm = sortedCopy(m.lat);
-  const sr = sortedCopy(rt.lat);
   return {
-    p50_ms: round(percentile(sw, 50)), p99_ms: round(percentile(sw, 99)), max_ms: round(sw[sw.length - 1]!), windows: w.lat.length,
-    rt_p50_ms: round(percentile(sr, 50)), rt_p99_ms: round(percentile(sr, 99)), rt_max_ms: round(sr[sr.length - 1]!),
+    actuate_in: first === 'worker' ? 'worker' : 'main',
+    ...summary(w.lat, ''),
+    ...(d ? summary(d.lat, 'main_') : {}),
+    ...summary(rt.lat, 'rt_'),
+    ...(drt ? summary(drt.lat, 'rt_main_') : {}),
     baseline_main_thread_p50_ms: round(percentile(sm, 50)), baseline_main_thread_p99_ms: round(percentile(sm, 99)),
-    actuate_errors: w.errors + rt.errors + m.errors, load_average: loadavg().map((x) => Math.round(x * 10) / 10), duration_s: duration, machine: machine(),
+    actuate_errors: w.errors + rt.errors + m.errors + (d?.errors ?? 0) + (drt?.errors ?? 0), load_average: loadavg().map((x) => Math.round(x * 10) / 10), duration_s: duration, machine: machine(),
   };
 }

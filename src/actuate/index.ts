@@ -8,3 +8,5 @@ export { SimActuator } from './sim.js';
 export { OutputMap, type OutputMapEntry } from './mapping.js';
 export { SafetyLimiter, validateActuatorDef } from './safety.js';
 export { type EstopTarget, watchEstopInput } from './estop.js';
+export { type ActuationCounters, FdBridgeSink, FdFrameWriter, type FdWriteResult, LOOP_REQ_ID_BASE, LOOP_REQ_ID_MAIN, MainSafeFrame } from './fd-bridge.js';
+export { buildWorkerActuators, createFakeMirror, type FakeMirror, validateWorkerBackends, type WorkerActuatorBackends } from './worker-backends.js';

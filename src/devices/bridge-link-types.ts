@@ -146,4 +146,17 @@ export type LinkCounterKey =
   | 'samples_before_start'
   | 'device_resets'
   | 'outages'
-  | 'gaps';
+  | 'gaps'
+  /** ACKs to ACTUATE frames the control loop wrote itself (req_id >= LOOP_REQ_ID_BASE). */
+  | 'loop_acks'
+  /** ERRORs to those frames, in total and per device error name (loop_error_BAD_ARG, ...). */
+  | 'loop_errors'
+  | `loop_error_${string}`;
+
+/**
+ * req_ids from here up to 0xFFFE are the control loop's: its worker writes ACTUATE frames
+ * straight to the port's fd (docs/loop.md). The link numbers its own commands below, so
+ * it never mistakes one of those replies for the answer to a command it is waiting on.
+ * A host-side convention only: the device echoes whatever req_id it gets.
+ */
+export const LOOP_REQ_ID_BASE = 0x8000;

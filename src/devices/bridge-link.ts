@@ -31,7 +31,8 @@ import {
   type Hello,
 } from '../bridge/frames.js';
 import type { SerialPortLike } from '../hal/serial.js';
-import type { BridgeLinkEvents, BridgeLinkOptions, LinkCounterKey, LinkCounters, LinkState, LinkTimers, TrackerSample } from './bridge-link-types.js';
+import type { FdSerialPort } from '../hal/serial-node.js';
+import { LOOP_REQ_ID_BASE, type BridgeLinkEvents, type BridgeLinkOptions, type LinkCounterKey, type LinkCounters, type LinkState, type LinkTimers, type TrackerSample } from './bridge-link-types.js';
 import { isConfigFatal, linkGap, versionError } from './bridge-link-util.js';
 import { PingBook } from './bridge-replies.js';
 import { BridgeCommander } from './bridge-commander.js';
@@ -77,6 +78,9 @@ export class BridgeLink extends EventEmitter<BridgeLinkEvents> {
   #configFatal = true;
   /** Connection attempts since start(): the first is 'connecting', later ones 'reconnecting'. */
   #sessions = 0;
+  /** The fd published to onActuatorFd listeners: the port's while streaming, else -1. */
+  #actFd = -1;
+  readonly #fdListeners = new Set<(fd: number) => void>();
 
   // Device identity and outage bookkeeping.
   #bootId: number | null = null;
@@ -142,8 +146,18 @@ export class BridgeLink extends EventEmitter<BridgeLinkEvents> {
           const err = versionError(v.protoMajor, v.protoMinor);
           if (!this.#cmd.onForeignHello(err)) this.#report(err);
         },
-        onAck: (a) => this.#cmd.onAck(a),
+        onAck: (a) => {
+          if (a.reqId >= LOOP_REQ_ID_BASE && a.reqId !== UNSOLICITED_REQ_ID) return this.#counters.inc('loop_acks');
+          this.#cmd.onAck(a);
+        },
         onError: (e) => {
+          if (e.reqId >= LOOP_REQ_ID_BASE && e.reqId !== UNSOLICITED_REQ_ID) {
+            const name = deviceErrorName(e.code);
+            this.#counters.inc('loop_errors');
+            this.#counters.inc(`loop_error_${name}`);
+            this.#report(new ReflexError(BridgeErrorCodes.deviceReport, `device refused an ACTUATE from the control loop: ${name}${e.message ? `: ${e.message}` : ''}`));
+            return;
+          }
           if (e.reqId === UNSOLICITED_REQ_ID) {
             this.#counters.inc('device_reports');
             this.#report(new ReflexError(BridgeErrorCodes.deviceReport, `device reports ${deviceErrorName(e.code)}${e.message ? `: ${e.message}` : ''}`));
@@ -234,6 +248,24 @@ export class BridgeLink extends EventEmitter<BridgeLinkEvents> {
     return this.#cmd.command(FrameType.ACTUATE, 'ACTUATE', (id) => this.#cmd.writer.actuate(id, entries));
   }
 
+  /**
+   * The serial port's file descriptor for writers on other threads (the loop worker's
+   * ACTUATE frames), and -1 whenever it must not be written: not streaming, or about to
+   * be closed (called synchronously before the close, see FdSerialPort). Called at once
+   * with the current value. Ports without an fd (fakes, other platforms) only ever give -1.
+   */
+  onActuatorFd(listener: (fd: number) => void): () => void {
+    this.#fdListeners.add(listener);
+    listener(this.#actFd);
+    return () => this.#fdListeners.delete(listener);
+  }
+
+  #setActFd(fd: number): void {
+    if (fd === this.#actFd) return;
+    this.#actFd = fd;
+    for (const l of this.#fdListeners) l(fd);
+  }
+
   /** Inject a fault (simulating devices only; others answer ERROR UNSUPPORTED). */
   fault(kind: FaultKindName | number, param: number): Promise<void> {
     const k = typeof kind === 'number' ? kind : FaultKind[kind];
@@ -285,6 +317,13 @@ export class BridgeLink extends EventEmitter<BridgeLinkEvents> {
     this.#counters.inc('connects');
     this.#port = port;
     this.#cmd.attach(port);
+    if (isFdPort(port)) {
+      // Its number can only be reused once it is closed, so "ours is published" is exact.
+      const fd = port.fd;
+      port.onFdClosing(() => {
+        if (this.#actFd === fd) this.#setActFd(-1);
+      });
+    }
     this.#ready = false;
     this.#acceptSamples = false;
     this.#decoder.reset();
@@ -446,6 +485,8 @@ export class BridgeLink extends EventEmitter<BridgeLinkEvents> {
   // ---- reporting ----
 
   #setState(s: LinkState): void {
+    const port = this.#port;
+    this.#setActFd(s === 'streaming' && port && port.isOpen && isFdPort(port) ? port.fd : -1);
     if (s === this.#state) return;
     this.#state = s;
     this.emit('state', s);
@@ -467,6 +508,11 @@ export class BridgeLink extends EventEmitter<BridgeLinkEvents> {
     if (this.listenerCount('error') > 0) this.emit('error', err);
     else this.#log.limited('warn', `bridge-link.${err.code}`, `firmware-bridge ${this.#o.path}: ${err.message}`);
   }
+}
+
+/** Duck-typed so the link does not load serialport: fakes have no fd. */
+function isFdPort(port: SerialPortLike): port is FdSerialPort {
+  return typeof (port as Partial<FdSerialPort>).onFdClosing === 'function' && typeof (port as Partial<FdSerialPort>).fd === 'number';
 }
 
 function asReflexError(err: unknown): ReflexError {

@@ -2,8 +2,7 @@
  * Bookkeeping for BridgeLink: commands waiting for their ACK/ERROR by req_id, and PINGs
  * waiting for their PONG by ping_id. Pure state plus injected timers, no I/O.
  */
-import { UNSOLICITED_REQ_ID } from '../bridge/frames.js';
-import type { LinkTimers } from './bridge-link-types.js';
+import { LOOP_REQ_ID_BASE, type LinkTimers } from './bridge-link-types.js';
 
 interface Waiting {
   type: number;
@@ -22,9 +21,12 @@ export class ReplyTable {
     this.#t = timers;
   }
 
-  /** The next free req_id: increments, wraps below 0xFFFF (reserved for unsolicited ERRORs). */
+  /**
+   * The next free req_id: increments, wraps below LOOP_REQ_ID_BASE (the range above is the
+   * control loop's, and 0xFFFF marks unsolicited ERRORs).
+   */
   nextReqId(): number {
-    do this.#reqId = (this.#reqId + 1) % UNSOLICITED_REQ_ID;
+    do this.#reqId = (this.#reqId + 1) % LOOP_REQ_ID_BASE;
     while (this.#waiting.has(this.#reqId));
     return this.#reqId;
   }

@@ -27,7 +27,29 @@ interface NodeIdentity {
   ctimeMs: number;
 }
 
-class NodeSerialPort implements SerialPortLike {
+/**
+ * A serial port whose OS file descriptor other threads may write to directly (the loop
+ * worker's actuator frames). `fd` is -1 once the port is ending. `onFdClosing` listeners
+ * run synchronously before the fd is closed, whatever closes it (close(), an error,
+ * serialport's own disconnect handling): a writer must stop using the number first,
+ * because the next open() in the process may get the same number.
+ */
+export interface FdSerialPort extends SerialPortLike {
+  readonly fd: number;
+  onFdClosing(listener: () => void): void;
+}
+
+export function hasFd(port: SerialPortLike): port is FdSerialPort {
+  return typeof (port as Partial<FdSerialPort>).onFdClosing === 'function' && typeof (port as Partial<FdSerialPort>).fd === 'number';
+}
+
+/** What bindings-cpp's port binding has (LinuxPortBinding / DarwinPortBinding: `fd`, async `close`). */
+interface FdBinding {
+  fd?: number | null;
+  close(): Promise<void>;
+}
+
+class NodeSerialPort implements FdSerialPort {
   readonly path: string;
   readonly #port: SerialPort;
   #open = true;
@@ -35,10 +57,22 @@ class NodeSerialPort implements SerialPortLike {
   #closing: Promise<void> | null = null;
   readonly #data: Array<(chunk: Uint8Array) => void> = [];
   readonly #close: Array<(err: Error | null) => void> = [];
+  readonly #fdClosing: Array<() => void> = [];
+  #fd = -1;
 
   constructor(path: string, port: SerialPort, identity: NodeIdentity | null) {
     this.path = path;
     this.#port = port;
+    const binding = port.port as FdBinding | undefined;
+    if (binding && typeof binding.fd === 'number') {
+      this.#fd = binding.fd;
+      // Every close of the fd goes through the binding's close(): revoke the number first.
+      const close = binding.close.bind(binding);
+      binding.close = () => {
+        this.#revokeFd();
+        return close();
+      };
+    }
     if (identity) {
       this.#watch = setInterval(() => void this.#checkNode(identity), HANGUP_CHECK_MS);
       this.#watch.unref();
@@ -58,6 +92,21 @@ class NodeSerialPort implements SerialPortLike {
 
   get isOpen(): boolean {
     return this.#open;
+  }
+
+  /** The open port's file descriptor, or -1 (no fd on this platform, or the port is ending). */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  onFdClosing(listener: () => void): void {
+    this.#fdClosing.push(listener);
+  }
+
+  #revokeFd(): void {
+    if (this.#fd < 0) return;
+    this.#fd = -1;
+    for (const l of this.#fdClosing) l();
   }
 
   write(data: Uint8Array): Promise<void> {
@@ -106,6 +155,7 @@ class NodeSerialPort implements SerialPortLike {
   #end(err: Error | null): void {
     if (!this.#open) return;
     this.#open = false;
+    this.#revokeFd();
     if (this.#watch) clearInterval(this.#watch);
     for (const l of this.#close) l(err);
   }

@@ -1,18 +1,21 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { OutputMapEntry } from '../actuate/mapping.js';
 import { OutputMap } from '../actuate/mapping.js';
 import { validateActuatorDef } from '../actuate/safety.js';
+import { ACT, type ActuationCounters, createActuationBlock, MainSafeFrame, readActuationCounters } from '../actuate/fd-bridge.js';
 import type { ActuatorSet } from '../actuate/set.js';
+import { validateWorkerBackends, type WorkerActuatorBackends } from '../actuate/worker-backends.js';
 import type { ActuatorDef } from '../boards/types.js';
 import { ConfigError, ReflexError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { readModelMeta } from '../predict/metadata.js';
 import { monotonicMs } from '../time/monotonic.js';
 import { IN, IN_META, OUT, OUT_META, type PredictorReport, type PredictorSpec, type WorkerInit, type WorkerMessage } from './messages.js';
 import type { ThreadPriority } from './priority.js';
 import { type ScheduleOptions, validateScheduleOptions } from './schedule.js';
+import { sizesOf, spawnWorker } from './spawn.js';
 import { CTRL, createControl, request, SharedFrame } from './shared.js';
 import { createStatsFrame, type LoopStatsSnapshot, StatsReader } from './stats.js';
+import { WriteLog } from './write-log.js';
 import { reasonCode, reasonOf, type SafetyEvent, type SafetyReason, type WatchdogOptions, validateWatchdogOptions } from './watchdog.js';
 
 export interface ControlLoopOptions {
@@ -23,7 +26,23 @@ export interface ControlLoopOptions {
   predictor: PredictorSpec;
   actuators: readonly ActuatorDef[];
   mapping: readonly OutputMapEntry[];
-  /** Where commands go on this thread; omit to only read them (readLatest). */
+  /**
+   * Where commands are applied. 'worker' (the default when `actuation` is given): the loop
+   * worker opens the board's actuators from `actuation` and drives them in the cycle that
+   * computed the command. 'main': a dispatcher on this thread applies each published
+   * command set to `sink` when the event loop gets to it (the fallback).
+   */
+  actuateIn?: 'worker' | 'main';
+  /** Backends the worker opens the actuators with, described as data (see worker-backends.ts). */
+  actuation?: WorkerActuatorBackends;
+  /** Worker path: keep a ring of this many (input host time, write time) pairs (writeLog). Default off. */
+  writeLogSize?: number;
+  /**
+   * actuateIn 'main': where commands go on this thread; omit to only read them (readLatest).
+   * actuateIn 'worker': an optional second, main-thread path used only to put actuators
+   * safe (e-stop, guard, stop), e.g. bridge actuators through BridgeLink; it must not hold
+   * GPIO or PWM outputs, which the worker owns.
+   */
   sink?: ActuatorSet;
   /** Drive actuators from the first cycle (default false: start safe, wait for release()). */
   startArmed?: boolean;
@@ -61,6 +80,8 @@ export class ControlLoop {
   readonly actuatorNames: readonly string[];
   readonly inputSize: number;
   readonly predictor: PredictorReport;
+  /** The worker's write log, when writeLogSize was given (worker path only). */
+  readonly writeLog: WriteLog | null;
   readonly #worker: Worker;
   readonly #ctrl: Int32Array;
   readonly #input: SharedFrame;
@@ -72,6 +93,11 @@ export class ControlLoop {
   readonly #outMeta = new Float64Array(OUT_META);
   readonly #cmd: Float64Array;
   readonly #safeCmd: Float64Array;
+  readonly #act: Int32Array;
+  readonly #mode: 'worker' | 'main';
+  readonly #safeFrame: MainSafeFrame;
+  #workerGone = false;
+  #safeAckTimeouts = 0;
   #mainLatch = false;
   #estopSource = '';
   #stopped = false;
@@ -82,7 +108,9 @@ export class ControlLoop {
   private constructor(
     worker: Worker, ctrl: Int32Array, input: SharedFrame, output: SharedFrame, stats: StatsReader,
     opts: ControlLoopOptions, outputNames: string[], inputSize: number, report: PredictorReport, exited: Promise<void>,
+    act: Int32Array, mode: 'worker' | 'main', writeLog: WriteLog | null,
   ) {
+    this.writeLog = writeLog;
     this.#worker = worker;
     this.#ctrl = ctrl;
     this.#input = input;
@@ -97,6 +125,9 @@ export class ControlLoop {
     this.#cmd = new Float64Array(opts.actuators.length);
     this.#safeCmd = Float64Array.from(opts.actuators, (a) => a.safe);
     this.#exited = exited;
+    this.#act = act;
+    this.#mode = mode;
+    this.#safeFrame = new MainSafeFrame(mode === 'worker' ? opts.actuators : [], act);
   }
 
   static async start(opts: ControlLoopOptions): Promise<ControlLoop> {
@@ -105,6 +136,14 @@ export class ControlLoop {
     for (const a of opts.actuators) validateActuatorDef(a);
     if (opts.sink && opts.sink.defs.length !== opts.actuators.length) {
       throw new ConfigError('E_LOOP_SINK', `the actuator sink drives ${opts.sink.defs.length} actuators, the loop ${opts.actuators.length}; build both from the same board`);
+    }
+    const mode = opts.actuateIn ?? (opts.actuation ? 'worker' : 'main');
+    if (mode !== 'worker' && mode !== 'main') throw new ConfigError('E_LOOP_ACTUATE_IN', `actuateIn must be "worker" or "main", got "${String(mode)}"`);
+    if (mode === 'worker') {
+      if (!opts.actuation) throw new ConfigError('E_LOOP_ACTUATE_IN', 'actuateIn "worker" needs `actuation` (the backends the worker opens the actuators with); or use actuateIn "main" with a sink');
+      validateWorkerBackends(opts.actuators, opts.actuation);
+      const owned = opts.sink?.defs.find((d) => d.via === 'gpio' || d.via === 'sysfs-pwm');
+      if (owned) throw new ConfigError('E_LOOP_SINK', `actuator "${owned.name}" (via ${owned.via}) is opened by the loop worker; the main-thread sink must not open it too (drop it from the sink, or use actuateIn "main")`);
     }
     const spinUs = opts.spinUs ?? 150;
     if (!(spinUs >= 0 && spinUs <= 5000)) throw new ConfigError('E_LOOP_SPIN', `spinUs must be 0..5000, got ${spinUs}`);
@@ -116,6 +155,8 @@ export class ControlLoop {
     const input = new SharedFrame({ meta: IN_META, f64: 0, f32: inputSize });
     const output = new SharedFrame({ meta: OUT_META, f64: opts.actuators.length, f32: outputNames.length });
     const statsFrame = createStatsFrame(statsWindow);
+    const act = createActuationBlock();
+    const writeLog = mode === 'worker' && opts.writeLogSize ? new WriteLog(opts.writeLogSize) : null;
     input.meta[IN.publishedAtMs] = Number.NaN;
     const init: WorkerInit = {
       schedule, spinMs: spinUs / 1000, watchdog: opts.watchdog,
@@ -123,7 +164,9 @@ export class ControlLoop {
       actuators: opts.actuators.map((a) => ({ ...a })), mapping: opts.mapping.map((m) => ({ ...m })),
       predictor: opts.predictor, inputSize, outputSize: outputNames.length, statsWindow,
       ...(opts.priority ? { priority: { ...opts.priority } } : {}),
-      buffers: { control: ctrl.buffer as SharedArrayBuffer, input: input.buffer, output: output.buffer, stats: statsFrame.buffer },
+      ...(mode === 'worker' && { actuation: { ...opts.actuation! } }),
+      buffers: { control: ctrl.buffer as SharedArrayBuffer, input: input.buffer, output: output.buffer, stats: statsFrame.buffer, actuation: act.buffer as SharedArrayBuffer, ...(writeLog && { writeLog: writeLog.buffer }) },
+      ...(writeLog && { writeLogSize: writeLog.size }),
     };
     opts.sink?.safeAll();
     const worker = spawnWorker(init);
@@ -170,10 +213,10 @@ export class ControlLoop {
       opts.sink?.safeAll();
       throw err;
     }
-    loop = new ControlLoop(worker, ctrl, input, output, new StatsReader(statsFrame), opts, outputNames, inputSize, report, exited);
+    loop = new ControlLoop(worker, ctrl, input, output, new StatsReader(statsFrame), opts, outputNames, inputSize, report, exited, act, mode, writeLog);
     const l = loop;
     onEvent = (e) => l.emit(e);
-    l.#dispatching = l.#dispatchLoop();
+    if (mode === 'main') l.#dispatching = l.#dispatchLoop();
     return l;
   }
 
@@ -238,8 +281,56 @@ export class ControlLoop {
     this.#mainLatch = true;
     if (reason !== 'estop') this.#estopSource = detail;
     Atomics.store(this.#ctrl, CTRL.estopReason, reasonCode(reason));
+    const acked = Atomics.load(this.#act, ACT.safeAck);
     request(this.#ctrl, CTRL.estop);
     this.#applySafe();
+    // The worker holds the GPIO/PWM outputs: on a signal the process may die right after
+    // this returns, so wait (bounded) until the worker says the safe values are out.
+    if (this.#mode === 'worker' && !this.#workerGone && !this.#stopped) {
+      this.#awaitSafeAck(acked);
+      // A cycle already under way when the request came may have written one last command
+      // after the safe frame above; the worker is latched now, so this one is the last word.
+      if (this.#safeFrame.needed) this.#safeFrame.write();
+    }
+  }
+
+  /** Where commands are applied (see ControlLoopOptions.actuateIn). */
+  get actuateIn(): 'worker' | 'main' {
+    return this.#mode;
+  }
+
+  /**
+   * The serial port fd bridge actuators are written to (worker path), or -1 while the link
+   * is not streaming. Call with -1 BEFORE the port's fd is closed: this returns only once
+   * the worker is not inside a write with the old fd, so a reused fd number never gets
+   * ACTUATE bytes. BridgeLink.onActuatorFd gives exactly these calls.
+   */
+  setBridgeFd(fd: number): void {
+    if (!Number.isInteger(fd) || fd < -1) throw new RangeError(`bridge fd must be an integer >= -1, got ${fd}`);
+    const was = Atomics.exchange(this.#act, ACT.fd, fd);
+    if (was < 0 || was === fd) return;
+    // A non-blocking write takes microseconds; the bound only guards a wedged worker.
+    const until = monotonicMs() + 20;
+    while (Atomics.load(this.#act, ACT.busy) === 1 && monotonicMs() < until);
+  }
+
+  /** Frames and failures of the worker's own actuation (all zero on the 'main' path). */
+  actuationCounters(): ActuationCounters & { safeAckTimeouts: number } {
+    return { ...readActuationCounters(this.#act), safeAckTimeouts: this.#safeAckTimeouts };
+  }
+
+  #awaitSafeAck(before: number): void {
+    const until = monotonicMs() + SAFE_ACK_WAIT_MS;
+    for (;;) {
+      if (Atomics.load(this.#act, ACT.safeAck) !== before) return;
+      const left = until - monotonicMs();
+      if (left <= 0) {
+        this.#safeAckTimeouts++;
+        this.#log?.limited('error', 'loop-safe-ack', `the loop worker did not confirm the safe state within ${SAFE_ACK_WAIT_MS} ms`);
+        return;
+      }
+      Atomics.wait(this.#act, ACT.safeAck, before, left);
+    }
   }
 
   /** Explicit recovery from the safe state. Motion resumes slew-limited from the safe values. */
@@ -279,12 +370,14 @@ export class ControlLoop {
 
   /** The worker failed after start: safe here, and say so (the worker cannot any more). */
   private failed(detail: string): void {
+    this.#workerGone = true;
     const was = this.safe;
     this.enterSafe('uncaught', detail);
     this.emit({ reason: 'uncaught', timeMs: monotonicMs(), cycle: -1, cyclesRun: -1, detail, entered: !was });
   }
 
   private workerExited(code: number): void {
+    this.#workerGone = true;
     if (this.#stopped) return;
     this.#mainLatch = true;
     this.#applySafe();
@@ -292,6 +385,9 @@ export class ControlLoop {
   }
 
   #applySafe(): void {
+    // Worker path: bridge actuators' safe frame straight onto the shared fd, from here,
+    // without the event loop or the worker (which may be the thing that failed).
+    if (this.#safeFrame.needed) this.#safeFrame.write();
     if (!this.#sink) return;
     try {
       this.#sink.safeAll();
@@ -338,34 +434,12 @@ export class ControlLoop {
   }
 }
 
+/** How long enterSafe waits for the worker to confirm its outputs are safe. */
+const SAFE_ACK_WAIT_MS = 50;
+
 // Node 20 has Atomics.waitAsync; TypeScript's ES2022 lib does not declare it.
 const waitAsync = (Atomics as unknown as {
   waitAsync(view: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string };
 }).waitAsync;
 
-function sizesOf(spec: PredictorSpec): { inputSize: number; outputNames: string[] } {
-  if (spec.kind === 'model') {
-    const meta = readModelMeta(spec.dir);
-    return { inputSize: meta.input.channels * meta.input.samples, outputNames: meta.outputs.map((o) => o.name) };
-  }
-  if (!Number.isInteger(spec.inputSize) || spec.inputSize < 1) throw new ConfigError('E_LOOP_PREDICTOR', `predictor module needs inputSize >= 1, got ${spec.inputSize}`);
-  if (!Array.isArray(spec.outputNames) || spec.outputNames.length === 0) throw new ConfigError('E_LOOP_PREDICTOR', 'predictor module needs outputNames');
-  return { inputSize: spec.inputSize, outputNames: spec.outputNames };
-}
-
-/** worker.ts under tsx (tests, benches), worker.js once compiled to dist. */
-export function workerUrl(): URL {
-  return new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
-}
-
-/**
- * Compiled, the worker is plain JS. Under tsx, Node 20 does not carry the parent's
- * --import loader into worker threads, so a tiny bootstrap registers tsx first.
- */
-function spawnWorker(init: WorkerInit): Worker {
-  const url = workerUrl();
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData: init });
-  const api = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(boot, { eval: true, workerData: init });
-}
+export { workerUrl } from './spawn.js';

@@ -1,4 +1,5 @@
 import type { OutputMapEntry } from '../actuate/mapping.js';
+import type { WorkerActuatorBackends } from '../actuate/worker-backends.js';
 import type { ActuatorDef } from '../boards/types.js';
 import type { BackendName } from '../predict/backend.js';
 import type { PredictorInfo, PredictorMode } from '../predict/predictor.js';
@@ -36,7 +37,10 @@ export interface WorkerInit {
   outputSize: number;
   statsWindow: number;
   priority?: ThreadPriority;
-  buffers: { control: SharedArrayBuffer; input: SharedArrayBuffer; output: SharedArrayBuffer; stats: SharedArrayBuffer };
+  /** Present when the worker drives the actuators itself (see ControlLoopOptions.actuateIn). */
+  actuation?: WorkerActuatorBackends;
+  buffers: { control: SharedArrayBuffer; input: SharedArrayBuffer; output: SharedArrayBuffer; stats: SharedArrayBuffer; actuation: SharedArrayBuffer; writeLog?: SharedArrayBuffer };
+  writeLogSize?: number;
 }
 
 export interface PredictorReport {

@@ -1,4 +1,6 @@
+import { ACT } from '../actuate/fd-bridge.js';
 import type { ControlCore } from './core.js';
+import type { WorkerDriver } from './drive.js';
 import { IN, IN_META, OUT } from './messages.js';
 import type { DeadlineSchedule } from './schedule.js';
 import { CTRL, type SharedFrame } from './shared.js';
@@ -25,8 +27,16 @@ export class LoopRunner {
   #inputAt: number;
   #inputHostTime = Number.NaN;
   #lastK = -1;
+  readonly #drive: WorkerDriver | null;
+  readonly #act: Int32Array | null;
 
-  constructor(o: { core: ControlCore; sched: DeadlineSchedule; input: SharedFrame; output: SharedFrame; stats: StatsWriter; ctrl: Int32Array; streakLimit: number }) {
+  constructor(o: {
+    core: ControlCore; sched: DeadlineSchedule; input: SharedFrame; output: SharedFrame; stats: StatsWriter; ctrl: Int32Array; streakLimit: number;
+    /** Actuators the worker drives itself, and the shared actuation block (safeAck). */
+    drive?: { driver: WorkerDriver; act: Int32Array };
+  }) {
+    this.#drive = o.drive?.driver ?? null;
+    this.#act = o.drive?.act ?? null;
     this.#core = o.core;
     this.#sched = o.sched;
     this.#input = o.input;
@@ -54,6 +64,7 @@ export class LoopRunner {
       core.estop('stopped', k, now, 'loop stopped');
       this.publish(k, now);
       this.#stats.counts(core.counts);
+      this.#ackSafe();
       return true;
     }
     const e = Atomics.load(ctrl, CTRL.estop);
@@ -63,6 +74,7 @@ export class LoopRunner {
       core.estop(r === 'signal' || r === 'uncaught' || r === 'stopped' ? r : 'estop', k, now);
       this.publish(k, now);
       this.#stats.counts(core.counts);
+      this.#ackSafe();
     }
     const r = Atomics.load(ctrl, CTRL.release);
     if (r !== this.#seenRelease) {
@@ -99,7 +111,31 @@ export class LoopRunner {
     this.#stats.record(start, start - deadline, end - start, sched, core.counts);
   }
 
+  /**
+   * Publish the cycle's frame and, when the worker drives actuators, apply it at once.
+   * An actuator that throws puts the loop safe (reported as 'uncaught') and the safe
+   * values are sent at once; the frame is published again so main sees the safe state.
+   */
   publish(cycle: number, now: number): void {
+    this.#write(cycle, now);
+    const d = this.#drive;
+    if (!d) return;
+    const core = this.#core;
+    if (d.drive(core.commands, core.safe, this.#inputHostTime)) return;
+    core.estop('uncaught', cycle, now, `actuator write failed: ${d.lastError}`);
+    this.#write(cycle, now);
+    d.safe();
+  }
+
+  /** Tell main the safe state it asked for is on the outputs (main may wait for this on a signal). */
+  #ackSafe(): void {
+    const act = this.#act;
+    if (!act) return;
+    Atomics.add(act, ACT.safeAck, 1);
+    Atomics.notify(act, ACT.safeAck);
+  }
+
+  #write(cycle: number, now: number): void {
     const core = this.#core;
     const out = this.#output;
     out.begin();

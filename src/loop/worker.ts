@@ -10,7 +10,10 @@ import { SafetyLimiter } from '../actuate/safety.js';
 import { isReflexError } from '../core/errors.js';
 import { Logger } from '../core/log.js';
 import { monotonicMs } from '../time/monotonic.js';
+import { buildWorkerActuators } from '../actuate/worker-backends.js';
 import { ControlCore, type CorePredictor } from './core.js';
+import { WorkerDriver } from './drive.js';
+import { WriteLog } from './write-log.js';
 import { IN_META, OUT_META, type PredictorReport, type WorkerInit, type WorkerMessage } from './messages.js';
 import { applyThreadPriority } from './priority.js';
 import { LoopRunner } from './runner.js';
@@ -38,6 +41,20 @@ async function loadPredictor(): Promise<{ p: CorePredictor; report: PredictorRep
   return { p, report: { kind: 'module', warmUpMs: monotonicMs() - t0 } };
 }
 
+/** For the fatal path: whatever the worker opened goes safe before the worker reports and ends. */
+let opened: WorkerDriver | null = null;
+
+async function openActuators(i: WorkerInit, act: Int32Array): Promise<WorkerDriver> {
+  const { set, bridge } = await buildWorkerActuators(i.actuators, i.actuation!, act);
+  const log = i.buffers.writeLog ? new WriteLog(i.writeLogSize!, i.buffers.writeLog) : null;
+  const d = new WorkerDriver(set, bridge, act, log);
+  if (!d.safe()) {
+    set.close();
+    throw new Error(`could not put the actuators in the safe state at start: ${d.lastError}`);
+  }
+  return d;
+}
+
 async function main(): Promise<void> {
   const ctrl = new Int32Array(init.buffers.control);
   const input = new SharedFrame({ meta: IN_META, f64: 0, f32: init.inputSize }, init.buffers.input);
@@ -48,6 +65,10 @@ async function main(): Promise<void> {
   if (p.inputSize !== init.inputSize || p.outputSize !== init.outputSize) {
     throw new RangeError(`predictor takes ${p.inputSize} inputs and gives ${p.outputSize} outputs; the loop was set up for ${init.inputSize} and ${init.outputSize}`);
   }
+  const act = new Int32Array(init.buffers.actuation);
+  // Opened at their safe values before the first cycle; a backend that fails here fails start().
+  const driver = init.actuation ? await openActuators(init, act) : null;
+  opened = driver;
   const limiter = new SafetyLimiter(init.actuators);
   const map = new OutputMap(init.mapping, init.actuators, init.predictor.kind === 'model' ? report.model!.outputNames : init.predictor.outputNames);
   const pending: SafetyEvent[] = [];
@@ -71,6 +92,7 @@ async function main(): Promise<void> {
   const sched = new DeadlineSchedule(init.schedule, monotonicMs());
   const runner = new LoopRunner({
     core, sched, input, output, stats: new StatsWriter(statsFrame, sched.periodMs), ctrl, streakLimit: init.watchdog.overrunStreak,
+    ...(driver && { drive: { driver, act } }),
   });
   // Safe (or armed) commands are on the wire before the first cycle.
   runner.publish(-1, monotonicMs());
@@ -95,9 +117,13 @@ async function main(): Promise<void> {
     runner.cycle(now, monotonicMs);
     if (pending.length > 0) flush();
   }
+  Atomics.store(ctrl, CTRL.running, 0);
+  // The stop request already put them safe (runner.control); closing releases the lines.
+  driver?.close();
   post({ type: 'stopped' });
 }
 
 main().catch((err: unknown) => {
+  opened?.safe();
   post({ type: 'fatal', code: isReflexError(err) ? err.code : 'E_LOOP_WORKER', message: err instanceof Error ? err.message : String(err) });
 });

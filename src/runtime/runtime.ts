@@ -64,6 +64,7 @@ export class Runtime {
   #meta: ReflexModelMeta | null = null;
   #loop: ControlLoop | null = null;
   #actuators: ActuatorSet | null = null;
+  #offActuatorFd: (() => void) | null = null;
   #estopLine: GpioInputLine | null = null;
   #tracker: TrackerFeed | null = null;
   #simGpio: FakeGpio | null = null;
@@ -230,7 +231,13 @@ export class Runtime {
     const n = meta.input.samples * meta.input.channels;
     this.#windowTimeMajor = new Float32Array(n);
     this.#windowChannelMajor = new Float32Array(n);
+    // The loop worker writes bridge ACTUATE frames to the port's fd itself when the source
+    // offers one and every actuator is bridge or sim; the main-thread sink stays as the
+    // second safe-state path. Otherwise the main-thread dispatcher drives the sink.
+    const fdSource = this.#source.onActuatorFd ? this.#source : null;
+    const inWorker = fdSource !== null && this.board.actuators.every((a) => a.via === 'bridge' || a.via === 'sim');
     const loop = await ControlLoop.start({
+      ...(inWorker ? { actuateIn: 'worker' as const, actuation: { bridge: {} } } : { actuateIn: 'main' as const }),
       schedule: { rateHz: this.config.loop.rateHz, policy: this.config.loop.overrun },
       watchdog: { staleMs: this.config.loop.staleMs, overrunStreak: this.config.loop.overrunStreak },
       predictor: { kind: 'model', dir },
@@ -242,6 +249,8 @@ export class Runtime {
       log: this.#log,
     });
     loop.onSafetyEvent((e) => this.#onSafety(e));
+    this.#offActuatorFd?.();
+    this.#offActuatorFd = inWorker ? fdSource!.onActuatorFd!((fd) => loop.setBridgeFd(fd)) : null;
     this.#loop = loop;
     this.#out = loop.createOutput();
     this.#lastPublishedCycle = -1;
@@ -522,6 +531,7 @@ export class Runtime {
       }
     };
     await step('loop', () => this.#loop?.stop());
+    this.#offActuatorFd?.();
     await step('control', () => this.#control?.close());
     if (this.#tracker !== this.#source?.tracker) await step('tracker', () => this.#tracker?.close());
     await step('source', () => this.#source?.stop());

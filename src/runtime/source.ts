@@ -33,6 +33,11 @@ export interface Source extends EventEmitter<SourceEvents> {
   readonly tracker: TrackerFeed | null;
   /** Where bridge actuators send their ACTUATE commands (null: the source has no actuators). */
   readonly actuatorSink: BridgeActuatorSink | null;
+  /**
+   * The serial fd the loop worker may write ACTUATE frames to (-1 while not streaming);
+   * absent when the source cannot offer one. See BridgeLink.onActuatorFd.
+   */
+  onActuatorFd?(listener: (fd: number) => void): () => void;
   /** Extra detail for status: the pty of the simulated board, the device's HELLO... */
   describe(): Record<string, string | number>;
   start(): Promise<void>;
@@ -130,6 +135,10 @@ class BridgeSource extends EventEmitter<SourceEvents> implements Source {
     const next = this.#next;
     this.#next = null;
     if (next) this.#actuate(next);
+  }
+
+  onActuatorFd(listener: (fd: number) => void): () => void {
+    return this.#link.onActuatorFd(listener);
   }
 
   describe(): Record<string, string | number> {

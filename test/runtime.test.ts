@@ -18,10 +18,12 @@ test.serial('sim board end to end: every topic flows, control steers, e-stop dri
   cfg.runtimeId = 'test-rt';
   cfg.telemetry.endpoints = ['tcp://127.0.0.1:*'];
   cfg.telemetry.control = 'tcp://127.0.0.1:*';
-  // A loaded CI machine may deliver late; the watchdog path is tested elsewhere.
-  cfg.loop.staleMs = 2000;
+  // Tighter than this and a loaded CI machine trips the watchdog on a late window; the
+  // watchdog paths themselves are tested in safety-*.test.ts.
+  cfg.loop.staleMs = 500;
   cfg.loop.overrunStreak = 1000;
-  const log = new Logger({ sink: () => {}, level: 'error' });
+  const lines: string[] = [];
+  const log = new Logger({ sink: (_level, msg) => lines.push(msg), level: 'info' });
   const rt = await Runtime.start(cfg, { log, guardProcess: false, arm: true });
   const client = new TelemetryClient({ endpoints: [rt.telemetryEndpoints[0]!] });
   const ctl = new ControlClient({ endpoint: rt.controlEndpoints[0]!, timeoutMs: 20_000 });
@@ -58,10 +60,21 @@ test.serial('sim board end to end: every topic flows, control steers, e-stop dri
     const clock = await next((m) => m.topic === 'clock' && m.body.state === 'locked', 'a locked clock');
     t.truthy(clock);
 
-    const status = (await ctl.request('status')) as { state: string; board: string; predictor: { backend: string } };
+    const status = (await ctl.request('status')) as {
+      state: string; board: string; safe: boolean; predictor: { backend: string };
+      loop: { actuate_in: string; actuation: Record<string, number> }; counters: Record<string, number>;
+    };
     t.is(status.state, 'running');
     t.is(status.board, 'sim');
     t.truthy(status.predictor.backend);
+    // Regression: the loop used to start before the source streamed, so with the default
+    // 100 ms stale limit an armed runtime tripped its watchdog at once and sat in the safe state.
+    const streaming = lines.findIndex((l) => l === 'source streaming');
+    const model = lines.findIndex((l) => l.startsWith('model '));
+    t.true(streaming >= 0 && model > streaming, `source streams before the loop starts: ${lines.join(' | ')}`);
+    t.false(status.safe, 'armed and not tripped at start');
+    t.is(status.counters['safety.stale_input'] ?? 0, 0);
+    t.is(status.loop.actuate_in, 'worker', 'the loop worker writes ACTUATE frames itself');
 
     // Armed: the loop drives actuators (not held at safe).
     await next((m) => m.topic === 'actuators' && m.body.safe_state === false, 'armed actuators');

@@ -16,7 +16,9 @@ import type { SampleBlock } from '../core/block.js';
 import { Counters } from '../core/counters.js';
 import { ConfigError, ReflexError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { FakeGpio } from '../hal/gpio-fake.js';
+import type { FakeGpio } from '../hal/gpio-fake.js';
+import { listSysfsGpioChips } from '../hal/gpio-resolve.js';
+import { selectGpio, SIM_CHIP } from '../hal/gpio-select.js';
 import type { GpioInputLine } from '../hal/gpio.js';
 import { watchEstopInput } from '../actuate/estop.js';
 import { installSafetyHandlers } from '../loop/guard.js';
@@ -159,9 +161,14 @@ export class Runtime {
       this.#publishTracker(s.hostTimeMs, s.values, s.valid, s.seq);
     });
 
-    this.#actuators = createActuators(this.board.actuators, {
+    // GPIO and sysfs-PWM lines are opened by the loop worker (it drives them inside its cycle);
+    // the main thread keeps its own set only where nothing would be opened twice.
+    this.#actuators = this.#hasLineActuators() ? null : createActuators(this.board.actuators, {
       ...(this.#source.actuatorSink && { bridge: this.#source.actuatorSink }),
     });
+    // Streaming before the loop starts: an armed loop would otherwise trip its stale-input
+    // watchdog while it waits for the first window.
+    await this.#source.start();
     if (this.#meta) await this.#startLoop(cfg.model!);
 
     if (opts.guardProcess !== false) {
@@ -181,7 +188,6 @@ export class Runtime {
       this.#log.info(`control on ${this.#control.endpoints.join(', ')}`);
     }
 
-    await this.#source.start();
     this.#timer = setInterval(() => this.#tick(), 1000 / TELEMETRY_HZ);
     this.#timer.unref();
     this.#state = 'running';
@@ -235,9 +241,15 @@ export class Runtime {
     // offers one and every actuator is bridge or sim; the main-thread sink stays as the
     // second safe-state path. Otherwise the main-thread dispatcher drives the sink.
     const fdSource = this.#source.onActuatorFd ? this.#source : null;
-    const inWorker = fdSource !== null && this.board.actuators.every((a) => a.via === 'bridge' || a.via === 'sim');
+    const lines = this.#hasLineActuators();
+    const inWorker = lines || (fdSource !== null && this.board.actuators.every((a) => a.via === 'bridge' || a.via === 'sim'));
+    const actuation = {
+      ...(fdSource && { bridge: {} }),
+      ...(this.board.actuators.some((a) => a.via === 'gpio') && { gpio: this.#gpioBackend() }),
+      ...(this.board.actuators.some((a) => a.via === 'sysfs-pwm') && { pwm: 'sysfs' as const }),
+    };
     const loop = await ControlLoop.start({
-      ...(inWorker ? { actuateIn: 'worker' as const, actuation: { bridge: {} } } : { actuateIn: 'main' as const }),
+      ...(inWorker ? { actuateIn: 'worker' as const, actuation } : { actuateIn: 'main' as const }),
       schedule: { rateHz: this.config.loop.rateHz, policy: this.config.loop.overrun },
       watchdog: { staleMs: this.config.loop.staleMs, overrunStreak: this.config.loop.overrunStreak },
       predictor: { kind: 'model', dir },
@@ -265,6 +277,20 @@ export class Runtime {
       dir,
       ...(p && { backend: p.backend.name, mode: p.path }),
     });
+  }
+
+  #hasLineActuators(): boolean {
+    return this.board.actuators.some((a) => a.via === 'gpio' || a.via === 'sysfs-pwm');
+  }
+
+  /** One GPIO backend for the board's actuator lines, chosen like the e-stop's (hal/gpio-select.ts). */
+  #gpioBackend(): 'onoff' | 'chardev' | 'fake' {
+    const chips = new Set(this.board.actuators.filter((a) => a.via === 'gpio').map((a) => a.line!.chip));
+    if (chips.size > 1 && chips.has(SIM_CHIP)) {
+      throw new ConfigError('E_BOARD_GPIO', `board ${this.board.id}: GPIO actuators mix the simulated chip with real ones (${[...chips].join(', ')}); use one or the other`);
+    }
+    if (chips.has(SIM_CHIP)) return 'fake';
+    return listSysfsGpioChips().length > 0 ? 'onoff' : 'chardev';
   }
 
   /** The run configuration's output map, restricted to the actuators this board has. */
@@ -387,20 +413,16 @@ export class Runtime {
   #openEstopInput(): void {
     const ref = this.board.pins?.estop;
     if (!ref) return;
-    if (ref.chip !== 'reflex-sim') {
-      // Real e-stop inputs come with the declared-boards work (GPIO backend choice per board);
-      // refusing beats silently running without the e-stop the board file promises.
-      throw new ConfigError('E_ESTOP_BACKEND', `board ${this.board.id}: e-stop on chip "${ref.chip}" needs a GPIO backend; this build wires e-stop inputs only for the simulated chip "reflex-sim"`);
-    }
-    const gpio = new FakeGpio({ 'reflex-sim': 32 });
+    const gpio = selectGpio({ logger: this.#log });
+    this.#simGpio = gpio.sim;
     // The simulated button rests released, as a real normally-closed e-stop with its pull-up does.
-    gpio.drive(ref, 0);
-    this.#simGpio = gpio;
-    const line = gpio.input(ref, 'both');
+    if (ref.chip === SIM_CHIP) gpio.sim.drive(ref, 0);
+    const line = gpio.providerFor(ref).input(ref, 'both');
     this.#estopLine = line;
     // The loop may be replaced (model switch): resolve it at press time; without one, drive safe directly.
     watchEstopInput(line, { estop: (source) => (this.#loop ? this.#loop.estop(source) : this.#actuators?.safeAll()) });
   }
+
 
   #registerControl(server: ControlServer): void {
     server.handle('status', () => this.status());
@@ -493,7 +515,12 @@ export class Runtime {
       predictor: this.#loop ? { backend: this.#loop.predictor.model?.backend.name ?? null, mode: this.#loop.predictor.model?.path ?? null, outputs: [...this.#loop.outputNames] } : null,
       source: this.#source.describe(),
       clock: { state: clock.state, offset_ms: clock.offsetMs, drift_ppm: clock.driftPpm, residual_ms: clock.residualMs },
-      loop: this.#loop ? { rate_hz: this.config.loop.rateHz, cycles: this.#stats.cycles, lateness_p99_us: this.#stats.latenessP99Us, overruns: this.#stats.overruns } : null,
+      loop: this.#loop ? {
+        rate_hz: this.config.loop.rateHz, cycles: this.#stats.cycles, lateness_p99_us: this.#stats.latenessP99Us, overruns: this.#stats.overruns,
+        actuate_in: this.#loop.actuateIn, tid: this.#loop.predictor.priority?.tid ?? null,
+        priority: this.#loop.predictor.priority ? { applied: this.#loop.predictor.priority.applied, failed: this.#loop.predictor.priority.failed } : null,
+        actuation: this.#loop.actuationCounters(),
+      } : null,
       telemetry: this.#pub.endpoints,
       counters: this.#allCounters(),
     };

@@ -1,108 +1,83 @@
 /**
- * Soak: the whole control chain for a long time, watching for leaks and degradation.
- *   npm run bench -- soak [--duration SECONDS]   (default 300)
+ * Soak: the simulated board run as `npm start` runs it (Runtime with the default run
+ * configuration: firmware host build on a pty, link, clock model, units, aligner, loop worker
+ * with the default model, bridge actuators, telemetry with a live subscriber), for a long time,
+ * watching for leaks and degradation.
+ *   npm run bench -- soak [--duration SECONDS]   (default 600)
  *
- * Chain (all real): firmware-bridge host on a pty (2 kHz x 8 ch) -> BridgeLink -> the
- * default model's units pipeline -> FeatureWindow -> loop worker at 1 kHz (compiled default
- * model, limits, watchdog) -> dispatcher -> BridgeActuator -> ACTUATE back to the firmware.
- * The watchdog is armed (stale 1 s, 50 overruns in a row); any safety event is reported.
- * Memory is sampled every 2 s; growth is measured from the end of the first fifth (after
- * warm-up) to the end, as the slope of a least-squares line, in MB per hour.
+ * Memory (process RSS, which includes the loop worker's heap) is sampled every 2 s. Warm-up is
+ * the first fifth of the run (at least 30 s, at most half). `rss_growth_mb` = median of the last
+ * five samples minus median of the first five after warm-up; the least-squares slope over the
+ * same span is reported beside it. `tensors_growth` = TensorFlow.js tensors alive in the worker at
+ * stop minus after warm-up.
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { createActuators } from '../src/actuate/set.js';
-import type { BoardDef } from '../src/boards/types.js';
 import { nullLogger } from '../src/core/log.js';
-import { BridgeLink } from '../src/devices/bridge-link.js';
-import { startSimFirmware } from '../src/devices/sim-firmware.js';
-import { openNodeSerial } from '../src/hal/serial-node.js';
-import { ControlLoop } from '../src/loop/loop.js';
-import { emptyStats } from '../src/loop/stats.js';
-import type { SafetyEvent } from '../src/loop/watchdog.js';
-import { FeatureWindow } from '../src/loop/window.js';
-import { readModelMeta } from '../src/predict/metadata.js';
-import { buildPipeline } from '../src/units/registry.js';
-import { benchArgs, log, machine } from './_util.js';
-import { MAPPING } from './loop.js';
-
-const MODEL = new URL('../models/default', import.meta.url).pathname;
-const board = JSON.parse(readFileSync(new URL('../boards/sim.json', import.meta.url), 'utf8')) as BoardDef;
-
-function slopePerHour(points: Array<[number, number]>): number {
-  const n = points.length;
-  if (n < 2) return Number.NaN;
-  const mx = points.reduce((a, [x]) => a + x, 0) / n;
-  const my = points.reduce((a, [, y]) => a + y, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  for (const [x, y] of points) {
-    sxy += (x - mx) * (y - my);
-    sxx += (x - mx) ** 2;
-  }
-  return sxy / sxx;
-}
+import { defaultConfig } from '../src/runtime/config.js';
+import { Runtime } from '../src/runtime/runtime.js';
+import { TelemetryClient } from '../src/telemetry/client.js';
+import { benchArgs, log, machine, median } from './_util.js';
 
 export async function main(argv: string[]): Promise<Record<string, unknown>> {
-  const { duration } = benchArgs(argv, { duration: 300 });
-  const fw = await startSimFirmware({ rate: 2000, channels: 8, seed: 21 });
-  const link = new BridgeLink({ open: openNodeSerial, path: fw.path, rate: 2000, channels: 8, logger: nullLogger() });
-  await link.start();
-  let actuateErrors = 0;
-  let gaps = 0;
-  link.on('gap', () => gaps++);
-  link.on('error', () => {});
-  const sink = createActuators(board.actuators, {
-    bridge: { send: (entries) => void link.actuate(entries.map((e) => ({ ...e }))).catch(() => actuateErrors++) },
-  });
-  const loop = await ControlLoop.start({
-    schedule: { rateHz: 1000, policy: 'skip' }, watchdog: { staleMs: 1000, overrunStreak: 50 },
-    predictor: { kind: 'model', dir: MODEL, mode: 'compiled', warmUp: 200 }, actuators: board.actuators, mapping: MAPPING, sink,
-    startArmed: true, statsWindow: 1 << 16,
-  });
-  const events: SafetyEvent[] = [];
-  loop.onSafetyEvent((e) => {
-    events.push(e);
-    log(`soak: safety event ${e.reason} ${e.detail}`);
-  });
-  const meta = readModelMeta(MODEL);
-  const pipeline = buildPipeline((meta.features as { pipeline: unknown[] }).pipeline, { input: { rate: 2000, channels: 8 } });
-  const win = new FeatureWindow(meta.input.channels, meta.input.samples);
-  let arrival = 0;
-  let windows = 0;
-  const onWindow = (w: Float32Array): void => {
-    windows++;
-    loop.pushWindow(w, arrival);
-  };
-  link.on('samples', (block, arrivalMs) => {
-    arrival = arrivalMs;
-    win.push(pipeline.process(block), onWindow);
-  });
+  const { duration } = benchArgs(argv, { duration: 600 });
+  const cfg = defaultConfig('sim');
+  cfg.runtimeId = 'soak';
+  cfg.telemetry.endpoints = ['tcp://127.0.0.1:*'];
+  cfg.telemetry.control = null;
+  const rt = await Runtime.start(cfg, { log: nullLogger(), guardProcess: false, arm: true });
+  const loop = rt.loop!;
+  const client = new TelemetryClient({ endpoints: [rt.telemetryEndpoints[0]!] });
+  let received = 0;
+  const reading = (async () => {
+    for await (const _m of client) received++;
+  })();
+  log(`soak: sim board via Runtime for ${duration} s (loop ${cfg.loop.rateHz} Hz, model ${cfg.model})`);
+
   const rss: Array<[number, number]> = [];
-  const heap: Array<[number, number]> = [];
   const t0 = performance.now();
-  const stats = emptyStats();
-  let worstP99 = 0;
   while (performance.now() - t0 < duration * 1000) {
     await new Promise((r) => setTimeout(r, 2000));
-    const t = (performance.now() - t0) / 1000;
-    const m = process.memoryUsage();
-    rss.push([t / 3600, m.rss / 2 ** 20]);
-    heap.push([t / 3600, m.heapUsed / 2 ** 20]);
-    if (loop.readStats(stats)) worstP99 = Math.max(worstP99, stats.latenessP99Us);
+    rss.push([(performance.now() - t0) / 1000, process.memoryUsage().rss / 2 ** 20]);
   }
-  loop.readStats(stats);
-  await loop.stop();
-  await link.stop();
-  await fw.stop();
-  const from = Math.floor(rss.length / 5);
+  const status = rt.status() as { counters: Record<string, number>; loop: { cycles: number; overruns: number; lateness_p99_us: number } };
+  await client.close();
+  await reading;
+  await rt.stop();
+
+  const warm = Math.min(Math.max(30, duration / 5), duration / 2);
+  const after = rss.filter(([t]) => t >= warm);
+  const first = median(after.slice(0, 5).map(([, v]) => v));
+  const last = median(after.slice(-5).map(([, v]) => v));
   const round = (v: number): number => Math.round(v * 100) / 100;
+  const safety = Object.entries(status.counters).filter(([k]) => k.startsWith('safety.'));
   return {
-    duration_s: duration, cycles: stats.cycles, overruns: stats.overruns, skipped: stats.skipped, windows, windows_seen_by_loop: stats.inputsSeen,
-    lateness_p99_us_last_window: round(stats.latenessP99Us), lateness_max_us: round(stats.latenessMaxAllUs), compute_p99_us: round(stats.computeP99Us),
-    safety_events: events.length, safety_reasons: [...new Set(events.map((e) => e.reason))], actuate_errors: actuateErrors, link_gaps: gaps,
-    rss_mb_end: round(rss.at(-1)?.[1] ?? Number.NaN), rss_growth_mb_per_h: round(slopePerHour(rss.slice(from))),
-    heap_mb_end: round(heap.at(-1)?.[1] ?? Number.NaN), heap_growth_mb_per_h: round(slopePerHour(heap.slice(from))),
-    load_average: loadavg().map((x) => round(x)), machine: machine(),
+    duration_s: duration,
+    warmup_s: round(warm),
+    rss_growth_mb: round(last - first),
+    rss_slope_mb_per_h: round(slope(after) * 3600),
+    rss_mb_after_warmup: round(first),
+    rss_mb_end: round(last),
+    tensors_growth: loop.tensorsGrowth,
+    tensors_after_warmup: loop.predictor.tensors ?? null,
+    loop_cycles: status.loop.cycles,
+    loop_overruns: status.loop.overruns,
+    loop_lateness_p99_us_last_window: round(status.loop.lateness_p99_us),
+    safety_events: Object.fromEntries(safety),
+    gaps: status.counters.gaps ?? 0,
+    samples: status.counters['source.samples'] ?? 0,
+    telemetry_received: received,
+    load_average: loadavg().map(round),
+    machine: machine(),
   };
+}
+
+/** Least-squares slope of (seconds, MB) points, MB per second. */
+function slope(points: ReadonlyArray<[number, number]>): number {
+  const n = points.length;
+  if (n < 2) return Number.NaN;
+  let sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const [x, y] of points) {
+    sx += x; sy += y; sxx += x * x; sxy += x * y;
+  }
+  return (n * sxy - sx * sy) / (n * sxx - sx * sx);
 }

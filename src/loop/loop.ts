@@ -102,6 +102,7 @@ export class ControlLoop {
   #estopSource = '';
   #stopped = false;
   #exited: Promise<void>;
+  #tensorsAtStop = Number.NaN;
   #dispatching: Promise<void> = Promise.resolve();
   #dispatchErrors = 0;
 
@@ -191,6 +192,7 @@ export class ControlLoop {
             return;
           case 'stopped':
             // The exit event follows; stop() waits for that.
+            if (loop && m.tensors !== undefined) loop.#tensorsAtStop = m.tensors;
             return;
         }
       });
@@ -356,6 +358,14 @@ export class ControlLoop {
     if (gaveUp) await this.#worker.terminate();
     await this.#dispatching;
     this.#applySafe();
+  }
+
+  /**
+   * TensorFlow.js tensors alive in the worker when it stopped, minus those after warm-up
+   * (`predictor.tensors`): 0 when the predictor leaks nothing. NaN before stop() or without a model.
+   */
+  get tensorsGrowth(): number {
+    return this.#tensorsAtStop - (this.predictor.tensors ?? Number.NaN);
   }
 
   /** Errors the command dispatcher hit writing to actuators (each also put them safe). */

@@ -50,10 +50,12 @@ export interface PredictorReport {
   warmUpMs: number;
   /** What the worker got of the requested thread priority (absent when none was asked). */
   priority?: PriorityReport;
+  /** TensorFlow.js tensors alive in the worker after warm-up (models only): a leak shows as growth by stop. */
+  tensors?: number;
 }
 
 export type WorkerMessage =
   | { type: 'ready'; predictor: PredictorReport }
   | { type: 'event'; event: SafetyEvent }
   | { type: 'fatal'; code: string; message: string }
-  | { type: 'stopped' };
+  | { type: 'stopped'; tensors?: number };

@@ -34,12 +34,17 @@ async function loadPredictor(): Promise<{ p: CorePredictor; report: PredictorRep
     const { Predictor } = await import('../predict/predictor.js');
     const log = new Logger({ sink: (level, msg) => process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} [loop] ${msg}\n`) });
     const p = await Predictor.load(spec.dir, { mode: spec.mode, backends: spec.backends, warmUp: spec.warmUp, log });
-    return { p, report: { kind: 'model', model: p.info, warmUpMs: monotonicMs() - t0 } };
+    const tf = await import('@tensorflow/tfjs');
+    tensorCount = () => tf.memory().numTensors;
+    return { p, report: { kind: 'model', model: p.info, warmUpMs: monotonicMs() - t0, tensors: tensorCount() } };
   }
   const mod = (await import(spec.url)) as { createPredictor(o: unknown): CorePredictor | Promise<CorePredictor> };
   const p = await mod.createPredictor(spec.options);
   return { p, report: { kind: 'module', warmUpMs: monotonicMs() - t0 } };
 }
+
+/** Live TensorFlow.js tensors, once a model is loaded (reported at ready and at stop). */
+let tensorCount: (() => number) | null = null;
 
 /** For the fatal path: whatever the worker opened goes safe before the worker reports and ends. */
 let opened: WorkerDriver | null = null;
@@ -120,7 +125,7 @@ async function main(): Promise<void> {
   Atomics.store(ctrl, CTRL.running, 0);
   // The stop request already put them safe (runner.control); closing releases the lines.
   driver?.close();
-  post({ type: 'stopped' });
+  post({ type: 'stopped', ...(tensorCount && { tensors: tensorCount() }) });
 }
 
 main().catch((err: unknown) => {

@@ -5,7 +5,7 @@ Connects to one or more Reflex runtimes, decodes every topic (RFC 8746 typed-arr
 become numpy arrays), prints per-topic rates and losses about once a second, and a JSON
 summary at the end.
 
-    /usr/bin/python3 examples/python/subscriber.py tcp://rig-a.lab:5560 \
+    /usr/bin/python3 examples/python/subscriber.py tcp://rig-a.lab:5556 \
         --server-key rig-a.pub --client-key-file workstation.key --duration 10
 
 Options:

@@ -12,7 +12,7 @@ export type SetValue = number | boolean | string;
 export interface ControlArgs {
   start: Record<string, never>;
   stop: Record<string, never>;
-  /** Set one parameter: `path` like "filters.emg.highpass_hz" or "gains.wrist", `value` a number, boolean or string. */
+  /** Set one parameter: `path` like "features.0.low" (the runtime decides which paths exist), `value` a number, boolean or string. */
   set: { path: string; value: SetValue };
   /** Switch to the model in `dir`. */
   model: { dir: string };

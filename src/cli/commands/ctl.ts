@@ -43,7 +43,7 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
     options: { 'server-key': { type: 'string' }, 'client-key-file': { type: 'string' }, timeout: { type: 'string' } },
   });
   const [endpoint, command, ...rest] = positionals;
-  if (endpoint === undefined || command === undefined) throw new ConfigError('E_USAGE', 'give an endpoint and a command, e.g. reflex ctl tcp://127.0.0.1:5561 status');
+  if (endpoint === undefined || command === undefined) throw new ConfigError('E_USAGE', 'give an endpoint and a command, e.g. reflex ctl tcp://127.0.0.1:5557 status');
   const args = parseKeyValues(rest);
   const timeoutMs = numberFlag('timeout', values.timeout, 5, [0.01, 3600]) * 1000;
   const serverKeys = values['server-key'] === undefined ? [] : [values['server-key']];

@@ -36,7 +36,7 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
       duration: { type: 'string' },
     },
   });
-  if (positionals.length === 0) throw new ConfigError('E_USAGE', 'give at least one endpoint, e.g. reflex subscribe tcp://127.0.0.1:5560');
+  if (positionals.length === 0) throw new ConfigError('E_USAGE', 'give at least one endpoint, e.g. reflex subscribe tcp://127.0.0.1:5556');
   const topics: Topic[] = [];
   for (const t of values.topic ?? []) {
     if (!isTopic(t)) throw new ConfigError('E_USAGE', `unknown topic "${t}"; topics are ${TOPICS.join(', ')}`);

@@ -65,6 +65,16 @@ export class FrameWriter {
   }
 
   actuate(reqId: number, entries: readonly ActuateEntry[]): Uint8Array {
+    return this.#actuate(reqId, entries, kindCode);
+  }
+
+  /** The raw-kind form of ACTUATE, for sending deliberately invalid kinds in tests. */
+  actuateRaw(reqId: number, entries: readonly { channel: number; kind: number; value: number }[]): Uint8Array {
+    return this.#actuate(reqId, entries, rawKind);
+  }
+
+  /** One encoder for both forms; `kindOf` is a module-level function, so no closure per frame. */
+  #actuate<E extends { channel: number; value: number }>(reqId: number, entries: readonly E[], kindOf: (e: E) => number): Uint8Array {
     if (entries.length > MAX_ACTUATE_ENTRIES) throw new RangeError(`ACTUATE takes at most ${MAX_ACTUATE_ENTRIES} entries per frame, got ${entries.length}: split the command`);
     this.#u16(2, reqId);
     this.#packet[4] = entries.length;
@@ -73,24 +83,7 @@ export class FrameWriter {
       const e = entries[i]!;
       const p = 8 + 8 * i;
       this.#packet[p] = e.channel;
-      this.#packet[p + 1] = ActuatorKind[e.kind];
-      this.#dv.setUint16(p + 2, 0, true);
-      this.#dv.setInt32(p + 4, e.value, true);
-    }
-    return this.#finish(FrameType.ACTUATE, 6 + 8 * entries.length);
-  }
-
-  /** The raw-kind form of ACTUATE, for sending deliberately invalid kinds in tests. */
-  actuateRaw(reqId: number, entries: readonly { channel: number; kind: number; value: number }[]): Uint8Array {
-    if (entries.length > MAX_ACTUATE_ENTRIES) throw new RangeError(`ACTUATE takes at most ${MAX_ACTUATE_ENTRIES} entries per frame, got ${entries.length}`);
-    this.#u16(2, reqId);
-    this.#packet[4] = entries.length;
-    this.#packet.fill(0, 5, 8);
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      const p = 8 + 8 * i;
-      this.#packet[p] = e.channel;
-      this.#packet[p + 1] = e.kind;
+      this.#packet[p + 1] = kindOf(e);
       this.#dv.setUint16(p + 2, 0, true);
       this.#dv.setInt32(p + 4, e.value, true);
     }
@@ -241,3 +234,6 @@ export class FrameWriter {
     return this.#wire.subarray(0, n + 1);
   }
 }
+
+const kindCode = (e: ActuateEntry): number => ActuatorKind[e.kind];
+const rawKind = (e: { kind: number }): number => e.kind;

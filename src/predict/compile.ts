@@ -3,6 +3,7 @@ import {
   ACTIVATIONS, type Activation, type Op, activationOp, affineOp, conv1dOp, denseOp, globalPool1dOp, layerNormOp, pool1dOp,
 } from './compile-ops.js';
 import { modelError } from './errors.js';
+import { mulberry32 } from '../core/prng.js';
 
 /**
  * Compile a LayersModel made of supported layers into one allocation-free kernel:
@@ -229,16 +230,6 @@ export function verifyCompiled(kernel: CompiledKernel, model: tf.LayersModel, op
   return { maxAbsDiff: maxAbs, trials };
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function gauss(r: () => number): number {
   return Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
 }

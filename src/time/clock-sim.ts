@@ -5,17 +5,10 @@
  * Every event carries the true host time, so estimates can be scored exactly.
  */
 
-/** mulberry32: small, fast, seedable; tests need reproducible noise, not cryptography. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../core/prng.js';
+
+/** The seeded generator the simulated link draws its noise from (mulberry32). */
+export const prng = mulberry32;
 
 export interface SimClockOptions {
   /** Device clock error, ppm (positive: the device runs fast). */

@@ -22,6 +22,7 @@ import { Predictor } from '../predict/predictor.js';
 import { buildDataset, channelStats, type Dataset, r2 } from './dataset.js';
 import { saveReflexModel, writeModelMeta } from './save.js';
 import { readSimRecording } from './simfile.js';
+import { mulberry32 } from '../core/prng.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -62,14 +63,7 @@ function hostBinary(): string {
 
 /** Seeded permutation (mulberry32), so training is repeatable. */
 function permutation(n: number, seed: number): Uint32Array {
-  let a = seed >>> 0;
-  const rand = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   const p = Uint32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));

@@ -29,7 +29,7 @@ import { readModelMeta, type ReflexModelMeta } from '../predict/metadata.js';
 import { ControlServer } from '../telemetry/control-server.js';
 import type { ControlArgs } from '../telemetry/control-protocol.js';
 import { TelemetryPublisher } from '../telemetry/publisher.js';
-import type { Topic } from '../telemetry/topics.js';
+import type { Topic, TopicBodies } from '../telemetry/topics.js';
 import { monotonicMs } from '../time/monotonic.js';
 import { buildPipeline, type Pipeline } from '../units/index.js';
 import type { RunConfig } from './config.js';
@@ -328,14 +328,30 @@ export class Runtime {
     this.#loop.pushWindow(dst, endMs);
   }
 
+  /** Reused for every tracker sample: one message per sample, no body object per sample. */
+  #trackerBody: TopicBodies['tracker'] | null = null;
+
   #publishTracker(hostTimeMs: number, values: Float32Array, valid: boolean, seq: number): void {
-    const t = this.#trackerDims();
-    this.#pub.publish('tracker', {
-      stream: 'tracker', rate: 100, unit: t?.unit ?? '', channels: t?.names ?? [], samples: 1,
-      first_sample: seq, block_seq: seq, device_time_us: Number.NaN, host_time_ms: hostTimeMs,
-      host_period_ms: 10, valid, data: values,
-    });
+    let b = this.#trackerBody;
+    if (b === null) {
+      const t = this.#trackerDims();
+      // The sim firmware sends its pose at 100 Hz (firmware-bridge/README.md); an external feed
+      // declares no rate, so none is claimed (NaN) rather than a made-up one.
+      const rate = this.config.tracker === null ? 100 : Number.NaN;
+      b = this.#trackerBody = {
+        stream: 'tracker', rate, unit: t?.unit ?? '', channels: t?.names ?? [], samples: 1,
+        first_sample: 0, block_seq: 0, device_time_us: Number.NaN, host_time_ms: 0,
+        host_period_ms: 1000 / rate, valid: true, data: values,
+      };
+    }
+    b.first_sample = seq;
+    b.block_seq = seq;
+    b.host_time_ms = hostTimeMs;
+    b.valid = valid;
+    b.data = values;
+    this.#pub.publish('tracker', b);
   }
+
 
   #tick(): void {
     const loop = this.#loop;

@@ -1,8 +1,10 @@
 /**
  * End-to-end latency: EMG sample arrives -> actuator command written, through the real
  * pieces: the firmware-bridge host build on a pseudo-terminal (2 kHz, 8 ch), BridgeLink
- * (serialport, decoder), the default model's units pipeline, FeatureWindow, the loop
- * worker (compiled default model, limits) and BridgeActuator, back to the firmware as ACTUATE.
+ * (serialport, decoder), its clock model, the default model's units pipeline and the
+ * runtime's Aligner window (bench/_windows.ts: the steps of the runtime's samples handler,
+ * time-major windows pushed as they come), the loop worker (compiled default model, limits)
+ * and BridgeActuator, back to the firmware as ACTUATE.
  *   npm run bench -- latency [--duration SECONDS] [--actuate-in worker|main]
  *
  * Two ways the command leaves (ControlLoop actuateIn), measured in the same run:
@@ -24,6 +26,7 @@ import { loadavg } from 'node:os';
 import type { ThreadPriority } from '../src/loop/priority.js';
 import { createActuators } from '../src/actuate/set.js';
 import type { BoardDef } from '../src/boards/types.js';
+import type { SampleBlock } from '../src/core/block.js';
 import { nullLogger } from '../src/core/log.js';
 import { BridgeLink } from '../src/devices/bridge-link.js';
 import { startSimFirmware } from '../src/devices/sim-firmware.js';
@@ -33,12 +36,12 @@ import { SafetyLimiter } from '../src/actuate/safety.js';
 import { ControlCore } from '../src/loop/core.js';
 import { ControlLoop } from '../src/loop/loop.js';
 import { emptyStats } from '../src/loop/stats.js';
-import { FeatureWindow } from '../src/loop/window.js';
-import { readModelMeta } from '../src/predict/metadata.js';
+import { attachBridgeClock } from '../src/devices/tracker-bridge.js';
 import { Predictor } from '../src/predict/predictor.js';
+import { ClockModel } from '../src/time/clock-model.js';
 import { monotonicMs } from '../src/time/monotonic.js';
-import { buildPipeline } from '../src/units/registry.js';
 import { benchArgs, log, machine, percentile, sortedCopy } from './_util.js';
+import { RuntimeWindows } from './_windows.js';
 import { MAPPING } from './loop.js';
 
 const MODEL = new URL('../models/default', import.meta.url).pathname;
@@ -47,21 +50,17 @@ const board = JSON.parse(readFileSync(new URL('../boards/sim.json', import.meta.
 async function link(): Promise<{ link: BridgeLink; fwStop: () => Promise<unknown> }> {
   const fw = await startSimFirmware({ rate: 2000, channels: 8, seed: 11 });
   const l = new BridgeLink({ open: openNodeSerial, path: fw.path, rate: 2000, channels: 8, logger: nullLogger() });
+  // Blocks reach the windows clock-mapped, as the runtime's bridge source maps them.
+  attachBridgeClock(l, new ClockModel());
   await l.start();
   return { link: l, fwStop: () => fw.stop() };
-}
-
-function features(): { pipeline: ReturnType<typeof buildPipeline>; fw: FeatureWindow } {
-  const meta = readModelMeta(MODEL);
-  const pipeline = buildPipeline((meta.features as { pipeline: unknown[] }).pipeline, { input: { rate: 2000, channels: 8 } });
-  return { pipeline, fw: new FeatureWindow(meta.input.channels, meta.input.samples) };
 }
 
 type Mode = 'worker' | 'dispatch' | 'main';
 
 async function run(seconds: number, mode: Mode, priority?: ThreadPriority): Promise<{ lat: number[]; errors: number; info: string }> {
   const { link: l, fwStop } = await link();
-  const { pipeline, fw } = features();
+  const windows = new RuntimeWindows(MODEL, 2000);
   const lat: number[] = [];
   let errors = 0;
   let lastHostTime = Number.NaN;
@@ -109,10 +108,11 @@ async function run(seconds: number, mode: Mode, priority?: ThreadPriority): Prom
     }
   };
   let arrival = Number.NaN;
-  l.on('samples', (block, arrivalMs) => {
+  const onSamples = (block: SampleBlock, arrivalMs: number): void => {
     arrival = arrivalMs;
-    fw.push(pipeline.process(block), onWindow);
-  });
+    windows.push(block, onWindow);
+  };
+  l.on('samples', onSamples);
   // Worker path: the write log says when each frame's write(2) returned, and from which window.
   let logged = 0;
   let lost = 0;
@@ -130,13 +130,13 @@ async function run(seconds: number, mode: Mode, priority?: ThreadPriority): Prom
   await new Promise((r) => setTimeout(r, seconds * 1000));
   clearInterval(poll);
   drainLog();
-  let info = '';
+  let info = `windows ${windows.windows} (invalid ${windows.invalid}, unmapped blocks ${windows.unmapped})`;
   if (loop) {
     const s = emptyStats();
     loop.readStats(s);
     const c = loop.actuationCounters();
     const lc = l.counters().link;
-    info = `${s.cycles} cycles, ${s.overruns} overruns, lateness p99 ${s.latenessP99Us.toFixed(0)} us`;
+    info += `; ${s.cycles} cycles, ${s.overruns} overruns, lateness p99 ${s.latenessP99Us.toFixed(0)} us`;
     if (mode === 'worker') {
       info += `; frames ${c.framesWritten}, dropped no-fd ${c.droppedNoFd} full ${c.droppedFull}, partial ${c.partialWrites}, write errors ${c.writeErrors}, loop ACKs ${lc.loop_acks ?? 0}, loop ERRORs ${lc.loop_errors ?? 0}, log lost ${lost}`;
       errors += (lc.loop_errors ?? 0) + c.writeErrors + c.partialWrites + c.droppedFull;
@@ -144,6 +144,8 @@ async function run(seconds: number, mode: Mode, priority?: ThreadPriority): Prom
     offFd();
     await loop.stop();
   }
+  // No new ACTUATE while the link stops: the no-loop path sends one from every window.
+  l.off('samples', onSamples);
   p?.dispose();
   await l.stop();
   await fwStop();
@@ -185,7 +187,7 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   }
   log(`latency: main-thread baseline (no loop), ${duration} s...`);
   const m = await run(duration, 'main');
-  log(`latency: main: ${m.lat.length} windows, ${m.errors} ACTUATE errors`);
+  log(`latency: main: ${m.lat.length} windows, ${m.errors} ACTUATE errors; ${m.info}`);
   const sm = sortedCopy(m.lat);
   return {
     actuate_in: first === 'worker' ? 'worker' : 'main',

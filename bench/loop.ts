@@ -4,11 +4,13 @@
  *   npm run bench -- loop [--duration SECONDS]   (per phase; default 60, so about 2 min)
  *
  * Main-thread load (identical in both phases): 2 kHz x 8 ch EMG arrives as firmware-bridge
- * SAMPLES frames (one per ms) and goes through the real BridgeDecoder, the real units
- * pipeline of the default model (band-pass, notch, envelope, decimate to 100 Hz), a
- * 200 ms window is built and handed to the loop, every raw block is published on the
- * real TelemetryPublisher (ZeroMQ XPUB, CBOR) to a SUB socket in this process, and
- * every 50 ms a ~200 KB status object is serialised (logging / status replies).
+ * SAMPLES frames (one per ms) and goes through the real BridgeDecoder, the real clock
+ * model (ClockModel, as the runtime's source maps blocks), the real units pipeline of the
+ * default model (band-pass, notch, envelope, decimate to 100 Hz) and the runtime's Aligner,
+ * whose time-major 200 ms window is handed to the loop as the runtime hands it
+ * (bench/_windows.ts); every raw block is published on the real TelemetryPublisher
+ * (ZeroMQ XPUB, CBOR) to a SUB socket in this process, and every 50 ms a ~200 KB status
+ * object is serialised (logging / status replies).
  *
  * Control work (identical): the default model through the compiled kernel, output map,
  * safety limiter, three simulated actuators.
@@ -37,13 +39,13 @@ import { nullLogger } from '../src/core/log.js';
 import { ControlCore } from '../src/loop/core.js';
 import { ControlLoop } from '../src/loop/loop.js';
 import { emptyStats } from '../src/loop/stats.js';
-import { FeatureWindow } from '../src/loop/window.js';
 import { Predictor } from '../src/predict/predictor.js';
 import { readModelMeta } from '../src/predict/metadata.js';
 import { TelemetryPublisher } from '../src/telemetry/publisher.js';
+import { ClockModel } from '../src/time/clock-model.js';
 import { monotonicMs } from '../src/time/monotonic.js';
-import { buildPipeline } from '../src/units/registry.js';
 import { benchArgs, log, machine, percentile, sortedCopy } from './_util.js';
+import { RuntimeWindows } from './_windows.js';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { ThreadPriority } from '../src/loop/priority.js';
@@ -56,12 +58,14 @@ export const MAPPING = [
   { actuator: 'grip', output: 'grip', scale: 1000, offset: 1000 },
 ];
 
-/** The main thread's realistic work; `onWindow` receives each new 200 ms feature window. */
+/** The main thread's realistic work; `onWindow` receives each new 200 ms feature window (time-major). */
 export class MainLoad {
-  readonly #frames: Uint8Array[] = [];
+  /** One second of sample counts (2 samples x C channels per frame), replayed in a loop. */
+  readonly #counts: Int32Array[] = [];
+  readonly #writer = new FrameWriter();
   readonly #decoder: BridgeDecoder;
-  readonly #pipeline;
-  readonly #fw: FeatureWindow;
+  readonly #clock = new ClockModel();
+  readonly #windows: RuntimeWindows;
   readonly #emit: (w: Float32Array) => void;
   readonly #C: number;
   #pub!: TelemetryPublisher;
@@ -72,24 +76,18 @@ export class MainLoad {
   #running = false;
   #timer: NodeJS.Timeout | undefined;
   #status: Record<string, unknown>;
-  windows = 0;
+  #arrivalMs = Number.NaN;
 
   constructor(onWindow: (w: Float32Array) => void) {
     const meta = readModelMeta(MODEL);
-    const f = meta.features as { pipeline: unknown[] };
     this.#C = meta.input.channels;
-    this.#pipeline = buildPipeline(f.pipeline, { input: { rate: 2000, channels: this.#C } });
-    this.#fw = new FeatureWindow(this.#C, meta.input.samples);
+    this.#windows = new RuntimeWindows(MODEL, 2000);
     this.#emit = onWindow;
-    // One second of SAMPLES frames (2 samples x 8 ch each), replayed in a loop.
-    const w = new FrameWriter();
-    const counts = new Int32Array(this.#C * 2);
     let x = 99;
     const rand = (): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
     for (let k = 0; k < 1000; k++) {
       const burst = Math.sin(k / 80) > 0 ? 20000 : 3000;
-      for (let i = 0; i < counts.length; i++) counts[i] = Math.round(rand() * burst);
-      this.#frames.push(w.samples({ seq: k, firstSample: 2 * k, tUs: 1000 * k, uvPerLsb: 0.0224, channels: this.#C, samples: 2, format: 0, counts }).slice());
+      this.#counts.push(Int32Array.from({ length: this.#C * 2 }, () => Math.round(rand() * burst)));
     }
     this.#decoder = new BridgeDecoder({ onSamples: (b) => this.#onBlock(b) }, { rate: 2000, logger: nullLogger() });
     this.#status = { counters: Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`counter_${i}`, i * 1.5])), text: 'x'.repeat(100_000) };
@@ -110,9 +108,15 @@ export class MainLoad {
     const tick = (): void => {
       if (!this.#running) return;
       // Frames "arrive" on the wall clock: handle every one due by now, like serial data.
-      const due = Math.floor(monotonicMs() - this.#t0);
+      // Each is encoded as it is due (about a microsecond) so sequence numbers, sample
+      // indices and device times run on as a device's do: a replayed second would look
+      // like a device restart every second to the decoder, the clock model and the aligner.
+      const now = monotonicMs();
+      const due = Math.floor(now - this.#t0);
       while (this.#next <= due) {
-        this.#decoder.push(this.#frames[this.#next % this.#frames.length]!);
+        const k = this.#next;
+        this.#arrivalMs = now;
+        this.#decoder.push(this.#writer.samples({ seq: k, firstSample: 2 * k, tUs: 1000 * k, uvPerLsb: 0.0224, channels: this.#C, samples: 2, format: 0, counts: this.#counts[k % this.#counts.length]! }));
         this.#next++;
         if (this.#next % 50 === 0) {
           const s = JSON.stringify(this.#status);
@@ -125,8 +129,15 @@ export class MainLoad {
   }
 
   #onBlock(b: SampleBlock): void {
+    this.#clock.ingestBlock(b, this.#arrivalMs);
     this.#pub.publishBlock('emg.raw', b);
-    this.windows += this.#fw.push(this.#pipeline.process(b), this.#emit);
+    this.#windows.push(b, this.#emit);
+  }
+
+  /** Windows handed to the loop; invalid (incomplete) ones and blocks the clock model left unmapped. */
+  get windows(): { windows: number; invalid: number; unmapped: number } {
+    const w = this.#windows;
+    return { windows: w.windows, invalid: w.invalid, unmapped: w.unmapped };
   }
 
   get received(): number {
@@ -175,7 +186,8 @@ async function workerPhase(seconds: number, priority?: ThreadPriority): Promise<
   loop.readStats(s);
   await load.stop();
   await loop.stop();
-  log(`loop: worker phase: ${s.cycles} cycles, ${s.overruns} overruns, ${s.skipped} skipped, safe=${s.safe}, windows ${load.windows}, telemetry received ${load.received}`);
+  const wn = load.windows;
+  log(`loop: worker phase: ${s.cycles} cycles, ${s.overruns} overruns, ${s.skipped} skipped, safe=${s.safe}, windows ${wn.windows} (invalid ${wn.invalid}, unmapped blocks ${wn.unmapped}), telemetry received ${load.received}`);
   const pr = loop.predictor.priority;
   return {
     ...(pr ? { priority: pr.applied.join(', ') || `not applied: ${pr.failed.join('; ')}` } : {}),

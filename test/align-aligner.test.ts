@@ -34,6 +34,21 @@ test('window is time-major [samples x channels], oldest first, ending at the las
   t.deepEqual(Array.from(out.subarray(12)), [500, 501, 502]);
 });
 
+test('aligner windows are time-major and slide one sample at a time as blocks come; a block with other channels is refused', (t) => {
+  // The runtime asks for the window ending at each feature block's last sample.
+  const aligner = new Aligner({ capacitySeconds: 1 });
+  aligner.addEmg('emg', { channels: 2, rate: RATE });
+  const out = new Float32Array(3 * 2);
+  aligner.pushBlock(block(0, 2, 2));
+  t.false(aligner.window(T0 + 1, 3, out), 'only 2 of 3 samples yet');
+  aligner.pushBlock(block(2, 2, 2));
+  t.true(aligner.window(T0 + 2, 3, out));
+  t.deepEqual(Array.from(out), [0, 1, 10, 11, 20, 21]);
+  t.true(aligner.window(T0 + 3, 3, out));
+  t.deepEqual(Array.from(out), [10, 11, 20, 21, 30, 31], 'one sample on, the newest last');
+  t.throws(() => aligner.pushBlock(block(4, 1, 3)), { instanceOf: RangeError, message: /3 channels, the ring 2/ });
+});
+
 test('window is invalid when data has not arrived, was overwritten, or is before the stream', (t) => {
   const ring = new EmgRing({ channels: 3, rate: RATE, capacitySeconds: 0.05 }); // 50 samples
   for (let f = 0; f < 100; f += 4) ring.push(block(f, 4));

@@ -18,9 +18,10 @@ import { startSimFirmware } from '../src/devices/sim-firmware.js';
 import { openNodeSerial } from '../src/hal/serial-node.js';
 import { ControlLoop } from '../src/loop/loop.js';
 
+/** Windows of 2 samples x 2 channels, time-major: output a = channel 0, b = channel 1, of the oldest sample. */
 const PREDICTOR = `data:text/javascript,${encodeURIComponent(`
 export function createPredictor() {
-  return { inputSize: 4, outputSize: 2, predict(x, y) { y[0] = x[0]; y[1] = x[2]; } };
+  return { inputSize: 4, outputSize: 2, predict(x, y) { y[0] = x[0]; y[1] = x[1]; } };
 }`)}`;
 const defs: ActuatorDef[] = [
   { name: 'wrist', kind: 'servo', via: 'bridge', channel: 0, min: 1000, max: 2000, slewPerS: 1e9, safe: 1500, unit: 'us' },
@@ -64,7 +65,7 @@ test.serial('worker path on a pty: ACTUATEs reach the firmware, ACKs are counted
   await link.start();
   t.true(fds.at(-1)! >= 0, 'streaming publishes the port fd');
   let w = 0;
-  const push = setInterval(() => loop.pushWindow(Float32Array.of(100 + (w++ % 2), 0, 200, 0)), 2);
+  const push = setInterval(() => loop.pushWindow(Float32Array.of(100 + (w++ % 2), 200, 0, 0)), 2);
   t.teardown(() => clearInterval(push));
   await until(() => (link.counters().link.loop_acks ?? 0) >= 20, 'ACKs to the loop\'s ACTUATEs');
   t.is(link.counters().link.unmatched_replies ?? 0, 0);

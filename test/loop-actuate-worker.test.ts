@@ -12,10 +12,10 @@ import { ControlLoop, type ControlLoopOptions } from '../src/loop/loop.js';
 import { emptyStats } from '../src/loop/stats.js';
 import { type Actuate, HostFrames, lastActuate } from './bridge-host-frames.js';
 
-/** Output a = window value 0, b = window value 2. */
+/** Windows of 2 samples x 2 channels, time-major: output a = channel 0, b = channel 1, of the oldest sample. */
 const PREDICTOR = `data:text/javascript,${encodeURIComponent(`
 export function createPredictor() {
-  return { inputSize: 4, outputSize: 2, predict(x, y) { y[0] = x[0]; y[1] = x[2]; } };
+  return { inputSize: 4, outputSize: 2, predict(x, y) { y[0] = x[0]; y[1] = x[1]; } };
 }`)}`;
 
 type Ctx = { teardown(fn: () => unknown): void };
@@ -65,7 +65,7 @@ test.serial('worker path: the worker drives fake GPIO and PWM itself; e-stop has
   // Opened at the safe values before the first cycle.
   t.deepEqual(Array.from(mirror.values), [0, 0]);
   await until(() => {
-    loop.pushWindow(Float32Array.of(1, 0, 0.25, 0));
+    loop.pushWindow(Float32Array.of(1, 0.25, 0, 0));
     return mirror.values[0] === 1 && mirror.values[1] === 250_000;
   }, 'the worker to drive the fakes');
   loop.estop('test');
@@ -84,7 +84,7 @@ test.serial('worker path: a watchdog trip (stale input) has the fakes safe befor
     loop.onSafetyEvent((e) => e.reason === 'stale_input' && e.entered && resolve({ values: Array.from(mirror.values), cycle: e.cycle })),
   );
   await until(() => {
-    loop.pushWindow(Float32Array.of(1, 0, 0.5, 0));
+    loop.pushWindow(Float32Array.of(1, 0.5, 0, 0));
     return mirror.values[0] === 1 && mirror.values[1] === 500_000;
   }, 'the worker to drive the fakes');
   // No more windows: the input goes stale.
@@ -124,7 +124,7 @@ test.serial('worker path: bridge actuators go out as well-formed ACTUATE frames 
   loop.setBridgeFd(fd);
   const h = new HostFrames();
   await until(() => {
-    loop.pushWindow(Float32Array.of(100, 0, 200, 0));
+    loop.pushWindow(Float32Array.of(100, 200, 0, 0));
     h.drain(fd);
     const a = lastActuate(h);
     return a !== undefined && a.entries[0]!.value === 1600 && a.entries[1]!.value === 1200;
@@ -159,14 +159,14 @@ test.serial('worker path: no fd (-1), a bad fd and a full port drop frames and c
   const cycles = (): number => (loop.readStats(stats) ? stats.cycles : 0);
   // Never told an fd: every frame is dropped and counted.
   await until(() => {
-    loop.pushWindow(Float32Array.of(10, 0, 10, 0));
+    loop.pushWindow(Float32Array.of(10, 10, 0, 0));
     return loop.actuationCounters().droppedNoFd > 50;
   }, 'drops without an fd');
   t.is(loop.actuationCounters().framesWritten, 0);
   // An fd number nothing holds: EBADF, counted as write errors.
   loop.setBridgeFd(1_000_000);
   await until(() => {
-    loop.pushWindow(Float32Array.of(20, 0, 20, 0));
+    loop.pushWindow(Float32Array.of(20, 20, 0, 0));
     return loop.actuationCounters().writeErrors > 50;
   }, 'write errors on a bad fd');
   const bad = loop.actuationCounters();
@@ -175,12 +175,12 @@ test.serial('worker path: no fd (-1), a bad fd and a full port drop frames and c
   const fd = fifo(t);
   loop.setBridgeFd(fd);
   await until(() => {
-    loop.pushWindow(Float32Array.of(30, 0, 30, 0));
+    loop.pushWindow(Float32Array.of(30, 30, 0, 0));
     return loop.actuationCounters().droppedFull > 100;
   }, 'drops on a full port');
   const c0 = cycles();
   await until(() => {
-    loop.pushWindow(Float32Array.of(40, 0, 40, 0));
+    loop.pushWindow(Float32Array.of(40, 40, 0, 0));
     return cycles() > c0 + 100;
   }, 'cycles to keep running while the port is full');
   loop.setBridgeFd(-1);

@@ -9,7 +9,8 @@ import type { SafetyEvent } from '../src/loop/watchdog.js';
 
 /**
  * A predictor module for the worker, as a data: URL: output k = mean of the window's
- * channel k; a first value of 1e9 makes it throw (to drive the predictor-error path).
+ * channel k, read time-major (x[t * channels + c]); a first value of 1e9 makes it throw
+ * (to drive the predictor-error path).
  */
 const PREDICTOR = `data:text/javascript,${encodeURIComponent(`
 export function createPredictor(o) {
@@ -20,7 +21,7 @@ export function createPredictor(o) {
       if (x[0] === 1e9) throw new Error('boom: predictor failed on purpose');
       for (let c = 0; c < o.channels; c++) {
         let s = 0;
-        for (let t = 0; t < o.samples; t++) s += x[c * o.samples + t];
+        for (let t = 0; t < o.samples; t++) s += x[t * o.channels + c];
         y[c] = s / o.samples;
       }
     },
@@ -36,10 +37,13 @@ const defs: ActuatorDef[] = [
 ];
 const mapping = [{ actuator: 'wrist', output: 'a', scale: 1, offset: 1500 }, { actuator: 'grip', output: 'b', scale: 1, offset: 1000 }];
 
+/** A time-major window: channel 0 holds `a` and channel 1 `b` at every sample. */
 function windowOf(a: number, b: number): Float32Array {
-  const w = new Float32Array(C * S);
-  w.fill(a, 0, S);
-  w.fill(b, S);
+  const w = new Float32Array(S * C);
+  for (let t = 0; t < S; t++) {
+    w[t * C] = a;
+    w[t * C + 1] = b;
+  }
   return w;
 }
 

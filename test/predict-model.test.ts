@@ -61,7 +61,7 @@ test('a tiny model round-trips through disk; compiled and tfjs paths agree and a
   p.dispose();
 });
 
-test('normalisation and layout: channel-major raw input is z-scored per channel and fed time-major, outputs de-normalised', async (t) => {
+test('normalisation and layout: time-major raw input is z-scored per channel and fed to the model as laid out, outputs de-normalised', async (t) => {
   // A linear model whose kernel picks input element k of the time-major layout.
   const k = 1 * C + 2; // sample 1, channel 2
   const dir = await tinyModelDir('pick', () => {
@@ -74,7 +74,7 @@ test('normalisation and layout: channel-major raw input is z-scored per channel 
   });
   const p = await Predictor.load(dir, { warmUp: 1 });
   const x = new Float32Array(C * S);
-  x[2 * S + 1] = 11; // channel 2, sample 1 (channel-major)
+  x[1 * C + 2] = 11; // sample 1, channel 2 (time-major)
   const y = new Float32Array(2);
   p.predict(x, y);
   const z = (11 - 3) / 4;
@@ -146,7 +146,8 @@ test('the shipped default model loads, compiles and predicts finite values', asy
   t.deepEqual(p.info.outputNames, ['wrist_angle', 'grip']);
   t.is(p.inputSize, 8 * 20);
   const y = new Float32Array(2);
-  p.predict(Float32Array.from({ length: 160 }, (_, i) => 30 + (i % 20)), y);
+  // Time-major: every channel ramps 30..49 over the 20 samples.
+  p.predict(Float32Array.from({ length: 160 }, (_, i) => 30 + Math.floor(i / 8)), y);
   t.true(y.every(Number.isFinite));
   p.dispose();
 });

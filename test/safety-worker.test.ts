@@ -13,10 +13,10 @@ import { emptyStats } from '../src/loop/stats.js';
 import type { SafetyEvent, SafetyReason } from '../src/loop/watchdog.js';
 import { saveReflexModel } from '../src/train/save.js';
 
-/** Output k = window value 0 of channel k; a first value of 1e9 throws. */
+/** Windows of 2 samples x 2 channels, time-major: output k = channel k of the oldest sample; a first value of 1e9 throws. */
 const PREDICTOR = `data:text/javascript,${encodeURIComponent(`
 export function createPredictor() {
-  return { inputSize: 4, outputSize: 2, predict(x, y) { if (x[0] === 1e9) throw new Error('boom on purpose'); y[0] = x[0]; y[1] = x[2]; } };
+  return { inputSize: 4, outputSize: 2, predict(x, y) { if (x[0] === 1e9) throw new Error('boom on purpose'); y[0] = x[0]; y[1] = x[1]; } };
 }`)}`;
 const defs: ActuatorDef[] = [
   { name: 'wrist', kind: 'servo', via: 'sim', min: 1000, max: 2000, slewPerS: 1e6, safe: 1500, unit: 'us' },
@@ -50,7 +50,7 @@ async function armedAndMoving(loop: ControlLoop, sims: SimActuator[], w: Float32
 
 test.serial('worker: a throwing predictor puts every actuator safe and reports why', async (t) => {
   const { loop, sims, next } = await start(t);
-  await armedAndMoving(loop, sims, Float32Array.of(100, 0, 50, 0));
+  await armedAndMoving(loop, sims, Float32Array.of(100, 50, 0, 0));
   const ev = next('predictor_error');
   loop.pushWindow(Float32Array.of(1e9, 0, 0, 0));
   const e = await ev;
@@ -70,7 +70,7 @@ test.serial('worker: e-stop from a fake GPIO button is safe on this thread at on
   const ref = { chip: 'reflex-sim', line: 3, activeLow: true };
   gpio.drive(ref, 0); // released (electrically high: active-low button)
   watchEstopInput(gpio.input(ref, 'rising'), loop);
-  const w = Float32Array.of(200, 0, 300, 0);
+  const w = Float32Array.of(200, 300, 0, 0);
   await armedAndMoving(loop, sims, w);
   const stats = emptyStats();
   t.true(loop.readStats(stats));
@@ -98,7 +98,7 @@ test.serial('worker: e-stop from a fake GPIO button is safe on this thread at on
 test.serial('worker: input going stale trips the watchdog', async (t) => {
   const { loop, sims, next } = await start(t, { watchdog: { staleMs: 200, overrunStreak: 50 } });
   const stale = next('stale_input');
-  loop.pushWindow(Float32Array.of(10, 0, 10, 0));
+  loop.pushWindow(Float32Array.of(10, 10, 0, 0));
   // ...and nothing more.
   const e = await stale;
   t.true(e.entered);

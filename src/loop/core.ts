@@ -3,7 +3,11 @@ import type { SafetyLimiter } from '../actuate/safety.js';
 import type { SafetyCounts } from './stats.js';
 import { type SafetyEvent, Watchdog, type WatchdogOptions } from './watchdog.js';
 
-/** What the loop needs from a predictor: fixed sizes, a synchronous call into preallocated output. */
+/**
+ * What the loop needs from a predictor: fixed sizes, a synchronous call into preallocated
+ * output. `input` is the window exactly as pushed: TIME-MAJOR [samples x channels], oldest
+ * sample first (`input[t * channels + c]`), the layout Predictor and Aligner.window use.
+ */
 export interface CorePredictor {
   readonly inputSize: number;
   readonly outputSize: number;
@@ -29,6 +33,7 @@ export interface ControlCoreOptions {
  * it reports a safety event.
  */
 export class ControlCore {
+  /** The window the next prediction uses: time-major, `predictor.inputSize` values (see CorePredictor). */
   readonly input: Float32Array;
   readonly outputs: Float32Array;
   readonly targets: Float64Array;

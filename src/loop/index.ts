@@ -8,6 +8,5 @@ export { LoopRunner } from './runner.js';
 export { SAFETY_REASONS, type SafetyEvent, type SafetyReason, Watchdog, type WatchdogOptions } from './watchdog.js';
 export { installSafetyHandlers, type GuardOptions, type SafeTarget } from './guard.js';
 export { applyThreadPriority, type PriorityReport, type ThreadPriority } from './priority.js';
-export { FeatureWindow } from './window.js';
 export { WorkerDriver } from './drive.js';
 export { WriteLog } from './write-log.js';

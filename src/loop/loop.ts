@@ -1,74 +1,17 @@
 import type { Worker } from 'node:worker_threads';
-import type { OutputMapEntry } from '../actuate/mapping.js';
-import { OutputMap } from '../actuate/mapping.js';
-import { validateActuatorDef } from '../actuate/safety.js';
-import { ACT, type ActuationCounters, createActuationBlock, MainSafeFrame, readActuationCounters } from '../actuate/fd-bridge.js';
+import { ACT, type ActuationCounters, MainSafeFrame, readActuationCounters } from '../actuate/fd-bridge.js';
 import type { ActuatorSet } from '../actuate/set.js';
-import { validateWorkerBackends, type WorkerActuatorBackends } from '../actuate/worker-backends.js';
-import type { ActuatorDef } from '../boards/types.js';
-import { ConfigError, ReflexError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { monotonicMs } from '../time/monotonic.js';
-import { IN, IN_META, OUT, OUT_META, type PredictorReport, type PredictorSpec, type WorkerInit, type WorkerMessage } from './messages.js';
-import type { ThreadPriority } from './priority.js';
-import { type ScheduleOptions, validateScheduleOptions } from './schedule.js';
-import { sizesOf, spawnWorker } from './spawn.js';
-import { CTRL, createControl, request, SharedFrame } from './shared.js';
-import { createStatsFrame, type LoopStatsSnapshot, StatsReader } from './stats.js';
-import { WriteLog } from './write-log.js';
-import { reasonCode, reasonOf, type SafetyEvent, type SafetyReason, type WatchdogOptions, validateWatchdogOptions } from './watchdog.js';
+import { type LaunchedWorker, launchWorker, type LoopSetup, prepareLoop } from './launch.js';
+import { IN, OUT, OUT_META, type PredictorReport } from './messages.js';
+import type { ControlLoopOptions, LoopOutput } from './options.js';
+import { CTRL, request, SharedFrame } from './shared.js';
+import { type LoopStatsSnapshot, StatsReader } from './stats.js';
+import type { WriteLog } from './write-log.js';
+import { reasonCode, reasonOf, type SafetyEvent } from './watchdog.js';
 
-export interface ControlLoopOptions {
-  schedule: ScheduleOptions;
-  /** Spin (instead of sleeping) for this long before each deadline, µs. Default 150. */
-  spinUs?: number;
-  watchdog: WatchdogOptions;
-  predictor: PredictorSpec;
-  actuators: readonly ActuatorDef[];
-  mapping: readonly OutputMapEntry[];
-  /**
-   * Where commands are applied. 'worker' (the default when `actuation` is given): the loop
-   * worker opens the board's actuators from `actuation` and drives them in the cycle that
-   * computed the command. 'main': a dispatcher on this thread applies each published
-   * command set to `sink` when the event loop gets to it (the fallback).
-   */
-  actuateIn?: 'worker' | 'main';
-  /** Backends the worker opens the actuators with, described as data (see worker-backends.ts). */
-  actuation?: WorkerActuatorBackends;
-  /** Worker path: keep a ring of this many (input host time, write time) pairs (writeLog). Default off. */
-  writeLogSize?: number;
-  /**
-   * actuateIn 'main': where commands go on this thread; omit to only read them (readLatest).
-   * actuateIn 'worker': an optional second, main-thread path used only to put actuators
-   * safe (e-stop, guard, stop), e.g. bridge actuators through BridgeLink; it must not hold
-   * GPIO or PWM outputs, which the worker owns.
-   */
-  sink?: ActuatorSet;
-  /** Drive actuators from the first cycle (default false: start safe, wait for release()). */
-  startArmed?: boolean;
-  /** Predict every cycle, not only when a new window arrived (default false). */
-  predictEveryCycle?: boolean;
-  /** Cycles the lateness/compute percentiles cover. Default 2048. */
-  statsWindow?: number;
-  log?: Logger;
-  /** Scheduling priority of the loop thread (SCHED_FIFO via chrt, or nice); needs root or CAP_SYS_NICE. */
-  priority?: ThreadPriority;
-  /** Give up waiting for the worker to load its predictor after this long. Default 60 s. */
-  startTimeoutMs?: number;
-}
-
-/** The latest cycle's outputs and commands, copied into caller-owned arrays. */
-export interface LoopOutput {
-  cycle: number;
-  timeMs: number;
-  safe: boolean;
-  reason: SafetyReason | null;
-  inputsSeen: number;
-  /** hostTimeMs given with the newest window the loop has taken (NaN if none). */
-  inputHostTimeMs: number;
-  outputs: Float32Array;
-  commands: Float64Array;
-}
+export type { ControlLoopOptions, LoopOutput } from './options.js';
 
 /**
  * The fixed-period control loop as the runtime sees it: start it, push input windows,
@@ -101,130 +44,61 @@ export class ControlLoop {
   #mainLatch = false;
   #estopSource = '';
   #stopped = false;
-  #exited: Promise<void>;
+  readonly #exited: Promise<void>;
   #tensorsAtStop = Number.NaN;
   #dispatching: Promise<void> = Promise.resolve();
   #dispatchErrors = 0;
 
-  private constructor(
-    worker: Worker, ctrl: Int32Array, input: SharedFrame, output: SharedFrame, stats: StatsReader,
-    opts: ControlLoopOptions, outputNames: string[], inputSize: number, report: PredictorReport, exited: Promise<void>,
-    act: Int32Array, mode: 'worker' | 'main', writeLog: WriteLog | null,
-  ) {
-    this.writeLog = writeLog;
-    this.#worker = worker;
-    this.#ctrl = ctrl;
-    this.#input = input;
-    this.#output = output;
-    this.#stats = stats;
+  private constructor(setup: LoopSetup, launched: LaunchedWorker, opts: ControlLoopOptions) {
+    this.writeLog = setup.writeLog;
+    this.#worker = launched.worker;
+    this.#ctrl = setup.ctrl;
+    this.#input = setup.input;
+    this.#output = setup.output;
+    this.#stats = new StatsReader(setup.stats);
     this.#sink = opts.sink;
     this.#log = opts.log;
-    this.outputNames = outputNames;
+    this.outputNames = setup.outputNames;
     this.actuatorNames = opts.actuators.map((a) => a.name);
-    this.inputSize = inputSize;
-    this.predictor = report;
+    this.inputSize = setup.inputSize;
+    this.predictor = launched.report;
     this.#cmd = new Float64Array(opts.actuators.length);
     this.#safeCmd = Float64Array.from(opts.actuators, (a) => a.safe);
-    this.#exited = exited;
-    this.#act = act;
-    this.#mode = mode;
-    this.#safeFrame = new MainSafeFrame(mode === 'worker' ? opts.actuators : [], act);
+    this.#exited = launched.exited;
+    this.#act = setup.act;
+    this.#mode = setup.mode;
+    this.#safeFrame = new MainSafeFrame(setup.mode === 'worker' ? opts.actuators : [], setup.act);
   }
 
   static async start(opts: ControlLoopOptions): Promise<ControlLoop> {
-    const schedule = validateScheduleOptions(opts.schedule);
-    validateWatchdogOptions(opts.watchdog);
-    for (const a of opts.actuators) validateActuatorDef(a);
-    if (opts.sink && opts.sink.defs.length !== opts.actuators.length) {
-      throw new ConfigError('E_LOOP_SINK', `the actuator sink drives ${opts.sink.defs.length} actuators, the loop ${opts.actuators.length}; build both from the same board`);
-    }
-    const mode = opts.actuateIn ?? (opts.actuation ? 'worker' : 'main');
-    if (mode !== 'worker' && mode !== 'main') throw new ConfigError('E_LOOP_ACTUATE_IN', `actuateIn must be "worker" or "main", got "${String(mode)}"`);
-    if (mode === 'worker') {
-      if (!opts.actuation) throw new ConfigError('E_LOOP_ACTUATE_IN', 'actuateIn "worker" needs `actuation` (the backends the worker opens the actuators with); or use actuateIn "main" with a sink');
-      validateWorkerBackends(opts.actuators, opts.actuation);
-      const owned = opts.sink?.defs.find((d) => d.via === 'gpio' || d.via === 'sysfs-pwm');
-      if (owned) throw new ConfigError('E_LOOP_SINK', `actuator "${owned.name}" (via ${owned.via}) is opened by the loop worker; the main-thread sink must not open it too (drop it from the sink, or use actuateIn "main")`);
-    }
-    const spinUs = opts.spinUs ?? 150;
-    if (!(spinUs >= 0 && spinUs <= 5000)) throw new ConfigError('E_LOOP_SPIN', `spinUs must be 0..5000, got ${spinUs}`);
-    const { inputSize, outputNames } = sizesOf(opts.predictor);
-    // Mapping errors surface here, on the caller's thread, with the key named.
-    new OutputMap(opts.mapping, opts.actuators, outputNames);
-    const statsWindow = opts.statsWindow ?? 2048;
-    const ctrl = createControl();
-    const input = new SharedFrame({ meta: IN_META, f64: 0, f32: inputSize });
-    const output = new SharedFrame({ meta: OUT_META, f64: opts.actuators.length, f32: outputNames.length });
-    const statsFrame = createStatsFrame(statsWindow);
-    const act = createActuationBlock();
-    const writeLog = mode === 'worker' && opts.writeLogSize ? new WriteLog(opts.writeLogSize) : null;
-    input.meta[IN.publishedAtMs] = Number.NaN;
-    const init: WorkerInit = {
-      schedule, spinMs: spinUs / 1000, watchdog: opts.watchdog,
-      startArmed: opts.startArmed ?? false, predictEveryCycle: opts.predictEveryCycle ?? false,
-      actuators: opts.actuators.map((a) => ({ ...a })), mapping: opts.mapping.map((m) => ({ ...m })),
-      predictor: opts.predictor, inputSize, outputSize: outputNames.length, statsWindow,
-      ...(opts.priority ? { priority: { ...opts.priority } } : {}),
-      ...(mode === 'worker' && { actuation: { ...opts.actuation! } }),
-      buffers: { control: ctrl.buffer as SharedArrayBuffer, input: input.buffer, output: output.buffer, stats: statsFrame.buffer, actuation: act.buffer as SharedArrayBuffer, ...(writeLog && { writeLog: writeLog.buffer }) },
-      ...(writeLog && { writeLogSize: writeLog.size }),
-    };
+    const setup = prepareLoop(opts);
     opts.sink?.safeAll();
-    const worker = spawnWorker(init);
-    let onEvent: (e: SafetyEvent) => void = () => {};
-    let loop: ControlLoop | undefined;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    const ready = new Promise<PredictorReport>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ReflexError('E_LOOP_START', `the loop worker did not become ready within ${opts.startTimeoutMs ?? 60000} ms (predictor load + warm-up)`)), opts.startTimeoutMs ?? 60000);
-      worker.on('message', (m: WorkerMessage) => {
-        switch (m.type) {
-          case 'ready':
-            clearTimeout(timer);
-            resolve(m.predictor);
-            return;
-          case 'event':
-            onEvent(m.event);
-            return;
-          case 'fatal':
-            clearTimeout(timer);
-            reject(new ReflexError(m.code, m.message));
-            loop?.failed(`loop worker failed (${m.code}): ${m.message}`);
-            return;
-          case 'stopped':
-            // The exit event follows; stop() waits for that.
-            if (loop && m.tensors !== undefined) loop.#tensorsAtStop = m.tensors;
-            return;
-        }
-      });
-      worker.on('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-        loop?.failed(`loop worker crashed: ${err.message}`);
-      });
-      worker.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new ReflexError('E_LOOP_START', `the loop worker exited (code ${code}) before it was ready`));
-        loop?.workerExited(code);
-      });
-    });
-    let report: PredictorReport;
+    let launched: LaunchedWorker;
     try {
-      report = await ready;
+      launched = await launchWorker(setup.init, opts.startTimeoutMs ?? 60000);
     } catch (err) {
-      await worker.terminate();
       opts.sink?.safeAll();
       throw err;
     }
-    loop = new ControlLoop(worker, ctrl, input, output, new StatsReader(statsFrame), opts, outputNames, inputSize, report, exited, act, mode, writeLog);
-    const l = loop;
-    onEvent = (e) => l.emit(e);
-    if (mode === 'main') l.#dispatching = l.#dispatchLoop();
+    const l = new ControlLoop(setup, launched, opts);
+    launched.attach({
+      event: (e) => l.emit(e),
+      failed: (detail) => l.failed(detail),
+      exited: (code) => l.workerExited(code),
+      stopped: (tensors) => {
+        if (tensors !== undefined) l.#tensorsAtStop = tensors;
+      },
+    });
+    if (setup.mode === 'main') l.#dispatching = l.#dispatchLoop();
     return l;
   }
 
   /**
-   * Hand the loop the newest input window (channel-major, raw units, `inputSize` values).
-   * No allocation; the loop picks it up at its next cycle.
+   * Hand the loop the newest input window: TIME-MAJOR [samples x channels], oldest sample
+   * first (`data[t * channels + c]`, as `Aligner.window` fills it and the model takes it),
+   * raw units, `inputSize` values. Copied into shared memory with no allocation; the loop
+   * picks it up at its next cycle, so `data` may be reused at once. `hostTimeMs`: the
+   * window's time on the host clock, echoed back as `LoopOutput.inputHostTimeMs`.
    */
   pushWindow(data: Float32Array, hostTimeMs = Number.NaN): void {
     if (data.length !== this.inputSize) throw new RangeError(`window has ${data.length} values, the loop takes ${this.inputSize}`);

@@ -11,7 +11,8 @@ import type { SafetyEvent, WatchdogOptions } from './watchdog.js';
  * Which predictor the worker runs.
  * - model: a model directory (model.json + weights + reflex-model.json), see predict/predictor.ts.
  * - module: an ES module exporting `createPredictor(options)` returning a CorePredictor
- *   (custom predictors, replay of recorded outputs, fault-injection in tests).
+ *   (custom predictors, replay of recorded outputs, fault-injection in tests). Either way the
+ *   predictor gets each window time-major [samples x channels], as ControlLoop.pushWindow takes it.
  */
 export type PredictorSpec =
   | { kind: 'model'; dir: string; mode?: PredictorMode; backends?: BackendName[]; warmUp?: number }
@@ -20,7 +21,7 @@ export type PredictorSpec =
 /** Output frame meta slots. */
 export const OUT = { cycle: 0, timeMs: 1, safe: 2, reason: 3, inputsSeen: 4, inputHostTimeMs: 5 } as const;
 export const OUT_META = 6;
-/** Input frame meta slots. */
+/** Input frame meta slots (its f32 payload: the window, time-major). */
 export const IN = { publishedAtMs: 0, hostTimeMs: 1 } as const;
 export const IN_META = 2;
 

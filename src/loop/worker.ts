@@ -2,7 +2,8 @@
  * The loop worker: a thin driver around DeadlineSchedule (when), ControlCore (what)
  * and the shared frames (hand-off). It sleeps with Atomics.wait until shortly before
  * each deadline and spins the rest, so the main thread's serial, ZeroMQ and logging
- * work cannot delay a cycle. Nothing here allocates per cycle.
+ * work cannot delay a cycle. Nothing here allocates per cycle. Windows reach the predictor
+ * exactly as ControlLoop.pushWindow got them: time-major [samples x channels].
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { OutputMap } from '../actuate/mapping.js';

@@ -4,9 +4,9 @@ import { modelError } from './errors.js';
 
 /**
  * `reflex-model.json`, beside model.json: what the model expects and produces.
- * The input window is `samples` x `channels` at `rateHz`; the predictor takes it
- * CHANNEL-MAJOR (like a SampleBlock) and feeds the model TIME-MAJOR ([samples, channels],
- * or that flattened), after normalising each channel with `normalization`.
+ * The input window is `samples` x `channels` at `rateHz`, TIME-MAJOR end to end (the
+ * aligner's window, the loop's input and the model's [samples, channels], or that
+ * flattened); the predictor normalises each channel with `normalization` on the way in.
  */
 export interface ReflexModelMeta {
   format: 'reflex-model';

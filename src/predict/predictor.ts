@@ -40,9 +40,10 @@ const MODEL_FILE = 'model.json';
 
 /**
  * A TensorFlow.js model from a directory (model.json + weights + reflex-model.json),
- * callable synchronously with preallocated buffers. Input: a window CHANNEL-MAJOR
- * (channels x samples, as in a SampleBlock) in raw units; it is normalised and laid out
- * time-major here. Output: one value per `meta.outputs`, in their units.
+ * callable synchronously with preallocated buffers. Input: a window TIME-MAJOR
+ * ([samples x channels], oldest sample first: `x[t * channels + c]`, as `Aligner.window`
+ * gives it and the model consumes it) in raw units; each channel is normalised here, the
+ * layout is kept. Output: one value per `meta.outputs`, in their units.
  */
 export class Predictor {
   readonly meta: ReflexModelMeta;
@@ -131,19 +132,19 @@ export class Predictor {
     this.#path = path;
   }
 
+  /** `input`: one time-major window, `inputSize` values (see the class comment); `out`: `outputSize` values. */
   predict(input: Float32Array, out: Float32Array): void {
     this.predictWith(this.#path, input, out);
   }
 
   predictWith(path: PredictorPath, input: Float32Array, out: Float32Array): void {
     const { channels: C, samples: S } = this.meta.input;
-    if (input.length < C * S) throw new RangeError(`predictor input has ${input.length} values, needs ${C * S} (${C} channels x ${S} samples)`);
+    if (input.length < C * S) throw new RangeError(`predictor input has ${input.length} values, needs ${C * S} (${S} samples x ${C} channels, time-major)`);
     const x = this.#x;
-    for (let c = 0; c < C; c++) {
-      const m = this.#mean[c]!;
-      const k = this.#invStd[c]!;
-      const base = c * S;
-      for (let t = 0; t < S; t++) x[t * C + c] = (input[base + t]! - m) * k;
+    const mean = this.#mean;
+    const invStd = this.#invStd;
+    for (let t = 0, i = 0; t < S; t++) {
+      for (let c = 0; c < C; c++, i++) x[i] = (input[i]! - mean[c]!) * invStd[c]!;
     }
     if (path === 'compiled' && this.#kernel) this.#kernel.run(x, this.#raw);
     else this.#runTf();

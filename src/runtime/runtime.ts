@@ -76,7 +76,6 @@ export class Runtime {
   #arm: boolean;
   // Preallocated hot-path buffers; re-made only when the model (and so the window shape) changes.
   #windowTimeMajor = new Float32Array(0);
-  #windowChannelMajor = new Float32Array(0);
   #out: LoopOutput | null = null;
   #lastPublishedCycle = -1;
   #stats: LoopStatsSnapshot = emptyStats();
@@ -236,7 +235,6 @@ export class Runtime {
     }
     const n = meta.input.samples * meta.input.channels;
     this.#windowTimeMajor = new Float32Array(n);
-    this.#windowChannelMajor = new Float32Array(n);
     // The loop worker writes bridge ACTUATE frames to the port's fd itself when the source
     // offers one and every actuator is bridge or sim; the main-thread sink stays as the
     // second safe-state path. Otherwise the main-thread dispatcher drives the sink.
@@ -319,13 +317,8 @@ export class Runtime {
       this.counters.inc('invalid_windows');
       return;
     }
-    // The aligner hands out time-major windows; the loop takes channel-major (like a block).
-    const s = this.#meta.input.samples;
-    const c = this.#meta.input.channels;
-    const src = this.#windowTimeMajor;
-    const dst = this.#windowChannelMajor;
-    for (let i = 0; i < s; i++) for (let ch = 0; ch < c; ch++) dst[ch * s + i] = src[i * c + ch]!;
-    this.#loop.pushWindow(dst, endMs);
+    // Time-major, as the loop and the model take it: handed on as is.
+    this.#loop.pushWindow(this.#windowTimeMajor, endMs);
   }
 
   /** Reused for every tracker sample: one message per sample, no body object per sample. */

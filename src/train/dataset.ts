@@ -8,7 +8,7 @@ import type { SimRecording } from './simfile.js';
  * samples ending at feature index j is paired with the tracker pose at the same instant.
  */
 export interface Dataset {
-  /** n x (channels * samples), each window CHANNEL-MAJOR (as the Predictor takes it). */
+  /** n x (samples * channels), each window TIME-MAJOR (`[w][t][c]`, oldest first), as the Predictor and the model take it. */
   x: Float32Array;
   /** n x dims. */
   y: Float32Array;
@@ -53,14 +53,18 @@ export function buildDataset(rec: SimRecording, spec: FeatureSpec): Dataset {
   const x = new Float32Array(n * C * S);
   const y = new Float32Array(n * D);
   idx.forEach((j, w) => {
-    for (let c = 0; c < C; c++) x.set(rows[c]!.subarray(j - S + 1, j + 1), w * C * S + c * S);
+    const base = w * S * C;
+    for (let c = 0; c < C; c++) {
+      const row = rows[c]!;
+      for (let t = 0; t < S; t++) x[base + t * C + c] = row[j - S + 1 + t]!;
+    }
     const p = Math.round((j / rate) * rec.trackerRate);
     for (let d = 0; d < D; d++) y[w * D + d] = rec.tracker[p * D + d]!;
   });
   return { x, y, n, channels: C, samples: S, dims: D, featureRate: rate };
 }
 
-/** Per-channel mean and std over all windows of `x` (channel-major windows). */
+/** Per-channel mean and std over all windows of `x` (time-major windows). */
 export function channelStats(ds: Dataset, from: number, to: number): { mean: number[]; std: number[] } {
   const { channels: C, samples: S } = ds;
   const mean: number[] = [];
@@ -70,9 +74,8 @@ export function channelStats(ds: Dataset, from: number, to: number): { mean: num
     let s2 = 0;
     let k = 0;
     for (let w = from; w < to; w++) {
-      const base = w * C * S + c * S;
       // Last sample of each window only: every sample appears once across overlapping windows.
-      const v = ds.x[base + S - 1]!;
+      const v = ds.x[w * S * C + (S - 1) * C + c]!;
       s += v;
       s2 += v * v;
       k++;

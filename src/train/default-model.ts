@@ -74,7 +74,7 @@ function permutation(n: number, seed: number): Uint32Array {
   return p;
 }
 
-/** Normalised, time-major model inputs and z-scored targets for windows `order`. */
+/** Normalised model inputs (time-major, as the dataset holds them) and z-scored targets for windows `order`. */
 function tensors(ds: Dataset, order: ArrayLike<number>, mean: number[], std: number[], yMean: number[], yStd: number[]): { x: tf.Tensor3D; y: tf.Tensor2D } {
   const { channels: C, samples: S, dims: D } = ds;
   const n = order.length;
@@ -82,8 +82,8 @@ function tensors(ds: Dataset, order: ArrayLike<number>, mean: number[], std: num
   const y = new Float32Array(n * D);
   for (let k = 0; k < n; k++) {
     const w = order[k]!;
-    for (let c = 0; c < C; c++) {
-      for (let t = 0; t < S; t++) x[k * S * C + t * C + c] = (ds.x[w * C * S + c * S + t]! - mean[c]!) / std[c]!;
+    for (let t = 0, i = 0; t < S; t++) {
+      for (let c = 0; c < C; c++, i++) x[k * S * C + i] = (ds.x[w * S * C + i]! - mean[c]!) / std[c]!;
     }
     for (let d = 0; d < D; d++) y[k * D + d] = (ds.y[w * D + d]! - yMean[d]!) / yStd[d]!;
   }
@@ -159,7 +159,7 @@ export async function trainDefaultModel(o: TrainOptions): Promise<TrainReport> {
     const truth = ds.y.subarray(valFrom * ds.dims);
     const out = new Float32Array(ds.dims);
     for (let i = 0; i < nVal; i++) {
-      p.predict(ds.x.subarray((valFrom + i) * ds.channels * ds.samples, (valFrom + i + 1) * ds.channels * ds.samples), out);
+      p.predict(ds.x.subarray((valFrom + i) * ds.samples * ds.channels, (valFrom + i + 1) * ds.samples * ds.channels), out);
       pred.set(out, i * ds.dims);
     }
     const scores = r2(truth, pred, nVal, ds.dims);

@@ -106,7 +106,7 @@ function spawnChild(mode: string, endpoint: string, warmup: number, window: numb
 /** Bytes of frame 2 that Reflex sends for a given payload size (to size-match a bare run). */
 function reflexWireSize(size: number): number {
   const w = new CborWriter();
-  return w.encodeEnvelope(w.envelopePrefix(SCHEMA_VERSION), 0, 1234.5, Date.now(), blockBody(size)).length;
+  return w.encodePackedBlock(SCHEMA_VERSION, 0, 1234.5, 0xffff, blockBody(size)).length;
 }
 
 /**

@@ -29,7 +29,8 @@ function burst(pub: TelemetryPublisher, body: BlockBody): number {
 
 for (const proto of PROTOS) {
   test(`a subscriber that never reads does not hold publishing up over ${proto}: drops are counted and match its gaps`, async (t) => {
-    const pub = new TelemetryPublisher({ endpoints: [bindEndpoint(proto)], runtimeId: 'rig-a', boardId: 'sim', hwm: 8, logger: nullLogger() });
+    // describeEveryMs: one descriptor per subscription only, so the arithmetic below is exact.
+    const pub = new TelemetryPublisher({ endpoints: [bindEndpoint(proto)], runtimeId: 'rig-a', boardId: 'sim', hwm: 8, describeEveryMs: 1e9, logger: nullLogger() });
     const [ep] = await pub.start();
     const body = bigBlock();
     try {
@@ -37,7 +38,9 @@ for (const proto of PROTOS) {
       t.is(burst(pub, body), N);
       await nextTurn(); // let the send outcomes (microtasks) land in the counters
       const base = pub.stats().topics['emg.raw'];
-      t.is(base.sent + base.dropped, N);
+      // N blocks and the descriptor sent before the first of them.
+      t.is(base.descriptors, 1);
+      t.is(base.sent + base.dropped, N + 1);
       t.is(base.dropped, 0);
 
       // A subscriber that takes one message and then stops reading.
@@ -49,7 +52,9 @@ for (const proto of PROTOS) {
       const sent = after.sent - base.sent;
       const dropped = after.dropped - base.dropped;
       // Same number of calls returned with the stalled subscriber as without: publishing was not held up.
-      t.is(sent + dropped, N);
+      // The new subscription made the publisher describe the stream again, first, into an empty queue.
+      t.is(after.descriptors - base.descriptors, 1);
+      t.is(sent + dropped, N + 1);
       t.true(dropped > 0, 'the full subscriber queue made the publisher drop');
       t.true(sent > 0);
 
@@ -57,15 +62,19 @@ for (const proto of PROTOS) {
       const seqs: number[] = [];
       let lost = 0;
       const guard = setTimeout(() => void stalled.close(), 10_000);
+      const blocks = sent - 1; // the rest of what was accepted is the descriptor
       for await (const m of stalled) {
         seqs.push(m.seq);
         lost += m.lost;
-        if (seqs.length === sent) break;
+        if (seqs.length === blocks) break;
       }
       clearTimeout(guard);
-      t.is(seqs.length, sent);
-      const first = seqs[0]! - N; // sequence numbers continue from the baseline burst
-      const trailing = 2 * N - 1 - seqs[seqs.length - 1]!;
+      t.is(seqs.length, blocks);
+      t.is(stalled.stats().descriptors, 1);
+      t.is(stalled.stats().undescribed, 0);
+      // Sequence numbers continue from the baseline burst (N + 1), then this burst's descriptor took one.
+      const first = seqs[0]! - (N + 2);
+      const trailing = 2 * N + 1 - seqs[seqs.length - 1]!;
       t.is(first + lost + trailing, dropped);
     } finally {
       await pub.close();
@@ -74,14 +83,14 @@ for (const proto of PROTOS) {
 }
 
 test("dropPolicy 'per-subscriber' leaves drops to libzmq: the publisher never refuses", async (t) => {
-  const pub = new TelemetryPublisher({ endpoints: [bindEndpoint('ipc')], runtimeId: 'rig-a', boardId: 'sim', hwm: 8, dropPolicy: 'per-subscriber', logger: nullLogger() });
+  const pub = new TelemetryPublisher({ endpoints: [bindEndpoint('ipc')], runtimeId: 'rig-a', boardId: 'sim', hwm: 8, dropPolicy: 'per-subscriber', describeEveryMs: 1e9, logger: nullLogger() });
   const [ep] = await pub.start();
   const stalled = new TelemetryClient({ endpoints: [ep!], topics: ['emg.raw'], queue: 1, receiveHighWaterMark: 8, logger: nullLogger() });
   try {
     await pub.waitForSubscription('emg.raw/');
     t.is(burst(pub, bigBlock()), N);
     await nextTurn();
-    t.deepEqual(pub.stats().topics['emg.raw'], { sent: N, dropped: 0, decimated: 0 });
+    t.deepEqual(pub.stats().topics['emg.raw'], { sent: N + 1, dropped: 0, decimated: 0, descriptors: 1 });
   } finally {
     await stalled.close();
     await pub.close();

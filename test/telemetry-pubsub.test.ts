@@ -3,6 +3,7 @@ import { TelemetryClient } from '../src/telemetry/client.js';
 import { TelemetryPublisher } from '../src/telemetry/publisher.js';
 import { SCHEMA_VERSION, TOPICS, type Topic, type TopicBodies } from '../src/telemetry/topics.js';
 import { createBlock } from '../src/core/block.js';
+import { isBlockTopic } from '../src/telemetry/blocks.js';
 import { bindEndpoint, byTopic, collect, PROTOS, sampleBodies } from './telemetry-helpers.js';
 
 function bytesOf(a: ArrayBufferView): Buffer {
@@ -48,7 +49,8 @@ for (const proto of PROTOS) {
       t.deepEqual(msgs.map((m) => m.topic), [...TOPICS]);
       for (const m of msgs) {
         t.is(m.v, SCHEMA_VERSION);
-        t.is(m.seq, 0);
+        // On block topics the stream's descriptor went first and took sequence number 0.
+        t.is(m.seq, isBlockTopic(m.topic) ? 1 : 0);
         t.is(m.lost, 0);
         t.deepEqual(m.source, { endpoint: ep, runtime: 'rig-a', board: 'sim' });
         t.true(m.mono_ms > 0 && m.wall_ms > 1.6e12);
@@ -58,9 +60,11 @@ for (const proto of PROTOS) {
       t.is(health.topic, 'health');
       if (health.topic === 'health') {
         // The publisher's own stats ride along in every health body.
-        t.is(health.body.telemetry.topics['emg.raw'].sent, 1);
+        t.is(health.body.telemetry.topics['emg.raw'].sent, 2);
+        t.is(health.body.telemetry.topics['emg.raw'].descriptors, 1);
         t.is(health.body.telemetry.dropped, 0);
       }
+      t.like(client.stats(), { descriptors: 3, undescribed: 0, malformed: 0, lost: 0 });
     } finally {
       await client.close();
       await pub.close();
@@ -79,7 +83,7 @@ for (const proto of PROTOS) {
       // Per-socket order is kept, so seeing the last event means nothing else was let through.
       const msgs = await collect(client, (m) => byTopic(m, 'event').length === 3);
       t.deepEqual(new Set(msgs.map((m) => m.topic)), new Set(['emg.raw', 'event']));
-      t.deepEqual(byTopic(msgs, 'emg.raw').map((m) => m.seq), [0, 1, 2]);
+      t.deepEqual(byTopic(msgs, 'emg.raw').map((m) => m.seq), [1, 2, 3]);
       t.deepEqual(pub.subscriptions(), { 'emg.raw/rig-b/': 1, 'event/rig-b/': 1 });
     } finally {
       await client.close();
@@ -104,7 +108,7 @@ test('decimation publishes every Nth call, counts the rest, and keeps sequence n
     pub.publish('loop', sampleBodies().loop);
     const msgs = await collect(client, (m) => byTopic(m, 'loop').length === 1);
     const raw = byTopic(msgs, 'emg.raw');
-    t.deepEqual(raw.map((m) => m.seq), [0, 1, 2]);
+    t.deepEqual(raw.map((m) => m.seq), [1, 2, 3]);
     t.deepEqual(raw.map((m) => (m.topic === 'emg.raw' ? m.body.block_seq : -1)), [0, 3, 6]);
     const first = raw[0]!;
     if (first.topic === 'emg.raw') {
@@ -112,7 +116,7 @@ test('decimation publishes every Nth call, counts the rest, and keeps sequence n
       t.true(first.body.data instanceof Float32Array);
       t.is(first.body.data.length, 8);
     }
-    t.deepEqual(pub.stats().topics['emg.raw'], { sent: 3, dropped: 0, decimated: 6 });
+    t.deepEqual(pub.stats().topics['emg.raw'], { sent: 4, dropped: 0, decimated: 6, descriptors: 1 });
     t.is(client.stats().lost, 0);
   } finally {
     await client.close();

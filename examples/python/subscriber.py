@@ -2,8 +2,8 @@
 """Reflex telemetry subscriber: pyzmq + cbor2 + numpy, written from docs/telemetry.md alone.
 
 Connects to one or more Reflex runtimes, decodes every topic (RFC 8746 typed-array tags
-become numpy arrays), prints per-topic rates and losses about once a second, and a JSON
-summary at the end.
+become numpy arrays; packed blocks are joined with their stream descriptors), prints
+per-topic rates and losses about once a second, and a JSON summary at the end.
 
     /usr/bin/python3 examples/python/subscriber.py tcp://rig-a.lab:5556 \
         --server-key rig-a.pub --client-key-file workstation.key --duration 10
@@ -32,6 +32,11 @@ import numpy as np
 import zmq
 
 TOPICS = ["emg.raw", "emg.features", "tracker", "prediction", "actuators", "loop", "clock", "health", "event"]
+# Block topics: a map in frame 2 is a stream descriptor, an array is a packed block.
+BLOCK_TOPICS = {"emg.raw", "emg.features", "tracker"}
+# Element order of a packed block (docs/telemetry.md, section 4).
+PACKED = ["v", "seq", "mono_ms", "desc", "samples", "first_sample", "block_seq",
+          "device_time_us", "host_time_ms", "host_period_ms", "valid", "data"]
 
 # RFC 8746 typed-array tags -> numpy dtypes (">" big-endian, "<" little-endian).
 TYPED_ARRAY_TAGS = {
@@ -51,6 +56,32 @@ def tag_hook(decoder, tag):
 
 def decode(frame):
     return cbor2.loads(frame, tag_hook=tag_hook)
+
+
+def is_number(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def unpack_block(arr):
+    """A packed block as a dict of its named fields, or None when it is not one."""
+    if not isinstance(arr, list) or len(arr) < len(PACKED):
+        return None
+    b = dict(zip(PACKED, arr))  # later versions may append elements: ignored here
+    counts = ("v", "seq", "desc", "samples", "first_sample", "block_seq")
+    if not all(isinstance(b[k], int) and not isinstance(b[k], bool) and b[k] >= 0 for k in counts):
+        return None
+    if not all(is_number(b[k]) for k in ("mono_ms", "device_time_us", "host_time_ms", "host_period_ms")):
+        return None
+    if not isinstance(b["valid"], bool) or not isinstance(b["data"], np.ndarray):
+        return None
+    return b
+
+
+def block_body(b, d):
+    """A block's full body: its descriptor's stream, rate, unit and channels plus its own fields."""
+    body = {"stream": d["stream"], "rate": d["rate"], "unit": d["unit"], "channels": d["channels"]}
+    body.update((k, b[k]) for k in PACKED[4:])
+    return body
 
 
 ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -146,9 +177,10 @@ def main():
         sockets[s] = ep
 
     last_seq = {}    # (endpoint, runtime, topic) -> last sequence number
+    descriptors = {}  # (endpoint, frame 1) -> latest stream descriptor of that block topic
     frame_cache = {}  # frame 1 bytes -> (topic, runtime, board), or None when malformed
     stats = {}       # "topic runtime/board" -> counters
-    totals = {"received": 0, "lost": 0, "malformed": 0, "restarts": 0}
+    totals = {"received": 0, "lost": 0, "malformed": 0, "restarts": 0, "descriptors": 0, "undescribed": 0}
     dumped = set()
     start = time.monotonic()
     next_print = start + 1.0
@@ -199,14 +231,20 @@ def main():
                     topic, runtime, board = source
                     try:
                         msg = decode(frames[1])
-                        seq, body = msg["seq"], msg["body"]
                     except Exception:  # noqa: BLE001 - any undecodable frame is counted, not fatal
                         totals["malformed"] += 1
                         continue
-                    if not isinstance(seq, int) or not isinstance(body, dict):
+                    # Frame 2 is a map (envelope) or, on block topics, an array (packed block).
+                    packed = unpack_block(msg) if topic in BLOCK_TOPICS else None
+                    if packed is not None:
+                        seq, v, body = packed["seq"], packed["v"], None
+                    elif isinstance(msg, dict) and isinstance(msg.get("seq"), int) and isinstance(msg.get("body"), dict):
+                        seq, v, body = msg["seq"], msg.get("v"), msg["body"]
+                    else:
                         totals["malformed"] += 1
                         continue
                     key = (sockets[s], runtime, topic)
+                    dkey = (sockets[s], frames[0])
                     prev = last_seq.get(key)
                     lost = 0
                     if prev is not None:
@@ -214,16 +252,37 @@ def main():
                             lost = seq - prev - 1
                         else:
                             totals["restarts"] += 1
+                            descriptors.pop(dkey, None)  # a restarted publisher describes its streams anew
                     last_seq[key] = seq
-                    totals["received"] += 1
                     totals["lost"] += lost
+                    if topic in BLOCK_TOPICS and packed is None:
+                        # A stream descriptor: kept to read the blocks that name it, not counted as received.
+                        if not all(k in body for k in ("desc", "stream", "rate", "unit", "channels")):
+                            totals["malformed"] += 1
+                            continue
+                        if len(descriptors) < 4096 or dkey in descriptors:  # bounded, like frame_cache
+                            descriptors[dkey] = body
+                        totals["descriptors"] += 1
+                        st = stats.setdefault(f"{topic} {runtime}/{board}", {"total": 0, "lost": 0, "window": 0})
+                        st["lost"] += lost
+                        continue
+                    if packed is not None:
+                        d = descriptors.get(dkey)
+                        if d is None or d["desc"] != packed["desc"]:
+                            totals["undescribed"] += 1  # just subscribed: its descriptor is on its way
+                            continue
+                        if packed["data"].size != len(d["channels"]) * packed["samples"]:
+                            totals["malformed"] += 1
+                            continue
+                        body = block_body(packed, d)
+                    totals["received"] += 1
                     st = stats.setdefault(f"{topic} {runtime}/{board}", {"total": 0, "lost": 0, "window": 0})
                     st["total"] += 1
                     st["lost"] += lost
                     st["window"] += 1
                     if args.dump and topic not in dumped:
                         dumped.add(topic)
-                        print("DUMP " + json.dumps({"topic": topic, "runtime": runtime, "board": board, "seq": seq, "v": msg["v"], "body": jsonable(body)}), flush=True)
+                        print("DUMP " + json.dumps({"topic": topic, "runtime": runtime, "board": board, "seq": seq, "v": v, "body": jsonable(body)}), flush=True)
                     if args.count is not None and totals["received"] >= args.count:
                         break
     except KeyboardInterrupt:

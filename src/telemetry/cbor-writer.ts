@@ -23,6 +23,8 @@
  * written as 64-bit integers, the rest is minimal-length.
  */
 import { endianness } from 'node:os';
+import { PACKED_LENGTH } from './blocks.js';
+import type { BlockBody } from './topics.js';
 
 const LITTLE = endianness() === 'LE';
 const SLAB = 256 * 1024;
@@ -98,6 +100,34 @@ export class CborWriter {
       this.#number(wallMs);
       this.#string('body');
       this.#value(body, 1);
+    } catch (err) {
+      this.#abort();
+      throw err;
+    }
+    return this.#finish();
+  }
+
+  /**
+   * One packed block (docs/telemetry.md section 4, src/telemetry/blocks.ts PACKED): the
+   * per-block fields of `b` in their fixed order; its description goes in a descriptor.
+   */
+  encodePackedBlock(version: number, seq: number, monoMs: number, desc: number, b: BlockBody): Buffer {
+    this.#begin();
+    try {
+      this.#head(4, PACKED_LENGTH);
+      this.#number(version);
+      this.#number(seq);
+      this.#number(monoMs);
+      this.#number(desc);
+      this.#number(b.samples);
+      this.#number(b.first_sample);
+      this.#number(b.block_seq);
+      this.#number(b.device_time_us);
+      this.#number(b.host_time_ms);
+      this.#number(b.host_period_ms);
+      this.#room(1);
+      this.#slab[this.#pos++] = b.valid ? 0xf5 : 0xf4;
+      this.#typedArray(b.data);
     } catch (err) {
       this.#abort();
       throw err;

@@ -8,6 +8,7 @@ import type { Decoder } from 'cbor-x';
 import { ConfigError } from '../core/errors.js';
 import { Logger } from '../core/log.js';
 import { AsyncQueue } from './async-queue.js';
+import { asDescriptor, asPackedBlock, isBlockTopic, unpackBlock, type StreamDescriptor } from './blocks.js';
 import { asEnvelope, createDecoder } from './codec.js';
 import type { KeyPair } from './keys.js';
 import { checkCurveClient } from './security.js';
@@ -46,6 +47,10 @@ export interface ClientStats {
   malformed: number;
   /** Sequence numbers that went backwards (a publisher restarted). */
   restarts: number;
+  /** Stream descriptors received (they describe blocks and are not delivered themselves). */
+  descriptors: number;
+  /** Blocks dropped because their descriptor had not arrived yet (just after subscribing). */
+  undescribed: number;
   /** Failed handshakes per endpoint (refused key, wrong server key). */
   authFailures: Record<string, number>;
 }
@@ -60,7 +65,9 @@ export class TelemetryClient implements AsyncIterable<TelemetryMessage> {
   readonly #frames = new Map<string, ReturnType<typeof parseTopicFrame>>();
   readonly #log: Logger;
   readonly #onAuthFailure: TelemetryClientOptions['onAuthFailure'];
-  readonly #stats: ClientStats = { received: 0, lost: 0, malformed: 0, restarts: 0, authFailures: {} };
+  /** Per endpoint: topic frame -> the latest descriptor, and the publisher's wall minus monotonic time when it was sent. */
+  readonly #descs = new Map<string, Map<string, { d: StreamDescriptor; wallMinusMono: number }>>();
+  readonly #stats: ClientStats = { received: 0, lost: 0, malformed: 0, restarts: 0, descriptors: 0, undescribed: 0, authFailures: {} };
   readonly #pumps: Promise<void>[] = [];
   #closed = false;
 
@@ -122,10 +129,7 @@ export class TelemetryClient implements AsyncIterable<TelemetryMessage> {
   }
 
   #decode(endpoint: string, frames: Buffer[]): TelemetryMessage | undefined {
-    if (frames.length !== 2) {
-      this.#stats.malformed++;
-      return undefined;
-    }
+    if (frames.length !== 2) return this.#malformed(endpoint);
     const frameText = frames[0]!.toString();
     let frame = this.#frames.get(frameText);
     if (frame === undefined && !this.#frames.has(frameText)) {
@@ -133,37 +137,69 @@ export class TelemetryClient implements AsyncIterable<TelemetryMessage> {
       // Bounded: a hostile or buggy publisher must not grow this without limit.
       if (this.#frames.size < 4096) this.#frames.set(frameText, frame);
     }
-    let env;
+    if (!frame) return this.#malformed(endpoint);
+    let value: unknown;
     try {
-      env = asEnvelope(this.#decoder.decode(frames[1]!));
+      value = this.#decoder.decode(frames[1]!);
     } catch {
-      env = undefined;
+      return this.#malformed(endpoint);
     }
-    if (!frame || !env) {
-      this.#stats.malformed++;
-      this.#log.limited('warn', 'telemetry.malformed', `telemetry ${endpoint}: dropped a malformed message`);
-      return undefined;
-    }
+    // Frame 2 is a map (an envelope) or, on block topics only, an array (a packed block).
+    const packed = Array.isArray(value) && isBlockTopic(frame.topic) ? asPackedBlock(value) : undefined;
+    const env = packed ? undefined : asEnvelope(value);
+    if (!packed && !env) return this.#malformed(endpoint);
+    const seq = packed ? packed.seq : env!.seq;
     let seqs = this.#lastSeq.get(endpoint);
     if (!seqs) this.#lastSeq.set(endpoint, (seqs = new Map()));
+    let descs = this.#descs.get(endpoint);
+    if (!descs) this.#descs.set(endpoint, (descs = new Map()));
     const last = seqs.get(frameText);
     let lost = 0;
     if (last !== undefined) {
-      if (env.seq > last) lost = env.seq - last - 1;
-      else this.#stats.restarts++;
+      if (seq > last) lost = seq - last - 1;
+      else {
+        this.#stats.restarts++;
+        // A restarted publisher's blocks must not be read with the old one's descriptor.
+        descs.delete(frameText);
+      }
     }
-    seqs.set(frameText, env.seq);
+    seqs.set(frameText, seq);
     this.#stats.lost += lost;
+    const source = { endpoint, runtime: frame.runtime, board: frame.board };
+    if (packed) {
+      const known = descs.get(frameText);
+      if (!known || known.d.desc !== packed.desc) {
+        this.#stats.undescribed++;
+        return undefined;
+      }
+      const body = unpackBlock(packed, known.d);
+      if (!body) return this.#malformed(endpoint);
+      return { topic: frame.topic, source, v: packed.v, seq, mono_ms: packed.mono_ms, wall_ms: packed.mono_ms + known.wallMinusMono, body, lost } as TelemetryMessage;
+    }
+    if (isBlockTopic(frame.topic)) {
+      const d = asDescriptor(env!.body);
+      if (!d) return this.#malformed(endpoint);
+      // Bounded like #frames: one descriptor per topic frame.
+      if (descs.size < 4096 || descs.has(frameText)) descs.set(frameText, { d, wallMinusMono: env!.wall_ms - env!.mono_ms });
+      this.#stats.descriptors++;
+      return undefined;
+    }
     return {
       topic: frame.topic,
-      source: { endpoint, runtime: frame.runtime, board: frame.board },
-      v: env.v,
-      seq: env.seq,
-      mono_ms: env.mono_ms,
-      wall_ms: env.wall_ms,
-      body: env.body,
+      source,
+      v: env!.v,
+      seq,
+      mono_ms: env!.mono_ms,
+      wall_ms: env!.wall_ms,
+      body: env!.body,
       lost,
     } as TelemetryMessage;
+  }
+
+  #malformed(endpoint: string): undefined {
+    this.#stats.malformed++;
+    this.#log.limited('warn', 'telemetry.malformed', `telemetry ${endpoint}: dropped a malformed message`);
+    return undefined;
   }
 
   stats(): ClientStats {

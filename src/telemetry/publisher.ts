@@ -3,12 +3,20 @@
  * the loop hands a body over, it is encoded (copied) right away and offered to the socket
  * with ZMQ_DONTWAIT semantics; when a subscriber is at its high-water mark the message is
  * dropped and counted, never queued behind the loop's back.
+ *
+ * Block topics go out packed, naming a stream descriptor (blocks.ts). A descriptor is sent
+ * before the first block it describes, again whenever the description changes, before the
+ * next block after a new subscription that covers the topic, after a refused descriptor,
+ * and at least every `describeEveryMs` while blocks flow (so a subscriber behind a proxy,
+ * whose subscription this socket never sees, is described within that time).
  */
+import { randomInt } from 'node:crypto';
 import { XPublisher } from 'zeromq';
 import type { SampleBlock } from '../core/block.js';
 import { ConfigError, ReflexError } from '../core/errors.js';
 import { Logger } from '../core/log.js';
 import { monotonicMs } from '../time/monotonic.js';
+import { describes, isBlockTopic, type StreamDescriptor } from './blocks.js';
 import { CborWriter } from './cbor-writer.js';
 import type { CurveServerOptions } from './security.js';
 import { applyCurveServer, bindAll, prepareServer } from './server-security.js';
@@ -51,19 +59,32 @@ export interface TelemetryPublisherOptions {
    * publisher cannot count losses (subscribers still see them as sequence gaps).
    */
   dropPolicy?: 'count' | 'per-subscriber';
+  /** Longest time between descriptors of a block topic while its blocks flow, ms (default 1000). */
+  describeEveryMs?: number;
   /** Called on every CURVE admission decision. */
   onAuth?: (d: ZapDecision) => void;
   logger?: Logger;
 }
 
+interface DescriptorState {
+  body: StreamDescriptor & { channels: string[] };
+  sentAtMs: number;
+  /** Send it before the next block: new, refused, or a new subscriber covers this topic. */
+  pending: boolean;
+}
+
 interface TopicState {
   frame: Buffer;
+  frameText: string;
   stats: TopicStats;
   every: number;
   calls: number;
   /** Reused body for publishBlock(). */
   block: BlockBody | undefined;
   onRejected: (err: unknown) => void;
+  /** Block topics: the descriptor the blocks currently name. */
+  desc: DescriptorState | undefined;
+  onDescriptorRejected: (err: unknown) => void;
 }
 
 export class TelemetryPublisher {
@@ -83,6 +104,9 @@ export class TelemetryPublisher {
   #notRunning = 0;
   #errors = 0;
   #endpoints: string[] = [];
+  readonly #describeEveryMs: number;
+  /** Descriptor ids start at a random point so a restarted publisher does not reuse the last one's ids. */
+  #nextDesc = randomInt(0, 0x10000);
 
   constructor(opts: TelemetryPublisherOptions) {
     checkId('runtimeId', opts.runtimeId);
@@ -95,21 +119,33 @@ export class TelemetryPublisher {
       if (!(TOPICS as readonly string[]).includes(topic)) throw new ConfigError('E_CONFIG', `decimate: unknown topic "${topic}"; topics are ${TOPICS.join(', ')}`);
       if (!Number.isInteger(n) || (n as number) < 1) throw new ConfigError('E_CONFIG', `decimate.${topic} must be a positive integer, got ${n}`);
     }
+    if (opts.describeEveryMs !== undefined && !(opts.describeEveryMs > 0)) {
+      throw new ConfigError('E_CONFIG', `telemetry describeEveryMs must be > 0, got ${opts.describeEveryMs}`);
+    }
+    this.#describeEveryMs = opts.describeEveryMs ?? 1000;
     this.#opts = opts;
     this.#log = opts.logger ?? new Logger();
     this.#topics = new Map(TOPICS.map((t) => [t, this.#topicState(t)]));
   }
 
   #topicState(topic: Topic): TopicState {
-    const stats: TopicStats = { sent: 0, dropped: 0, decimated: 0 };
-    return {
-      frame: Buffer.from(topicFrame(topic, this.#opts.runtimeId, this.#opts.boardId)),
+    const stats: TopicStats = { sent: 0, dropped: 0, decimated: 0, descriptors: 0 };
+    const frameText = topicFrame(topic, this.#opts.runtimeId, this.#opts.boardId);
+    const st: TopicState = {
+      frame: Buffer.from(frameText),
+      frameText,
       stats,
       every: this.#opts.decimate?.[topic] ?? 1,
       calls: 0,
       block: undefined,
       onRejected: (err: unknown) => this.#rejected(stats, err),
+      desc: undefined,
+      onDescriptorRejected: (err: unknown) => {
+        this.#rejected(stats, err);
+        if (st.desc) st.desc.pending = true;
+      },
     };
+    return st;
   }
 
   /** Bind (after starting the ZAP handler when CURVE is configured). Returns the bound endpoints. */
@@ -156,6 +192,8 @@ export class TelemetryPublisher {
         if (n > 0) this.#subs.set(prefix, n);
         else this.#subs.delete(prefix);
         if (msg[0] === 1) {
+          // A new subscriber must learn the block topics' descriptors before it can read blocks.
+          for (const st of this.#topics.values()) if (st.desc && st.frameText.startsWith(prefix)) st.desc.pending = true;
           this.#subWaiters = this.#subWaiters.filter((w) => {
             if (w.prefix !== prefix) return true;
             w.resolve();
@@ -206,7 +244,8 @@ export class TelemetryPublisher {
       st.stats.decimated++;
       return;
     }
-    this.#send(st, topic === 'health' ? { ...(body as TopicBodies['health']), telemetry: this.stats() } : body);
+    if (isBlockTopic(topic)) this.#sendBlock(st, body as BlockBody);
+    else this.#send(st, topic === 'health' ? { ...(body as TopicBodies['health']), telemetry: this.stats() } : body);
   }
 
   /** publish() for a SampleBlock without building a body object per block. */
@@ -232,7 +271,7 @@ export class TelemetryPublisher {
     b.host_period_ms = block.hostPeriodMs;
     b.valid = block.valid;
     b.data = block.data;
-    this.#send(st, b);
+    this.#sendBlock(st, b);
   }
 
   #send(st: TopicState, body: unknown): void {
@@ -244,21 +283,62 @@ export class TelemetryPublisher {
     try {
       encoded = this.#writer.encodeEnvelope(this.#prefix, st.stats.sent + st.stats.dropped, monotonicMs(), Date.now(), body);
     } catch (err) {
-      // A body the encoder cannot represent is a caller bug; count it, keep the loop running.
-      st.stats.dropped++;
-      this.#errors++;
-      this.#log.limited('error', 'telemetry.encode', `telemetry ${st.frame.toString()} body not encodable: ${(err as Error).message}`);
+      this.#unencodable(st, err);
       return;
     }
+    this.#offer(st, encoded, st.onRejected);
+  }
+
+  #sendBlock(st: TopicState, b: BlockBody): void {
+    if (!this.#running) {
+      this.#notRunning++;
+      return;
+    }
+    const now = monotonicMs();
+    let d = st.desc;
+    if (d === undefined || !describes(d.body, b)) {
+      const desc = this.#nextDesc;
+      this.#nextDesc = (desc + 1) & 0xffff;
+      d = st.desc = { body: { desc, stream: b.stream, rate: b.rate, unit: b.unit, channels: [...b.channels] }, sentAtMs: Number.NEGATIVE_INFINITY, pending: true };
+    }
+    let encoded: Buffer;
+    try {
+      if (d.pending || now - d.sentAtMs >= this.#describeEveryMs) {
+        const described = this.#writer.encodeEnvelope(this.#prefix, st.stats.sent + st.stats.dropped, now, Date.now(), d.body);
+        st.stats.descriptors++;
+        if (this.#offer(st, described, st.onDescriptorRejected)) {
+          d.pending = false;
+          d.sentAtMs = now;
+        }
+      }
+      encoded = this.#writer.encodePackedBlock(SCHEMA_VERSION, st.stats.sent + st.stats.dropped, now, d.body.desc, b);
+    } catch (err) {
+      this.#unencodable(st, err);
+      return;
+    }
+    this.#offer(st, encoded, st.onRejected);
+  }
+
+  #unencodable(st: TopicState, err: unknown): void {
+    // A body the encoder cannot represent is a caller bug; count it, keep the loop running.
+    st.stats.dropped++;
+    this.#errors++;
+    this.#log.limited('error', 'telemetry.encode', `telemetry ${st.frameText} body not encodable: ${(err as Error).message}`);
+  }
+
+  /** False when the socket threw at once; a refusal (full queue) arrives later, through `onRejected`. */
+  #offer(st: TopicState, encoded: Buffer, onRejected: (err: unknown) => void): boolean {
     try {
       // Resolved or rejected before returning (sendTimeout 0); the outcome arrives as a microtask.
-      this.#socket!.send([st.frame, encoded]).then(undefined, st.onRejected);
+      this.#socket!.send([st.frame, encoded]).then(undefined, onRejected);
       st.stats.sent++;
+      return true;
     } catch (err) {
       // Synchronous throws: socket closed under us or busy; count, never propagate into the loop.
       st.stats.dropped++;
       this.#errors++;
       this.#log.limited('warn', 'telemetry.send', `telemetry send failed: ${(err as Error).message}`);
+      return false;
     }
   }
 

@@ -8,8 +8,9 @@ import { ConfigError } from '../core/errors.js';
 /**
  * Wire schema version, the `v` key of every message. Bump on incompatible changes.
  * 2: the envelope no longer repeats topic, runtime and board; frame 1 carries them.
+ * 3: block topics send stream descriptors and packed blocks (blocks.ts).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const TOPICS = ['emg.raw', 'emg.features', 'tracker', 'prediction', 'actuators', 'loop', 'clock', 'health', 'event'] as const;
 export type Topic = (typeof TOPICS)[number];
@@ -18,16 +19,8 @@ export function isTopic(value: unknown): value is Topic {
   return typeof value === 'string' && (TOPICS as readonly string[]).includes(value);
 }
 
-/** A block of samples (raw EMG, filtered features, tracker samples): mirrors core/block.ts SampleBlock. */
-export interface BlockBody {
-  /** Stream id, e.g. "emg" or "tracker". */
-  stream: string;
-  /** Nominal sample rate, Hz. */
-  rate: number;
-  /** Physical unit of `data`, e.g. "uV" or "deg". */
-  unit: string;
-  /** Channel names; their count is the channel count. */
-  channels: readonly string[];
+/** What each block of a stream carries anew; shared by BlockBody and the packed wire form (blocks.ts). */
+export interface BlockSamples {
   samples: number;
   /** Index of the first sample since the stream (re)started. */
   first_sample: number;
@@ -42,6 +35,18 @@ export interface BlockBody {
   valid: boolean;
   /** channels x samples, CHANNEL-MAJOR: sample i of channel c at [c * samples + i]. */
   data: Float32Array;
+}
+
+/** A block of samples (raw EMG, filtered features, tracker samples): mirrors core/block.ts SampleBlock. */
+export interface BlockBody extends BlockSamples {
+  /** Stream id, e.g. "emg" or "tracker". */
+  stream: string;
+  /** Nominal sample rate, Hz. */
+  rate: number;
+  /** Physical unit of `data`, e.g. "uV" or "deg". */
+  unit: string;
+  /** Channel names; their count is the channel count. */
+  channels: readonly string[];
 }
 
 export interface PredictionBody {
@@ -140,6 +145,8 @@ export interface TopicStats {
   dropped: number;
   /** Calls skipped on purpose by decimation. */
   decimated: number;
+  /** Stream descriptors among `sent` + `dropped` (block topics only): they use sequence numbers too. */
+  descriptors: number;
 }
 
 export interface PublisherStats {

@@ -62,6 +62,9 @@ export class BridgeCommander {
       this.#counters.inc('command_timeouts');
       return new ReflexError(BridgeErrorCodes.timeout, `no ACK or ERROR for ${label} within ${this.#o.commandTimeoutMs} ms from ${this.#o.path}`);
     });
+    // The link can be lost while the bytes are in flight, and detach() then rejects `reply`
+    // before the caller has it: mark it observed now; the caller still gets the rejection.
+    reply.catch(() => undefined);
     try {
       await this.write(frame, port);
     } catch (err) {

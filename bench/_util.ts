@@ -1,6 +1,7 @@
 /** Shared helpers for benchmarks: percentiles, machine description, flag parsing. */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { allocatorSetting } from '../src/core/allocator.js';
 
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -18,7 +19,7 @@ export function median(values: ArrayLike<number>): number {
 
 export function machine(): Record<string, unknown> {
   const cpus = os.cpus();
-  return { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, node: process.version, platform: `${os.platform()} ${os.release()}` };
+  return { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, node: process.version, platform: `${os.platform()} ${os.release()}`, allocator: allocatorSetting() };
 }
 
 export function benchArgs(argv: string[], defaults: { duration: number }): { duration: number; values: Record<string, string | boolean | undefined> } {

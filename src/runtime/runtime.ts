@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
+import { allocatorSetting } from '../core/allocator.js';
 import { OutputMap } from '../actuate/mapping.js';
 import { createActuators, type ActuatorSet } from '../actuate/set.js';
 import { Aligner } from '../align/aligner.js';
@@ -139,6 +140,11 @@ export class Runtime {
     });
     await this.#pub.start();
     this.#log.info(`telemetry on ${this.#pub.endpoints.join(', ')}`);
+    const alloc = allocatorSetting();
+    // Matters for large telemetry messages only; say how to get the setting Reflex is measured with.
+    this.#log.info(alloc === 'default'
+      ? 'allocator: glibc defaults (start through bin/reflex, or set GLIBC_TUNABLES as docs/telemetry.md says, for faster large messages)'
+      : `allocator: ${alloc} GLIBC_TUNABLES`);
 
     // Model first: its metadata fixes the feature pipeline and the window the aligner must hold.
     if (cfg.model !== null) this.#meta = readModelMeta(cfg.model);

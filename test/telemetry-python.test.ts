@@ -128,3 +128,41 @@ test('the Python subscriber counts sequence gaps as losses (messages built by ha
     sock.close();
   }
 });
+
+test('the Python subscriber joins packed blocks with their descriptor and counts the undescribed (messages built by hand from the document)', async (t) => {
+  // Section 4 of docs/telemetry.md: on a block topic a map in frame 2 is a stream descriptor, an
+  // array is a packed block [v, seq, mono_ms, desc, samples, first_sample, block_seq,
+  // device_time_us, host_time_ms, host_period_ms, valid, data].
+  const sock = new XPublisher({ linger: 0 });
+  await sock.bind(bindEndpoint('ipc'));
+  const ep = sock.lastEndpoint!;
+  const enc = createEncoder();
+  const frame = 'emg.raw/rig-p/b1';
+  const packed = (seq: number, desc: number, data: Float32Array, samples: number): Buffer =>
+    enc.encode([3, seq, 100 + seq, desc, samples, seq * samples, seq, 1e6 + seq, 50 + seq, 0.5, true, data]);
+  const py = runPython([ep, '--count', '2', '--duration', '20', '--json', '--quiet', '--dump']);
+  try {
+    await sock.receive();
+    await sock.send([frame, packed(0, 7, new Float32Array(6), 3)]); // before its descriptor
+    await sock.send([frame, enc.encode({ v: 3, seq: 1, mono_ms: 101, wall_ms: 1_700_000_000_101, body: { desc: 7, stream: 'emg', rate: 2000, unit: 'uV', channels: ['flexor', 'extensor'] } })]);
+    await sock.send([frame, packed(2, 7, Float32Array.of(1, 2, 3, 4, 5, 6), 3)]);
+    await sock.send([frame, packed(3, 9, new Float32Array(6), 3)]); // names a descriptor never sent
+    await sock.send([frame, packed(4, 7, new Float32Array(5), 3)]); // 5 values for 2 channels x 3 samples
+    await sock.send([frame, packed(5, 7, Float32Array.of(7, 8, 9, 10, 11, 12), 3)]);
+    const res = await py.done;
+    t.is(res.code, 0, res.stderr);
+    const s = summaryOf(res.stdout) as ReturnType<typeof summaryOf> & { descriptors: number; undescribed: number };
+    t.is(s.received, 2);
+    t.is(s.lost, 0);
+    t.is(s.descriptors, 1);
+    t.is(s.undescribed, 2);
+    t.is(s.malformed, 1);
+    const dump = res.stdout.split('\n').find((l) => l.startsWith('DUMP '));
+    const body = (JSON.parse(dump!.slice(5)) as { body: Record<string, unknown> }).body;
+    t.like(body, { stream: 'emg', rate: 2000, unit: 'uV', channels: ['flexor', 'extensor'], samples: 3, first_sample: 6, block_seq: 2, valid: true });
+    // The example dumps arrays as their bytes: channel-major float32, bit for bit.
+    t.deepEqual(body.data, { dtype: 'float32', len: 6, hex: Buffer.from(Float32Array.of(1, 2, 3, 4, 5, 6).buffer).toString('hex') });
+  } finally {
+    sock.close();
+  }
+});

@@ -1,7 +1,7 @@
 /**
  * Loop timing at 1 kHz while the main thread is busy with realistic work, against a
  * setInterval loop doing the same control work on the main thread, in the same run.
- *   npm run bench -- loop [--duration SECONDS]   (per phase; default 60, so about 2 min)
+ *   npm run bench -- loop [--duration SECONDS] [--no-floor]   (per phase; default 60, so about 4 min)
  *
  * Main-thread load (identical in both phases): 2 kHz x 8 ch EMG arrives as firmware-bridge
  * SAMPLES frames (one per ms) and goes through the real BridgeDecoder, the real clock
@@ -16,8 +16,11 @@
  * safety limiter, three simulated actuators.
  *
  * Phases: the worker loop at normal priority, the worker loop with its thread at
- * SCHED_FIFO 50 (rt_*; needs root or CAP_SYS_NICE, reported if not applied), then the
- * setInterval baseline.
+ * SCHED_FIFO 50 (rt_*; needs root or CAP_SYS_NICE, reported if not applied), the
+ * setInterval baseline, then the platform floor (floor_*, bench/platform-floor.ts): a C
+ * loop on absolute clock_nanosleep deadlines at SCHED_FIFO 50 under the same main-thread
+ * load, which is the best any userspace loop can do on this machine at this moment.
+ * `--no-floor` skips it (it needs a C compiler).
  *
  * Figures: p99_us / max_us are the worker loop's lateness (cycle start minus its
  * absolute deadline start + k*period, 'skip' policy); drift_us is how far its median
@@ -46,6 +49,7 @@ import { ClockModel } from '../src/time/clock-model.js';
 import { monotonicMs } from '../src/time/monotonic.js';
 import { benchArgs, log, machine, percentile, sortedCopy } from './_util.js';
 import { RuntimeWindows } from './_windows.js';
+import { FloorError, floorFigures, measureFloor } from './platform-floor.js';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { ThreadPriority } from '../src/loop/priority.js';
@@ -252,6 +256,20 @@ async function baselinePhase(seconds: number): Promise<Record<string, number | s
   };
 }
 
+async function floorPhase(seconds: number): Promise<Record<string, unknown>> {
+  const load = new MainLoad(() => {});
+  await load.start();
+  try {
+    return floorFigures(await measureFloor({ hz: 1000, seconds, fifo: 50, stealMs: 10 }), 'floor_');
+  } catch (err) {
+    // No compiler is a property of the machine, not a failed measurement: say so in the figures.
+    if (err instanceof FloorError && err.code === 'E_FLOOR_NO_CC') return { floor_error: err.message };
+    throw err;
+  } finally {
+    await load.stop();
+  }
+}
+
 const round = (v: number): number => Math.round(v * 10) / 10;
 
 export async function main(argv: string[]): Promise<Record<string, unknown>> {
@@ -263,11 +281,17 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   const rt = await workerPhase(duration, { fifo: 50 });
   log(`loop: setInterval(1 ms) baseline for ${duration} s under the same load...`);
   const b = await baselinePhase(duration);
+  let f: Record<string, unknown> = {};
+  if (!argv.includes('--no-floor')) {
+    log(`loop: platform floor (C clock_nanosleep loop, SCHED_FIFO 50) for ${duration} s under the same load...`);
+    f = await floorPhase(duration);
+  }
   const rtKeys = Object.fromEntries(Object.entries(rt).map(([key, v]) => [`rt_${key}`, v]));
   return {
     rate_hz: 1000, ...w, ...rtKeys, ...b,
     baseline_p99_over_p99: round((b.baseline_p99_us as number) / Math.max(w.p99_us as number, 0.1)),
     baseline_p99_over_rt_p99: round((b.baseline_p99_us as number) / Math.max(rt.p99_us as number, 0.1)),
+    ...f,
     duration_s_per_phase: duration, load_average: loadavg().map((x) => round(x)), machine: machine(),
   };
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- telemetry [--duration S] [--reps N] [--size 64B|4KiB|256KiB ...] [--no-python]`
+ * `npm run bench -- telemetry [--duration S] [--reps N] [--size 64B|4KiB|256KiB ...] [--hwm N] [--no-python]`
  * (defaults: 1 s windows, 7 reps, every size, then the Python loss check)
  *
  * Delivered throughput on loopback tcp from a publisher in this process to a subscriber in
@@ -19,6 +19,10 @@
  * window after a warm-up. Runs alternate raw/reflex/client; reported:
  * medians over --reps runs, ratio_* = median of per-rep reflex/raw ratios, best_ratio_* =
  * best reflex over best raw (contention only ever slows a run down).
+ * Send queues (ZMQ_SNDHWM, the same for raw and Reflex) hold at most 16 MiB or 1000 messages,
+ * whichever is fewer: 1000 for 64 B and 4 KiB, 64 for 256 KiB, as docs/telemetry.md advises
+ * sizing `hwm` (a 1000-message queue of 256 KiB blocks is 256 MB per slow subscriber, more
+ * than a small SBC has to spare). `--hwm N` sets one value for every size instead.
  * lost_at_10k: messages lost when publishing 10,000 msg/s (paced) of a realistic EMG block
  * to the Python example subscriber for --duration x 2 seconds, from its sequence numbers.
  */
@@ -36,6 +40,7 @@ import { SCHEMA_VERSION, topicFrame, type BlockBody } from '../src/telemetry/top
 const SELF = fileURLToPath(import.meta.url);
 const SIZES: Array<[string, number]> = [['64B', 64], ['4KiB', 4096], ['256KiB', 256 * 1024]];
 const BATCH = 256;
+const QUEUE_BYTES = 16 * 1024 * 1024;
 
 interface ChildResult {
   msgs: number;
@@ -115,8 +120,13 @@ function reflexWireSize(size: number): number {
  * bare sender of changing data must do (zeromq.js keeps a reference to frames over 128 B
  * until they are sent, so one buffer cannot be refilled for the next message).
  */
-async function runRaw(size: number, warmup: number, window: number, wireSize = size, copy = false): Promise<ChildResult> {
-  const sock = new XPublisher({ sendHighWaterMark: 1000, sendTimeout: 0, noDrop: true, linger: 0 });
+/** Send queue in messages for a payload size: 16 MiB or 1000 messages, whichever is fewer. */
+export function hwmFor(payloadBytes: number): number {
+  return Math.min(1000, Math.max(16, Math.floor(QUEUE_BYTES / payloadBytes)));
+}
+
+async function runRaw(size: number, hwm: number, warmup: number, window: number, wireSize = size, copy = false): Promise<ChildResult> {
+  const sock = new XPublisher({ sendHighWaterMark: hwm, sendTimeout: 0, noDrop: true, linger: 0 });
   await sock.bind('tcp://127.0.0.1:*');
   const c = spawnChild('raw', sock.lastEndpoint!, warmup, window, size);
   await sock.receive(); // the subscription
@@ -147,8 +157,8 @@ async function runRaw(size: number, warmup: number, window: number, wireSize = s
   return c.result;
 }
 
-async function runReflex(childMode: 'reflex' | 'client', size: number, warmup: number, window: number): Promise<ChildResult> {
-  const pub = new TelemetryPublisher({ endpoints: ['tcp://127.0.0.1:*'], runtimeId: 'bench', boardId: 'sim', hwm: 1000, logger: nullLogger() });
+async function runReflex(childMode: 'reflex' | 'client', size: number, hwm: number, warmup: number, window: number): Promise<ChildResult> {
+  const pub = new TelemetryPublisher({ endpoints: ['tcp://127.0.0.1:*'], runtimeId: 'bench', boardId: 'sim', hwm, logger: nullLogger() });
   const [ep] = await pub.start();
   const c = spawnChild(childMode, ep!, warmup, window, size);
   await pub.waitForSubscription('');
@@ -219,6 +229,9 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   const sizes = only.length === 0 ? SIZES : SIZES.filter(([label]) => only.includes(label));
   if (sizes.length !== only.length && only.length > 0) throw new Error(`--size must be one of ${SIZES.map(([l]) => l).join(', ')}`);
   const skipPython = argv.includes('--no-python');
+  const hwmText = argv.find((a) => a.startsWith('--hwm='))?.slice(6) ?? (argv.includes('--hwm') ? argv[argv.indexOf('--hwm') + 1] : undefined);
+  const hwmArg = hwmText === undefined ? undefined : Number(hwmText);
+  if (hwmArg !== undefined && !(Number.isInteger(hwmArg) && hwmArg >= 1)) throw new Error(`--hwm must be a positive integer, got ${hwmText}`);
   const warmup = 0.2;
   const out: Record<string, unknown> = { machine: machine(), duration_s: duration, reps, transport: 'tcp loopback', subscriber: 'child process' };
   for (const [label, size] of sizes) {
@@ -228,19 +241,21 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     const wire: ChildResult[] = [];
     const copied: ChildResult[] = [];
     const wireSize = reflexWireSize(size);
+    const hwm = hwmArg ?? hwmFor(size);
+    out[`hwm_${label}`] = hwm;
     const rate = (x: ChildResult): number => x.msgs / x.seconds;
     for (let r = 0; r < reps; r++) {
-      raw.push(await runRaw(size, warmup, duration));
+      raw.push(await runRaw(size, hwm, warmup, duration));
       // Small payloads only: a bare frame as long as Reflex's message, to separate the cost of
       // message size (zeromq.js copies frames <= 128 B but sends larger ones zero-copy with a
       // finalizer on both ends) from Reflex's own work.
-      if (size < 1024) wire.push(await runRaw(size, warmup, duration, wireSize));
+      if (size < 1024) wire.push(await runRaw(size, hwm, warmup, duration, wireSize));
       // Large payloads only: a bare sender that copies the samples into a fresh buffer per
       // message, to separate the copy publish() must make (the caller reuses its arrays) from
       // the rest of Reflex's work. Diagnostic: the headline ratios stay against plain raw.
-      if (size >= 64 * 1024) copied.push(await runRaw(size, warmup, duration, size, true));
-      rfx.push(await runReflex('reflex', size, warmup, duration));
-      cli.push(await runReflex('client', size, warmup, duration));
+      if (size >= 64 * 1024) copied.push(await runRaw(size, hwm, warmup, duration, size, true));
+      rfx.push(await runReflex('reflex', size, hwm, warmup, duration));
+      cli.push(await runReflex('client', size, hwm, warmup, duration));
       log(`telemetry ${label} rep ${r + 1}: raw ${rate(raw[r]!).toFixed(0)} msg/s, reflex ${rate(rfx[r]!).toFixed(0)} msg/s, reflex+client ${rate(cli[r]!).toFixed(0)} msg/s`);
     }
     const mb = (xs: ChildResult[]): number => Number(median(xs.map((x) => x.bytes / x.seconds / 1e6)).toFixed(2));

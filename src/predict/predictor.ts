@@ -195,6 +195,13 @@ function modelFormat(file: string): 'layers-model' | 'graph-model' {
   return 'layers-model';
 }
 
+function probeOutputShape(model: tf.LayersModel | tf.GraphModel, inputShape: number[]): number[] {
+  return tf.tidy(() => {
+    const y = model.predict(tf.zeros([1, ...inputShape]));
+    return y instanceof tf.Tensor ? y.shape.slice(1) : [];
+  });
+}
+
 function checkShapes(model: tf.LayersModel | tf.GraphModel, meta: ReflexModelMeta, file: string): number[] {
   const { channels: C, samples: S } = meta.input;
   const inputs = model.inputs;
@@ -208,7 +215,10 @@ function checkShapes(model: tf.LayersModel | tf.GraphModel, meta: ReflexModelMet
     );
   }
   const outs = model.outputs;
-  const outShape = outs.length === 1 ? (outs[0]!.shape ?? []).slice(1) : [];
+  let outShape = outs.length === 1 ? (outs[0]!.shape ?? []).slice(1) : [];
+  // A converted GraphModel rarely declares its output's shape (only Placeholders carry one):
+  // run it once on zeros to learn it, rather than refusing a model that would work.
+  if (outs.length === 1 && (outShape.length === 0 || outShape.some((d) => d === -1 || d === null))) outShape = probeOutputShape(model, actual as number[]);
   if (outs.length !== 1 || outShape.length !== 1 || outShape[0] !== meta.outputs.length) {
     throw modelError('E_MODEL_SHAPE', `${file}: model output shape is [batch, ${outShape.join(', ')}] but reflex-model.json lists ${meta.outputs.length} outputs (${meta.outputs.map((o) => o.name).join(', ')}): expected [batch, ${meta.outputs.length}]`);
   }

@@ -13,11 +13,12 @@
 import { randomInt } from 'node:crypto';
 import { XPublisher } from 'zeromq';
 import type { SampleBlock } from '../core/block.js';
-import { ConfigError, ReflexError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 import { Logger } from '../core/log.js';
 import { monotonicMs } from '../time/monotonic.js';
 import { describes, isBlockTopic, type StreamDescriptor } from './blocks.js';
 import { CborWriter } from './cbor-writer.js';
+import { SubscriptionWatcher } from './subscriptions.js';
 import type { CurveServerOptions } from './security.js';
 import { applyCurveServer, bindAll, prepareServer } from './server-security.js';
 import {
@@ -87,9 +88,6 @@ interface TopicState {
   onDescriptorRejected: (err: unknown) => void;
 }
 
-/** How often queued subscription messages are read, ms. */
-const SUB_POLL_MS = 10;
-
 export class TelemetryPublisher {
   readonly #opts: TelemetryPublisherOptions;
   readonly #log: Logger;
@@ -98,10 +96,7 @@ export class TelemetryPublisher {
   /** Encoded constant start of every envelope (map header, v, the seq key). */
   readonly #prefix = this.#writer.envelopePrefix(SCHEMA_VERSION);
   #socket: XPublisher | undefined;
-  readonly #subs = new Map<string, number>();
-  #subWaiters: Array<{ prefix: string; resolve: () => void; reject: (e: Error) => void }> = [];
-  #subDrain: Promise<void> | undefined;
-  #subTimer: NodeJS.Timeout | undefined;
+  readonly #subs: SubscriptionWatcher;
   #zap: ZapHandler | undefined;
   #running = false;
   #closed = false;
@@ -130,6 +125,10 @@ export class TelemetryPublisher {
     this.#opts = opts;
     this.#log = opts.logger ?? new Logger();
     this.#topics = new Map(TOPICS.map((t) => [t, this.#topicState(t)]));
+    this.#subs = new SubscriptionWatcher(this.#log, (prefix) => {
+      // A new subscriber must learn the block topics' descriptors before it can read blocks.
+      for (const st of this.#topics.values()) if (st.desc && st.frameText.startsWith(prefix)) st.desc.pending = true;
+    });
   }
 
   #topicState(topic: Topic): TopicState {
@@ -169,7 +168,7 @@ export class TelemetryPublisher {
       sendHighWaterMark: this.#opts.hwm ?? 1000,
       // 0 makes zeromq.js try exactly once, synchronously, and reject on EAGAIN: never a waiting send.
       sendTimeout: 0,
-      // Subscriptions are polled, never awaited (see #pollSubscriptions): 0 makes receive() return at once.
+      // Subscriptions are polled, never awaited (subscriptions.ts): 0 makes receive() return at once.
       receiveTimeout: 0,
       noDrop: (this.#opts.dropPolicy ?? 'count') === 'count',
       linger: 0,
@@ -184,62 +183,14 @@ export class TelemetryPublisher {
       await zap?.close();
       throw new ConfigError('E_BIND', `telemetry cannot bind ${this.#opts.endpoints.join(', ')}: ${(err as Error).message}`, { cause: err });
     }
-    // Why a timer and not a receive() left waiting: zeromq.js re-checks a waiting receive after
-    // every send (ZMQ_EVENTS on the socket), which made each publish() about 6x dearer (4 us
-    // more per message, measured here); polling costs a few microseconds every SUB_POLL_MS.
-    this.#subTimer = setInterval(() => this.#pollSubscriptions(socket), SUB_POLL_MS);
-    this.#refTimer();
-    this.#pollSubscriptions(socket);
+    this.#subs.start(socket);
     this.#running = true;
     return this.#endpoints;
   }
 
-  #pollSubscriptions(socket: XPublisher): void {
-    this.#subDrain ??= this.#drainSubscriptions(socket).finally(() => (this.#subDrain = undefined));
-  }
-
-  /** Read every subscription message queued on the socket, then return (EAGAIN: none left). */
-  async #drainSubscriptions(socket: XPublisher): Promise<void> {
-    for (;;) {
-      let msg: Buffer | undefined;
-      try {
-        [msg] = await socket.receive();
-      } catch (err) {
-        if (socket.closed || (err as { code?: string }).code === 'EAGAIN') return;
-        this.#errors++;
-        this.#log.limited('error', 'telemetry.subscriptions', `telemetry cannot read subscriptions: ${(err as Error).message}`);
-        return;
-      }
-      if (msg) this.#onSubscription(msg);
-    }
-  }
-
-  #onSubscription(msg: Buffer): void {
-    if (msg.length === 0 || msg[0]! > 1) return;
-    const prefix = msg.subarray(1).toString();
-    const n = (this.#subs.get(prefix) ?? 0) + (msg[0] === 1 ? 1 : -1);
-    if (n > 0) this.#subs.set(prefix, n);
-    else this.#subs.delete(prefix);
-    if (msg[0] !== 1) return;
-    // A new subscriber must learn the block topics' descriptors before it can read blocks.
-    for (const st of this.#topics.values()) if (st.desc && st.frameText.startsWith(prefix)) st.desc.pending = true;
-    this.#subWaiters = this.#subWaiters.filter((w) => {
-      if (w.prefix !== prefix) return true;
-      w.resolve();
-      return false;
-    });
-    this.#refTimer();
-  }
-
-  /** Keep the process alive only while someone waits for a subscription. */
-  #refTimer(): void {
-    if (this.#subWaiters.length > 0) this.#subTimer?.ref();
-    else this.#subTimer?.unref();
-  }
-
   /** Active subscriptions: prefix -> number of subscribers (a subscriber to everything has prefix ""). */
   subscriptions(): Record<string, number> {
-    return Object.fromEntries(this.#subs);
+    return this.#subs.snapshot();
   }
 
   /**
@@ -247,18 +198,7 @@ export class TelemetryPublisher {
    * `prefix`, or at once if one already has. Lets callers avoid ZeroMQ's slow-joiner loss.
    */
   waitForSubscription(prefix = '', signal?: AbortSignal): Promise<void> {
-    if ((this.#subs.get(prefix) ?? 0) > 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      if (this.#closed) return reject(new ReflexError('E_CLOSED', 'publisher closed'));
-      const w = { prefix, resolve, reject };
-      this.#subWaiters.push(w);
-      this.#refTimer();
-      signal?.addEventListener('abort', () => {
-        this.#subWaiters = this.#subWaiters.filter((x) => x !== w);
-        this.#refTimer();
-        reject(signal.reason);
-      }, { once: true });
-    });
+    return this.#subs.waitFor(prefix, signal);
   }
 
   /** Bound endpoints with ports resolved. */
@@ -396,7 +336,7 @@ export class TelemetryPublisher {
       dropped += st.stats.dropped;
       decimated += st.stats.decimated;
     }
-    return { sent, dropped, decimated, not_running: this.#notRunning, errors: this.#errors, topics };
+    return { sent, dropped, decimated, not_running: this.#notRunning, errors: this.#errors + this.#subs.errors, topics };
   }
 
   /** ZAP admission counts (allowed/denied) when CURVE is on. */
@@ -408,10 +348,8 @@ export class TelemetryPublisher {
     if (this.#closed) return;
     this.#closed = true;
     this.#running = false;
-    clearInterval(this.#subTimer);
     this.#socket?.close();
-    for (const w of this.#subWaiters.splice(0)) w.reject(new ReflexError('E_CLOSED', 'publisher closed before the subscription arrived'));
-    await this.#subDrain;
+    await this.#subs.close();
     await this.#zap?.close();
   }
 }

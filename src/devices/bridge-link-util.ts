@@ -1,4 +1,4 @@
-/** Small pure helpers of BridgeLink: version errors, gap records, error classes. */
+/** Small pure helpers of BridgeLink: version errors, gap records, error classes and wrapping, boot_id text. */
 import { ReflexError } from '../core/errors.js';
 import { BridgeDeviceError, BridgeErrorCodes } from '../bridge/errors.js';
 import { PROTO_MAJOR, PROTO_MINOR } from '../bridge/frames.js';
@@ -36,4 +36,15 @@ export function linkGap(cause: GapCause, hostFromMs: number, hostToMs: number, d
     deviceSpanUs: Number.NaN,
     deviceReset,
   };
+}
+
+/** Any thrown value as a ReflexError (E_BRIDGE unless it already is one). */
+export function asReflexError(err: unknown): ReflexError {
+  if (err instanceof ReflexError) return err;
+  return new ReflexError('E_BRIDGE', err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+/** A boot_id as 0x%08x, '?' if unknown. */
+export function hex(v: number | null): string {
+  return v === null ? '?' : `0x${v.toString(16).padStart(8, '0')}`;
 }

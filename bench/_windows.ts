@@ -1,6 +1,6 @@
 /**
- * The runtime's window path for the benches, step for step as src/runtime/runtime.ts
- * `#onSamples` does it: a clock-mapped block goes through the model's units pipeline into
+ * The runtime's window path for the benches, step for step as src/runtime/chain.ts
+ * `SampleChain.onSamples` does it: a clock-mapped block goes through the model's units pipeline into
  * an Aligner, and the time-major window ending at the block's last feature sample goes to
  * the loop if it is complete and valid. Blocks the clock model left unmapped are dropped,
  * as the runtime drops them.

@@ -1,0 +1,14 @@
+/**
+ * Types the runtime's parts share. runtime.ts wires the parts; each takes only what it uses,
+ * so none of them imports runtime.ts.
+ */
+
+export type RuntimeState = 'starting' | 'running' | 'paused' | 'stopping' | 'stopped';
+
+/** Logs a runtime event and publishes it on the `event` topic. */
+export type RunEvent = (
+  kind: string,
+  level: 'info' | 'warn' | 'error',
+  message: string,
+  data?: Record<string, string | number | boolean>,
+) => void;

@@ -222,3 +222,43 @@ test('non-block topics keep the map envelope; a packed array on them is malforme
     sock.close();
   }
 });
+
+test('immutable large blocks go uncopied as a third frame; joined, the frames are the same packed block; small ones stay two frames', async (t) => {
+  const pub = new TelemetryPublisher({ endpoints: [bindEndpoint('ipc')], runtimeId: 'rig-a', boardId: 'sim', describeEveryMs: 1e9 });
+  const [ep] = await pub.start();
+  const sub = new Subscriber({ linger: 0 });
+  sub.subscribe('emg.raw/');
+  sub.connect(ep!);
+  const client = new TelemetryClient({ endpoints: [ep!], topics: ['emg.raw'] });
+  const dec = createDecoder();
+  try {
+    await pub.waitForSubscription('emg.raw/');
+    const names = Array.from({ length: 8 }, (_, i) => `ch${i}`);
+    const big = block(names, 1024, 1); // 32 KiB of samples
+    const small = block(names, 4, 2); // 128 bytes
+    pub.publish('emg.raw', big, { immutable: true });
+    pub.publish('emg.raw', small, { immutable: true });
+    pub.publish('emg.raw', big); // the same array, copied
+    const frames: Buffer[][] = [];
+    for (let i = 0; i < 4; i++) frames.push(await sub.receive());
+    t.deepEqual(frames.map((f) => f.length), [2, 3, 2, 2], 'descriptor, uncopied block, small block, copied block');
+    // The third frame is the caller's samples, byte for byte; joined, frames 2-3 equal the copied message.
+    t.deepEqual(frames[1]![2], Buffer.from(big.data.buffer));
+    const joined = Buffer.concat(frames[1]!.slice(1));
+    const copied = frames[3]![1]!;
+    const a = dec.decode(joined) as unknown[];
+    const b = dec.decode(copied) as unknown[];
+    t.deepEqual(a[PACKED.data], big.data);
+    t.deepEqual(a.filter((_, i) => i !== PACKED.seq && i !== PACKED.mono_ms), b.filter((_, i) => i !== PACKED.seq && i !== PACKED.mono_ms));
+    // The client joins them too.
+    const got = await take(client[Symbol.asyncIterator](), 3);
+    t.deepEqual(got.map((m) => m.topic === 'emg.raw' && m.body.samples), [1024, 4, 1024]);
+    const m0 = got[0]!;
+    if (m0.topic === 'emg.raw') t.deepEqual(m0.body.data, big.data);
+    t.like(client.stats(), { malformed: 0, lost: 0 });
+  } finally {
+    sub.close();
+    await client.close();
+    await pub.close();
+  }
+});

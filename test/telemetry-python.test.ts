@@ -140,7 +140,7 @@ test('the Python subscriber joins packed blocks with their descriptor and counts
   const frame = 'emg.raw/rig-p/b1';
   const packed = (seq: number, desc: number, data: Float32Array, samples: number): Buffer =>
     enc.encode([3, seq, 100 + seq, desc, samples, seq * samples, seq, 1e6 + seq, 50 + seq, 0.5, true, data]);
-  const py = runPython([ep, '--count', '2', '--duration', '20', '--json', '--quiet', '--dump']);
+  const py = runPython([ep, '--count', '3', '--duration', '20', '--json', '--quiet', '--dump']);
   try {
     await sock.receive();
     await sock.send([frame, packed(0, 7, new Float32Array(6), 3)]); // before its descriptor
@@ -149,10 +149,13 @@ test('the Python subscriber joins packed blocks with their descriptor and counts
     await sock.send([frame, packed(3, 9, new Float32Array(6), 3)]); // names a descriptor never sent
     await sock.send([frame, packed(4, 7, new Float32Array(5), 3)]); // 5 values for 2 channels x 3 samples
     await sock.send([frame, packed(5, 7, Float32Array.of(7, 8, 9, 10, 11, 12), 3)]);
+    // Section 2: a body may come in two frames, to be joined (here cut inside the samples).
+    const split = packed(6, 7, Float32Array.of(13, 14, 15, 16, 17, 18), 3);
+    await sock.send([frame, split.subarray(0, split.length - 10), split.subarray(split.length - 10)]);
     const res = await py.done;
     t.is(res.code, 0, res.stderr);
     const s = summaryOf(res.stdout) as ReturnType<typeof summaryOf> & { descriptors: number; undescribed: number };
-    t.is(s.received, 2);
+    t.is(s.received, 3);
     t.is(s.lost, 0);
     t.is(s.descriptors, 1);
     t.is(s.undescribed, 2);

@@ -216,10 +216,11 @@ def main():
                         frames = s.recv_multipart(zmq.NOBLOCK)
                     except zmq.Again:
                         break
-                    if len(frames) != 2:
+                    if len(frames) < 2:
                         totals["malformed"] += 1
                         continue
-                    # Frame 1 names the topic and the source; frame 2 holds v, seq, times and body.
+                    # Frame 1 names the topic and the source; frame 2 holds v, seq, times and body
+                    # (frames 2, 3, ... joined, when the runtime sent a large array uncopied).
                     source = frame_cache.get(frames[0], False)
                     if source is False:
                         source = parse_topic_frame(frames[0])
@@ -230,7 +231,7 @@ def main():
                         continue
                     topic, runtime, board = source
                     try:
-                        msg = decode(frames[1])
+                        msg = decode(frames[1] if len(frames) == 2 else b"".join(frames[1:]))
                     except Exception:  # noqa: BLE001 - any undecodable frame is counted, not fatal
                         totals["malformed"] += 1
                         continue

@@ -28,7 +28,10 @@ import type { BlockBody } from './topics.js';
 
 const LITTLE = endianness() === 'LE';
 const SLAB = 256 * 1024;
+/** Typed arrays this long or longer are copied once straight into the message's own buffer (and may be sent uncopied: ZERO_COPY_MIN). */
 const LARGE = 16 * 1024;
+/** Below this, copying an array into the message costs less than sending it as a frame of its own. */
+export const ZERO_COPY_MIN = LARGE;
 const CACHE_MAX_ENTRIES = 2048;
 const CACHE_MAX_LENGTH = 48;
 
@@ -93,9 +96,9 @@ export class CborWriter {
     this.#begin();
     try {
       this.#bytes(prefix);
-      this.#number(seq);
+    this.#number(seq);
       this.#string('mono_ms');
-      this.#number(monoMs);
+    this.#number(monoMs);
       this.#string('wall_ms');
       this.#number(wallMs);
       this.#string('body');
@@ -112,27 +115,45 @@ export class CborWriter {
    * per-block fields of `b` in their fixed order; its description goes in a descriptor.
    */
   encodePackedBlock(version: number, seq: number, monoMs: number, desc: number, b: BlockBody): Buffer {
+    return this.#packed(version, seq, monoMs, desc, b, true);
+  }
+
+  /**
+   * encodePackedBlock() up to, not including, the bytes of `b.data`: the message is this
+   * head followed by the array's bytes, sent as a second frame without copying them
+   * (docs/telemetry.md section 2: frames after the first are one CBOR item when joined).
+   */
+  encodePackedBlockHead(version: number, seq: number, monoMs: number, desc: number, b: BlockBody): Buffer {
+    return this.#packed(version, seq, monoMs, desc, b, false);
+  }
+
+  #packed(version: number, seq: number, monoMs: number, desc: number, b: BlockBody, withData: boolean): Buffer {
     this.#begin();
     try {
-      this.#head(4, PACKED_LENGTH);
-      this.#number(version);
-      this.#number(seq);
-      this.#number(monoMs);
-      this.#number(desc);
-      this.#number(b.samples);
-      this.#number(b.first_sample);
-      this.#number(b.block_seq);
-      this.#number(b.device_time_us);
-      this.#number(b.host_time_ms);
-      this.#number(b.host_period_ms);
-      this.#room(1);
-      this.#slab[this.#pos++] = b.valid ? 0xf5 : 0xf4;
-      this.#typedArray(b.data);
+      this.#packedFields(version, seq, monoMs, desc, b);
+      if (withData) this.#typedArray(b.data);
+      else this.#typedArrayHead(b.data);
     } catch (err) {
       this.#abort();
       throw err;
     }
     return this.#finish();
+  }
+
+  #packedFields(version: number, seq: number, monoMs: number, desc: number, b: BlockBody): void {
+    this.#head(4, PACKED_LENGTH);
+    this.#number(version);
+      this.#number(seq);
+      this.#number(monoMs);
+    this.#number(desc);
+    this.#number(b.samples);
+    this.#number(b.first_sample);
+    this.#number(b.block_seq);
+    this.#number(b.device_time_us);
+    this.#number(b.host_time_ms);
+    this.#number(b.host_period_ms);
+    this.#room(1);
+    this.#slab[this.#pos++] = b.valid ? 0xf5 : 0xf4;
   }
 
   #begin(): void {
@@ -294,11 +315,16 @@ export class CborWriter {
     this.#map(v as Record<string, unknown>, depth);
   }
 
-  #typedArray(v: ArrayBufferView): void {
+  /** The tag and byte-string header of a typed array, without its bytes. */
+  #typedArrayHead(v: ArrayBufferView): void {
     const tag = TAGS.get(v.constructor) ?? (v instanceof Uint8Array ? 64 : undefined);
     if (tag === undefined) throw new TypeError(`telemetry bodies cannot carry a ${v.constructor.name}`);
     this.#head(6, tag);
     this.#head(2, v.byteLength);
+  }
+
+  #typedArray(v: ArrayBufferView): void {
+    this.#typedArrayHead(v);
     if (v.byteLength >= LARGE) {
       this.#large.push(v);
       this.#largeAt.push(this.#pos - this.#start);

@@ -129,7 +129,8 @@ export class TelemetryClient implements AsyncIterable<TelemetryMessage> {
   }
 
   #decode(endpoint: string, frames: Buffer[]): TelemetryMessage | undefined {
-    if (frames.length !== 2) return this.#malformed(endpoint);
+    // The body is frame 2, or frames 2.. joined (a large array sent uncopied: docs/telemetry.md section 2).
+    if (frames.length < 2) return this.#malformed(endpoint);
     const frameText = frames[0]!.toString();
     let frame = this.#frames.get(frameText);
     if (frame === undefined && !this.#frames.has(frameText)) {
@@ -140,7 +141,7 @@ export class TelemetryClient implements AsyncIterable<TelemetryMessage> {
     if (!frame) return this.#malformed(endpoint);
     let value: unknown;
     try {
-      value = this.#decoder.decode(frames[1]!);
+      value = this.#decoder.decode(frames.length === 2 ? frames[1]! : Buffer.concat(frames.slice(1)));
     } catch {
       return this.#malformed(endpoint);
     }

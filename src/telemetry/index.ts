@@ -1,5 +1,5 @@
 /** Telemetry (ZeroMQ PUB/SUB, CBOR) and remote control (ROUTER/DEALER), secured with CURVE. Wire format: docs/telemetry.md. */
-export { TelemetryPublisher, type TelemetryPublisherOptions } from './publisher.js';
+export { TelemetryPublisher, type PublishOptions, type TelemetryPublisherOptions } from './publisher.js';
 export { TelemetryClient, type TelemetryClientOptions, type TelemetryEndpoint, type ClientStats } from './client.js';
 export { ControlServer, type ControlServerOptions, type ClientInfo, type Handler } from './control-server.js';
 export { ControlClient, ControlReplyError, type ControlClientOptions } from './control-client.js';

@@ -17,7 +17,7 @@ import { ConfigError } from '../core/errors.js';
 import { Logger } from '../core/log.js';
 import { monotonicMs } from '../time/monotonic.js';
 import { describes, isBlockTopic, type StreamDescriptor } from './blocks.js';
-import { CborWriter } from './cbor-writer.js';
+import { CborWriter, ZERO_COPY_MIN } from './cbor-writer.js';
 import { SubscriptionWatcher } from './subscriptions.js';
 import type { CurveServerOptions } from './security.js';
 import { applyCurveServer, bindAll, prepareServer } from './server-security.js';
@@ -34,6 +34,17 @@ import {
   type TopicStats,
 } from './topics.js';
 import type { ZapDecision, ZapHandler } from './zap.js';
+
+export interface PublishOptions {
+  /**
+   * Block topics: the body's `data` will never be written again (a block replayed from a
+   * recording in memory, or an array allocated for this one message). Arrays of 16 KiB or
+   * more are then sent without being copied, as the message's third frame; zeromq.js keeps
+   * a reference to them until they are sent. Writing to such an array later corrupts what
+   * subscribers receive. Smaller arrays, and other topics, are copied as usual.
+   */
+  immutable?: boolean;
+}
 
 export interface TelemetryPublisherOptions {
   /** Where to bind, e.g. ["tcp://127.0.0.1:5560", "ipc:///run/reflex/telemetry"]; "tcp://host:*" picks a free port. */
@@ -208,16 +219,17 @@ export class TelemetryPublisher {
 
   /**
    * Encode and offer one message. Never waits and never throws for a full queue; typed
-   * arrays are copied into the message before this returns, so the caller may reuse them.
+   * arrays are copied into the message before this returns, so the caller may reuse them,
+   * unless `opts.immutable` says otherwise.
    */
-  publish<T extends Topic>(topic: T, body: TopicBodies[T]): void {
+  publish<T extends Topic>(topic: T, body: TopicBodies[T], opts?: PublishOptions): void {
     const st = this.#topics.get(topic);
     if (!st) throw new TypeError(`unknown telemetry topic "${String(topic)}"`);
     if (st.calls++ % st.every !== 0) {
       st.stats.decimated++;
       return;
     }
-    if (isBlockTopic(topic)) this.#sendBlock(st, body as BlockBody);
+    if (isBlockTopic(topic)) this.#sendBlock(st, body as BlockBody, opts?.immutable === true);
     else this.#send(st, topic === 'health' ? { ...(body as TopicBodies['health']), telemetry: this.stats() } : body);
   }
 
@@ -262,7 +274,7 @@ export class TelemetryPublisher {
     this.#offer(st, encoded, st.onRejected);
   }
 
-  #sendBlock(st: TopicState, b: BlockBody): void {
+  #sendBlock(st: TopicState, b: BlockBody, immutable = false): void {
     if (!this.#running) {
       this.#notRunning++;
       return;
@@ -275,6 +287,7 @@ export class TelemetryPublisher {
       d = st.desc = { body: { desc, stream: b.stream, rate: b.rate, unit: b.unit, channels: [...b.channels] }, sentAtMs: Number.NEGATIVE_INFINITY, pending: true };
     }
     let encoded: Buffer;
+    let data: Buffer | undefined;
     try {
       if (d.pending || now - d.sentAtMs >= this.#describeEveryMs) {
         const described = this.#writer.encodeEnvelope(this.#prefix, st.stats.sent + st.stats.dropped, now, Date.now(), d.body);
@@ -284,12 +297,19 @@ export class TelemetryPublisher {
           d.sentAtMs = now;
         }
       }
-      encoded = this.#writer.encodePackedBlock(SCHEMA_VERSION, st.stats.sent + st.stats.dropped, now, d.body.desc, b);
+      const seq = st.stats.sent + st.stats.dropped;
+      if (immutable && b.data.byteLength >= ZERO_COPY_MIN) {
+        // The samples go as a frame of their own, straight from the caller's memory.
+        encoded = this.#writer.encodePackedBlockHead(SCHEMA_VERSION, seq, now, d.body.desc, b);
+        data = Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength);
+      } else {
+        encoded = this.#writer.encodePackedBlock(SCHEMA_VERSION, seq, now, d.body.desc, b);
+      }
     } catch (err) {
       this.#unencodable(st, err);
       return;
     }
-    this.#offer(st, encoded, st.onRejected);
+    this.#offer(st, encoded, st.onRejected, data);
   }
 
   #unencodable(st: TopicState, err: unknown): void {
@@ -300,10 +320,10 @@ export class TelemetryPublisher {
   }
 
   /** False when the socket threw at once; a refusal (full queue) arrives later, through `onRejected`. */
-  #offer(st: TopicState, encoded: Buffer, onRejected: (err: unknown) => void): boolean {
+  #offer(st: TopicState, encoded: Buffer, onRejected: (err: unknown) => void, tail?: Buffer): boolean {
     try {
       // Resolved or rejected before returning (sendTimeout 0); the outcome arrives as a microtask.
-      this.#socket!.send([st.frame, encoded]).then(undefined, onRejected);
+      this.#socket!.send(tail ? [st.frame, encoded, tail] : [st.frame, encoded]).then(undefined, onRejected);
       st.stats.sent++;
       return true;
     } catch (err) {

@@ -19,6 +19,7 @@ import { IN_META, OUT_META, type PredictorReport, type WorkerInit, type WorkerMe
 import { applyThreadPriority } from './priority.js';
 import { LoopRunner } from './runner.js';
 import { DeadlineSchedule, sleepBudgetMs } from './schedule.js';
+import { Spinner } from './spin.js';
 import { CTRL, SharedFrame } from './shared.js';
 import { createStatsFrame, StatsWriter } from './stats.js';
 import { reasonCode, type SafetyEvent } from './watchdog.js';
@@ -94,6 +95,8 @@ async function main(): Promise<void> {
     report.priority = applyThreadPriority(init.priority);
     for (const f of report.priority.failed) process.stderr.write(`${new Date().toISOString()} warn  [loop] thread priority not applied: ${f}\n`);
   }
+  // Calibrated here, at the thread's final priority, before the grid starts (it burns a few ms).
+  const spinner = new Spinner({ clock: monotonicMs });
   // The grid starts after all set-up (priority change spawns chrt), so no first cycle starts late.
   const sched = new DeadlineSchedule(init.schedule, monotonicMs());
   const runner = new LoopRunner({
@@ -119,7 +122,7 @@ async function main(): Promise<void> {
       Atomics.wait(ctrl, CTRL.wake, wake, sleep);
       continue;
     }
-    while (now < deadline) now = monotonicMs();
+    now = spinner.until(deadline);
     runner.cycle(now, monotonicMs);
     if (pending.length > 0) flush();
   }

@@ -198,7 +198,7 @@ async function workerPhase(seconds: number, priority?: ThreadPriority): Promise<
     p50_us: round(s.latenessP50Us), p99_us: round(s.latenessP99Us), max_us: round(s.latenessMaxUs),
     drift_us: round((medianOffset(last, 1) - medianOffset(first, 1)) * 1000),
     compute_p50_us: round(s.computeP50Us), compute_p99_us: round(s.computeP99Us),
-    cycles: s.cycles, overruns: s.overruns, skipped: s.skipped,
+    cycles: s.cycles, overruns: s.overruns, skipped: s.skipped, worker_gcs: loop.workerGcs,
   };
 }
 

@@ -82,7 +82,7 @@ export interface WorkerListener {
   failed(detail: string): void;
   exited(code: number): void;
   /** The worker's last word before it exits: live TensorFlow.js tensors, if it had a model. */
-  stopped(tensors: number | undefined): void;
+  stopped(tensors: number | undefined, gcs: number | undefined): void;
 }
 
 export interface LaunchedWorker {
@@ -117,7 +117,7 @@ export async function launchWorker(init: WorkerInit, startTimeoutMs: number): Pr
           return;
         case 'stopped':
           // The exit event follows; stop() waits for that.
-          listener?.stopped(m.tensors);
+          listener?.stopped(m.tensors, m.gcs);
           return;
       }
     });

@@ -46,6 +46,7 @@ export class ControlLoop {
   #stopped = false;
   readonly #exited: Promise<void>;
   #tensorsAtStop = Number.NaN;
+  #gcsAtStop = Number.NaN;
   #dispatching: Promise<void> = Promise.resolve();
   #dispatchErrors = 0;
 
@@ -85,8 +86,9 @@ export class ControlLoop {
       event: (e) => l.emit(e),
       failed: (detail) => l.failed(detail),
       exited: (code) => l.workerExited(code),
-      stopped: (tensors) => {
+      stopped: (tensors, gcs) => {
         if (tensors !== undefined) l.#tensorsAtStop = tensors;
+        if (gcs !== undefined) l.#gcsAtStop = gcs;
       },
     });
     if (setup.mode === 'main') l.#dispatching = l.#dispatchLoop();
@@ -238,6 +240,14 @@ export class ControlLoop {
    * TensorFlow.js tensors alive in the worker when it stopped, minus those after warm-up
    * (`predictor.tensors`): 0 when the predictor leaks nothing. NaN before stop() or without a model.
    */
+  /**
+   * Garbage collections of the loop worker's heap between its first cycle and stop; NaN before
+   * stop() or in main-thread mode. A cycle allocates nothing, so this stays 0 in a healthy run.
+   */
+  get workerGcs(): number {
+    return this.#gcsAtStop;
+  }
+
   get tensorsGrowth(): number {
     return this.#tensorsAtStop - (this.predictor.tensors ?? Number.NaN);
   }

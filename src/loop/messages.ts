@@ -59,4 +59,5 @@ export type WorkerMessage =
   | { type: 'ready'; predictor: PredictorReport }
   | { type: 'event'; event: SafetyEvent }
   | { type: 'fatal'; code: string; message: string }
-  | { type: 'stopped'; tensors?: number };
+  /** gcs: garbage collections of the worker's heap while the loop ran (0 when nothing allocates per cycle). */
+  | { type: 'stopped'; tensors?: number; gcs?: number };

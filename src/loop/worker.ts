@@ -5,6 +5,7 @@
  * work cannot delay a cycle. Nothing here allocates per cycle. Windows reach the predictor
  * exactly as ControlLoop.pushWindow got them: time-major [samples x channels].
  */
+import { GCProfiler } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { OutputMap } from '../actuate/mapping.js';
 import { SafetyLimiter } from '../actuate/safety.js';
@@ -107,6 +108,10 @@ async function main(): Promise<void> {
   runner.publish(-1, monotonicMs());
   post({ type: 'ready', predictor: report });
   Atomics.store(ctrl, CTRL.running, 1);
+  // Counted from here: set-up allocates, cycles must not. GCProfiler records inside the GC
+  // callbacks; a PerformanceObserver would never run, since this thread never yields to its event loop.
+  const gcProfiler = new GCProfiler();
+  gcProfiler.start();
 
   const spin = init.spinMs;
   for (;;) {
@@ -129,7 +134,8 @@ async function main(): Promise<void> {
   Atomics.store(ctrl, CTRL.running, 0);
   // The stop request already put them safe (runner.control); closing releases the lines.
   driver?.close();
-  post({ type: 'stopped', ...(tensorCount && { tensors: tensorCount() }) });
+  const gcs = gcProfiler.stop()?.statistics.length ?? 0;
+  post({ type: 'stopped', gcs, ...(tensorCount && { tensors: tensorCount() }) });
 }
 
 main().catch((err: unknown) => {

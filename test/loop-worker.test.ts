@@ -91,8 +91,11 @@ test.serial('the worker runs a few hundred cycles at 1 kHz and reports stats thr
   t.true(s.computeP50Us >= 0 && s.computeP99Us <= s.computeMaxUs);
   t.true(s.inputsSeen >= 1);
   t.false(s.safe);
+  t.true(Number.isNaN(loop.workerGcs), 'reported at stop');
   await loop.stop();
   t.true(sims.every((a) => a.inSafeState));
+  // The worker's collections while cycling: a count, reported with the stop.
+  t.true(Number.isInteger(loop.workerGcs) && loop.workerGcs >= 0, String(loop.workerGcs));
   // Quiescent now: every grid index before the one it stopped at was either run or counted as skipped.
   const o2 = loop.createOutput();
   t.true(loop.readStats(s) && loop.readLatest(o2));

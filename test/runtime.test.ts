@@ -5,6 +5,9 @@
  * operator's side.
  */
 import test from 'ava';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Logger } from '../src/core/log.js';
 import { defaultConfig } from '../src/runtime/config.js';
 import { Runtime } from '../src/runtime/runtime.js';
@@ -113,6 +116,27 @@ test.serial('sim board end to end: every topic flows, control steers, e-stop dri
     const unknown = await ctl.send('set', { path: 'gains.nope', value: 1 });
     t.false(unknown.ok);
     if (!unknown.ok) t.is(unknown.error.code, 'E_SET_PATH');
+
+    // Switching to a model that does not fit the board: refused with the reason, the old loop
+    // already stopped safe, and the run's configuration still names the model it had.
+    const wrong = mkdtempSync(join(tmpdir(), 'reflex-wrong-model-'));
+    cpSync(cfg.model!, wrong, { recursive: true });
+    const metaFile = join(wrong, 'reflex-model.json');
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { input: { channels: number }; normalization: { mean: number[]; std: number[] } };
+    meta.input.channels = 4;
+    meta.normalization = { mean: meta.normalization.mean.slice(0, 4), std: meta.normalization.std.slice(0, 4) };
+    writeFileSync(metaFile, JSON.stringify(meta));
+    const before = rt.config.model;
+    const refused = await ctl.send('model', { dir: wrong });
+    t.false(refused.ok);
+    if (!refused.ok) {
+      t.is(refused.error.code, 'E_MODEL_SHAPE');
+      t.regex(refused.error.message, /expects 4 channels/);
+    }
+    t.is(rt.config.model, before);
+    const after = (await ctl.request('status')) as { safe: boolean; model: string | null; predictor: unknown };
+    t.like(after, { safe: true, model: before, predictor: null });
+    rmSync(wrong, { recursive: true, force: true });
   } finally {
     await ctl.close();
     await client.close();

@@ -23,7 +23,7 @@ import { watchEstopInput } from '../actuate/estop.js';
 import { installSafetyHandlers } from '../loop/guard.js';
 import type { ControlLoop, LoopOutput } from '../loop/loop.js';
 import type { SafetyEvent } from '../loop/watchdog.js';
-import { readModelMeta } from '../predict/metadata.js';
+import type { ReflexModelMeta } from '../predict/metadata.js';
 import { ControlServer } from '../telemetry/control-server.js';
 import { TelemetryPublisher } from '../telemetry/publisher.js';
 import type { Topic } from '../telemetry/topics.js';
@@ -136,7 +136,8 @@ export class Runtime {
 
     const chain = this.#chain = new SampleChain({ config: cfg, board: this.board, counters: this.counters, pub: this.#pub, loop: () => this.#loop });
     // Model first: its metadata fixes the feature pipeline and the window the aligner must hold.
-    chain.setModel(cfg.model !== null ? readModelMeta(cfg.model) : null);
+    const meta = cfg.model !== null ? readFittingModel(cfg.model, this.board) : null;
+    chain.setModel(meta);
 
     this.#source = await openSource(this.board, { log: this.#log });
     this.#source.on('samples', (block) => chain.onSamples(block));
@@ -167,7 +168,7 @@ export class Runtime {
     // Streaming before the loop starts: an armed loop would otherwise trip its stale-input
     // watchdog while it waits for the first window.
     await this.#source.start();
-    if (chain.meta) await this.#startLoop(cfg.model!);
+    if (meta) await this.#startLoop(cfg.model!, meta);
 
     if (opts.guardProcess !== false) {
       this.#uninstallGuard = installSafetyHandlers(() => [this.#loop ?? { enterSafe: () => this.#actuators?.safeAll() }], { log: this.#log });
@@ -200,8 +201,8 @@ export class Runtime {
     return SerialTracker.open({ name: 'tracker', opener: openNodeSerial, path: t.path, dims: t.dims, baudRate: t.baudRate });
   }
 
-  async #startLoop(dir: string): Promise<ControlLoop> {
-    const meta = readFittingModel(dir, this.board);
+  /** `meta`: the directory's metadata, already checked against the board (readFittingModel). */
+  async #startLoop(dir: string, meta: ReflexModelMeta): Promise<ControlLoop> {
     this.#chain.sizeWindow(meta);
     const launched = await launchLoop(dir, {
       config: this.config, board: this.board, source: this.#source, actuators: this.#actuators, arm: this.#arm, log: this.#log,
@@ -230,13 +231,14 @@ export class Runtime {
     previous?.enterSafe('stopped', 'switching model');
     this.#loop = null;
     await previous?.stop();
-    const meta = readModelMeta(dir);
+    // Checked before anything is rebuilt for it: a model that does not fit the board changes nothing.
+    const meta = readFittingModel(dir, this.board);
     this.config.model = dir;
     this.#chain.setModel(meta);
     const wasArmed = this.#arm;
     this.#arm = false; // a switched model starts safe; the operator releases it
     try {
-      return await this.#startLoop(dir);
+      return await this.#startLoop(dir, meta);
     } finally {
       this.#arm = wasArmed;
     }

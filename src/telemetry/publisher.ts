@@ -99,6 +99,11 @@ interface TopicState {
   onDescriptorRejected: (err: unknown) => void;
 }
 
+/** A topic's next sequence number: every message offered so far took one, sent or dropped (subscribers see drops as gaps). */
+function nextSeq(st: TopicState): number {
+  return st.stats.sent + st.stats.dropped;
+}
+
 export class TelemetryPublisher {
   readonly #opts: TelemetryPublisherOptions;
   readonly #log: Logger;
@@ -266,7 +271,7 @@ export class TelemetryPublisher {
     }
     let encoded: Buffer;
     try {
-      encoded = this.#writer.encodeEnvelope(this.#prefix, st.stats.sent + st.stats.dropped, monotonicMs(), Date.now(), body);
+      encoded = this.#writer.encodeEnvelope(this.#prefix, nextSeq(st), monotonicMs(), Date.now(), body);
     } catch (err) {
       this.#unencodable(st, err);
       return;
@@ -290,14 +295,14 @@ export class TelemetryPublisher {
     let data: Buffer | undefined;
     try {
       if (d.pending || now - d.sentAtMs >= this.#describeEveryMs) {
-        const described = this.#writer.encodeEnvelope(this.#prefix, st.stats.sent + st.stats.dropped, now, Date.now(), d.body);
+        const described = this.#writer.encodeEnvelope(this.#prefix, nextSeq(st), now, Date.now(), d.body);
         st.stats.descriptors++;
         if (this.#offer(st, described, st.onDescriptorRejected)) {
           d.pending = false;
           d.sentAtMs = now;
         }
       }
-      const seq = st.stats.sent + st.stats.dropped;
+      const seq = nextSeq(st);
       if (immutable && b.data.byteLength >= ZERO_COPY_MIN) {
         // The samples go as a frame of their own, straight from the caller's memory.
         encoded = this.#writer.encodePackedBlockHead(SCHEMA_VERSION, seq, now, d.body.desc, b);

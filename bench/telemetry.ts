@@ -221,20 +221,26 @@ async function lostAt10k(seconds: number): Promise<Record<string, number>> {
   };
 }
 
+/** `--name N` or `--name=N` as a positive integer; undefined when absent. */
+function positiveIntFlag(argv: string[], name: string): number | undefined {
+  const eq = `--${name}=`;
+  const text = argv.find((a) => a.startsWith(eq))?.slice(eq.length) ?? (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${text}`);
+  return n;
+}
+
 export async function main(argv: string[]): Promise<Record<string, unknown>> {
   const { duration } = benchArgs(argv, { duration: 1 });
   // benchArgs parses only --duration; take --reps N (or --reps=N) here.
-  const repsArg = argv.find((a) => a.startsWith('--reps='))?.slice(7) ?? (argv.includes('--reps') ? argv[argv.indexOf('--reps') + 1] : undefined);
-  const reps = repsArg === undefined ? 7 : Number(repsArg);
-  if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, got ${repsArg}`);
+  const reps = positiveIntFlag(argv, 'reps') ?? 7;
   // --size LABEL (repeatable, e.g. --size 256KiB) runs only those payload sizes.
   const only = argv.flatMap((a, i) => (a === '--size' ? [argv[i + 1]] : a.startsWith('--size=') ? [a.slice(7)] : []));
   const sizes = only.length === 0 ? SIZES : SIZES.filter(([label]) => only.includes(label));
   if (sizes.length !== only.length && only.length > 0) throw new Error(`--size must be one of ${SIZES.map(([l]) => l).join(', ')}`);
   const skipPython = argv.includes('--no-python');
-  const hwmText = argv.find((a) => a.startsWith('--hwm='))?.slice(6) ?? (argv.includes('--hwm') ? argv[argv.indexOf('--hwm') + 1] : undefined);
-  const hwmArg = hwmText === undefined ? undefined : Number(hwmText);
-  if (hwmArg !== undefined && !(Number.isInteger(hwmArg) && hwmArg >= 1)) throw new Error(`--hwm must be a positive integer, got ${hwmText}`);
+  const hwmArg = positiveIntFlag(argv, 'hwm');
   const warmup = 0.2;
   const out: Record<string, unknown> = { machine: machine(), duration_s: duration, reps, transport: 'tcp loopback', subscriber: 'child process' };
   for (const [label, size] of sizes) {

@@ -4,6 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/errors.js';
 import { readJsonFile, Validator } from '../core/validate.js';
+import { validateTracker, type TrackerConfig } from './config-tracker.js';
 
 /** The package root, from src/ (tsx) or dist/ (built). */
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -16,9 +17,7 @@ export interface OutputMap {
   offset: number;
 }
 
-export type TrackerConfig =
-  | { kind: 'zmq'; endpoint: string; dims: number; names: string[]; bind: boolean; topic: string }
-  | { kind: 'serial'; path: string; dims: number; names: string[]; baudRate: number };
+export type { TrackerConfig } from './config-tracker.js';
 
 export interface RunConfig {
   /** Names this runtime in every telemetry message; several SBCs in one lab must differ. */
@@ -102,29 +101,7 @@ export function validateConfig(raw: unknown, file = '<config>'): RunConfig {
   }
   if (typeof o.board === 'string' && o.board.endsWith('.json')) cfg.board = rel(o.board);
   if (o.model !== undefined) cfg.model = o.model === null ? null : rel(v.string(o.model, 'model'));
-  if (o.tracker !== undefined && o.tracker !== null) {
-    const t = v.object(o.tracker, 'tracker');
-    const kind = v.oneOf(t.kind, 'tracker.kind', ['zmq', 'serial'] as const);
-    const dims = v.integer(t.dims, 'tracker.dims', [1, 32]);
-    const names = t.names === undefined
-      ? Array.from({ length: dims }, (_, i) => `dim${i + 1}`)
-      : v.array(t.names, 'tracker.names').map((n, i) => v.string(n, `tracker.names[${i}]`));
-    if (names.length !== dims) v.fail('tracker.names', `has ${names.length} names for ${dims} dims`);
-    if (kind === 'zmq') {
-      v.onlyKeys(t, 'tracker', ['kind', 'endpoint', 'dims', 'names', 'bind', 'topic']);
-      cfg.tracker = {
-        kind, dims, names, endpoint: v.string(t.endpoint, 'tracker.endpoint'),
-        bind: t.bind === undefined ? false : v.boolean(t.bind, 'tracker.bind'),
-        topic: t.topic === undefined ? 'tracker' : v.string(t.topic, 'tracker.topic'),
-      };
-    } else {
-      v.onlyKeys(t, 'tracker', ['kind', 'path', 'dims', 'names', 'baudRate']);
-      cfg.tracker = {
-        kind, dims, names, path: v.string(t.path, 'tracker.path'),
-        baudRate: t.baudRate === undefined ? 115200 : v.integer(t.baudRate, 'tracker.baudRate', [1200, 4_000_000]),
-      };
-    }
-  }
+  if (o.tracker !== undefined && o.tracker !== null) cfg.tracker = validateTracker(v, o.tracker);
   if (o.loop !== undefined) {
     const l = v.object(o.loop, 'loop');
     v.onlyKeys(l, 'loop', ['rateHz', 'overrun', 'staleMs', 'overrunStreak', 'priority']);

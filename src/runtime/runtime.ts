@@ -35,6 +35,7 @@ import { describeLoop, followActuatorFd, hasLineActuators, launchLoop, outputMap
 import { RunReporter } from './reporting.js';
 import { serverSecurity } from './security.js';
 import { openSource, type Source } from './source.js';
+import { wireSourceEvents } from './source-events.js';
 import type { RunEvent, RuntimeState } from './types.js';
 import { SerialTracker } from '../devices/tracker-serial.js';
 import { ZmqTracker } from '../devices/tracker-zmq.js';
@@ -141,12 +142,7 @@ export class Runtime {
 
     this.#source = await openSource(this.board, { log: this.#log });
     this.#source.on('samples', (block) => chain.onSamples(block));
-    this.#source.on('gap', (g) => {
-      this.counters.inc('gaps');
-      this.counters.inc('gap_samples', Math.max(0, g.missingSamples || 0));
-      this.#event('gap', 'warn', `${g.cause} gap: ${g.missingSamples} samples, ${g.hostSpanMs.toFixed(1)} ms${g.deviceReset ? ' (device reset)' : ''}`);
-    });
-    this.#source.on('state', (s) => this.#event('source', 'info', `source ${s}`));
+    wireSourceEvents(this.#source, { counters: this.counters, event: this.#event });
     this.#tracker = await this.#openTracker();
     this.#tracker?.onSample((s) => chain.onTracker(s));
     const rt = this;

@@ -72,3 +72,39 @@ test('unknown board id lists the known ones; bad JSON names the file', (t) => {
   t.is((e2 as ConfigError).code, 'E_CONFIG');
   t.true(e2!.message.includes(f));
 });
+
+test('firmwareArgs of a simulated board: only host-firmware flags a board may pass, with valid values', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'reflex-board-fw-'));
+  const sim = (firmwareArgs: unknown) => ({
+    id: 's', name: 'S', source: { kind: 'bridge', transport: 'sim', rate: 2000, channels: 8, firmwareArgs }, actuators: [],
+  });
+  const file = join(dir, 'sim-x.json');
+  const ok = validateBoard(sim(['--seed', '7', '--mains', '60', '--fault', 'drop:5@1000', '--autostart', '--actuator-log', 'act.log']), file);
+  if (ok.source.kind !== 'bridge' || ok.source.transport !== 'sim') throw new Error('not a sim source');
+  t.deepEqual(ok.source.firmwareArgs, ['--seed', '7', '--mains', '60', '--fault', 'drop:5@1000', '--autostart', '--actuator-log', join(dir, 'act.log')],
+    'relative file paths are taken from the board file directory');
+  const cases: Array<[unknown, string, RegExp]> = [
+    ['--seed 7', '"source.firmwareArgs"', /must be an array/],
+    [['--seed', 7], '"source.firmwareArgs[1]"', /must be a string/],
+    [['--bogus'], '"source.firmwareArgs[0]"', /not a host firmware flag/],
+    [['--rate', '4000'], '"source.firmwareArgs[0]"', /source\.rate/],
+    [['--channels', '4'], '"source.firmwareArgs[0]"', /source\.channels/],
+    [['--block', '4'], '"source.firmwareArgs[0]"', /source\.blockSamples/],
+    [['--link', '/tmp/x'], '"source.firmwareArgs[0]"', /the runtime sets it/],
+    [['--offline', '1'], '"source.firmwareArgs[0]"', /exit/],
+    [['--seed'], '"source.firmwareArgs[0]"', /needs a value/],
+    [['--mains', '55'], '"source.firmwareArgs[1]"', /50 or 60/],
+    [['--fault', 'melt:3'], '"source.firmwareArgs[1]"', /KIND:PARAM/],
+    [['--drift-ppm', 'fast'], '"source.firmwareArgs[1]"', /number/],
+  ];
+  for (const [args, key, why] of cases) {
+    const err = bad(sim(args));
+    t.true(err.message.startsWith('x.json'), 'names the file');
+    t.true(err.message.includes(key), `${err.message} should name ${key}`);
+    t.regex(err.message, why);
+  }
+});
+
+test('a board loaded from a file remembers it, so start-up errors can name it', (t) => {
+  t.true(loadBoard('sim').file!.endsWith('boards/sim.json'));
+});

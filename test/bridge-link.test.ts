@@ -410,3 +410,109 @@ test('samples in the same chunk as the START ACK: streaming at once, and a synch
   t.is(Object.keys(link.counters().decoder).length, 0, 'nothing counted bad');
   await link.stop();
 });
+
+/** Whether a promise has settled, and how, without awaiting it. */
+function watch(p: Promise<unknown>): { done: boolean; error: unknown } {
+  const s = { done: false, error: undefined as unknown };
+  p.then(
+    () => (s.done = true),
+    (e: unknown) => {
+      s.done = true;
+      s.error = e;
+    },
+  );
+  return s;
+}
+
+test('stop() ends a pending start() at once in every connecting phase, with no device timeout waited out', async (t) => {
+  // Each phase: start, reach it, stop with the fake clock frozen: anything that waited for a timer would stay pending.
+  type Setup = ReturnType<typeof setup>;
+  const phases: Array<{ phase: string; opts?: Partial<BridgeLinkOptions>; prepare?: (s: Setup) => void; reach: (s: Setup) => Promise<void> }> = [
+    {
+      phase: 'waiting for HELLO from a silent device',
+      prepare: (s) => (s.dev.reply = () => 'silent'),
+      reach: (s) => s.clock.advance(1500), // between the first and the second HELLO_REQ
+    },
+    {
+      phase: 'waiting for an ACK in the handshake',
+      prepare: (s) => (s.dev.reply = (cmd) => (cmd.type === FrameType.CONFIG ? 'silent' : 'default')),
+      reach: (s) => s.clock.advance(500),
+    },
+    {
+      phase: 'between attempts on a path with no device',
+      opts: { path: '/dev/no-such-device' },
+      reach: (s) => s.clock.advance(350), // attempts at 0, 100, 300: asleep until 700
+    },
+    {
+      phase: 'inside an open() that never returns',
+      opts: { open: () => new Promise(() => undefined) },
+      reach: () => settle(),
+    },
+  ];
+  for (const { phase, opts, prepare, reach } of phases) {
+    const s = setup(opts ?? {});
+    prepare?.(s);
+    const started = watch(s.link.start());
+    await reach(s);
+    t.false(started.done, `${phase}: still starting`);
+    t.not(s.link.state, 'streaming');
+    const stopped = watch(s.link.stop());
+    await settle();
+    t.true(stopped.done, `${phase}: stop() resolved without any timer firing`);
+    t.is(stopped.error, undefined);
+    t.true(started.done, `${phase}: start() settled`);
+    t.is((started.error as ReflexError | undefined)?.code, 'E_STOPPED', phase);
+    t.is(s.link.state, 'stopped', phase);
+  }
+});
+
+test('connection(): state and since when, attempts since start(), last error with its code', async (t) => {
+  const s = setup({ path: '/dev/no-such-device', backoffMinMs: 100 });
+  t.like(s.link.connection(), { state: 'stopped', attempts: 0, lastError: null });
+  void s.link.start().catch(() => undefined);
+  await settle();
+  t.like(s.link.connection(), { state: 'reconnecting', attempts: 1, sinceMs: 0 });
+  const err = s.link.connection().lastError!;
+  t.is(err.code, 'E_DISCONNECTED');
+  t.regex(err.message, /no-such-device does not exist/);
+  t.is(err.atMs, 0);
+  await s.clock.advance(100 + 200 + 400);
+  t.is(s.link.connection().attempts, 4);
+  t.is(s.link.counters().link.connect_attempts, 4);
+  t.is(s.link.counters().link.open_failures, 4);
+  t.is(s.link.connection().lastError!.atMs, 700);
+  t.is(s.link.connection().sinceMs, 0, 'reconnecting since the first failure');
+  // The device appears: streaming, since that moment; the last error stays for status.
+  const dev = new FakeBridgeDevice(s.bus, '/dev/no-such-device');
+  await s.clock.advance(800);
+  t.is(s.link.state, 'streaming');
+  t.is(s.link.connection().sinceMs, 1500);
+  t.is(s.link.connection().attempts, 5);
+  t.is(s.link.connection().lastError!.code, 'E_DISCONNECTED');
+  t.truthy(dev.port);
+  await s.link.stop();
+  // A new start() forgets the old attempts and error.
+  const again = s.link.start();
+  await again;
+  t.like(s.link.connection(), { state: 'streaming', attempts: 1, lastError: null });
+  await s.link.stop();
+});
+
+test('stop() while streaming waits at most stopAckMs for a silent device to acknowledge STOP', async (t) => {
+  const { dev, link, clock } = setup({ stopAckMs: 250 });
+  await link.start();
+  dev.frozen = true;
+  const stopped = watch(link.stop());
+  await clock.advance(249);
+  t.false(stopped.done);
+  await clock.advance(1);
+  t.true(stopped.done);
+  t.is(link.state, 'stopped');
+  // Two stops at once share one: neither returns before the link has stopped.
+  const s2 = setup();
+  await s2.link.start();
+  const a = s2.link.stop();
+  const b = s2.link.stop();
+  await Promise.all([a, b]);
+  t.is(s2.link.state, 'stopped');
+});

@@ -3,6 +3,7 @@ import { nullLogger } from '../src/core/log.js';
 import { CytonDevice, type CytonState } from '../src/devices/cyton/device.js';
 import type { CytonGapEvent } from '../src/devices/cyton/parser.js';
 import { FakeSerialBus, type FakeSerialPort } from '../src/hal/serial-fake.js';
+import type { SerialOpener, SerialPortLike } from '../src/hal/serial.js';
 import { concat, packet, uvPerCount } from './cyton-packets.js';
 
 const PATH = '/dev/ttyUSB0';
@@ -26,10 +27,17 @@ class FakeCyton {
     this.bus = bus;
     bus.createPort(PATH, (data, port) => this.#onWrite(data, port));
   }
+  readonly #waiters: Array<{ c: string; resolve: () => void }> = [];
+  /** Resolves when the device has sent command `c` (now or later). */
+  received(c: string): Promise<void> {
+    if (this.commands.includes(c)) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ c, resolve }));
+  }
   #onWrite(data: Uint8Array, port: FakeSerialPort): void {
     for (const byte of data) {
       const c = String.fromCharCode(byte);
       this.commands.push(c);
+      for (const w of this.#waiters.filter((x) => x.c === c)) w.resolve();
       if (c === 's') this.streaming = false;
       if (c === 'b') {
         this.streaming = true;
@@ -172,7 +180,12 @@ test('unplug and replug: reconnects by itself and reports the outage as one gap'
   t.deepEqual(cyton.commands, ['s', 'v', 'b', 's', 'v', 'b']);
   clock.t = 1000 + 400; // 400 ms after the last bytes: 100 sample periods, 99 samples missing
   cyton.send(2);
-  t.deepEqual(gaps, [{ stream: 'emg', reason: 'outage', fromSample: 5, missingSamples: 99, deviceTimeUs: 20000 }]);
+  t.deepEqual(gaps, [{
+    stream: 'emg', reason: 'outage', fromSample: 5, missingSamples: 99, deviceTimeUs: 20000,
+    deviceSpanUs: 400_000, hostFromMs: 1000, hostToMs: 1400, hostSpanMs: 400, fromSeq: NaN, toSeq: NaN,
+  }]);
+  t.is(dev.counters.get('outages'), 1);
+  t.is(dev.counters.get('connections'), 2);
   t.deepEqual(samples.map((s) => s.firstSample), [0, 1, 2, 3, 4, 104, 105]);
   await dev.stop();
 });
@@ -202,12 +215,15 @@ test('a stalled link (no bytes for stallTimeoutMs) is closed, reopened and repor
 test('dropped packets inside a session are gaps too', async (t) => {
   const bus = new FakeSerialBus();
   const cyton = new FakeCyton(bus);
-  const { dev, gaps } = makeDevice(t, bus, { t: 0 });
+  const clock = { t: 0 };
+  const { dev, gaps } = makeDevice(t, bus, clock);
   await dev.start();
   cyton.send(2);
   cyton.sn += 3;
+  clock.t = 20; // the packet after the hole arrives 20 ms after the one before it
   cyton.send(1);
   t.deepEqual(gaps.map((g) => [g.reason, g.fromSample, g.missingSamples]), [['dropped', 2, 3]]);
+  t.like(gaps[0], { hostFromMs: 0, hostToMs: 20, hostSpanMs: 20, deviceSpanUs: 16_000, fromSeq: 1, toSeq: 5 });
   t.is(dev.counters.get('dropped_samples'), 3);
   await dev.stop();
 });
@@ -247,4 +263,96 @@ test('the dongle answering "Device failed to poll Host": no b, counted, retried 
   cyton.boardOff = false;
   await started;
   t.deepEqual(cyton.commands, ['s', 'v', 's', 'v', 'b']);
+});
+
+/** Rejects if `p` has not settled within `ms`: "stop() ends promptly" as a failure guard, not a measurement. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
+}
+
+test('connection: attempts since start() and the last error while the port is missing', async (t) => {
+  const bus = new FakeSerialBus(); // nothing at PATH yet
+  const { dev } = makeDevice(t, bus, { t: 0 });
+  t.deepEqual(dev.connection, { state: 'idle', sinceMs: NaN, attempts: 0, lastError: null });
+  const started = dev.start();
+  await nextStateMatching(dev, 'reconnecting', /cannot open/);
+  await nextStateMatching(dev, 'reconnecting', /cannot open/);
+  const c = dev.connection;
+  t.true(c.attempts >= 2, `attempts ${c.attempts}`);
+  t.regex(c.lastError?.message ?? '', /^cannot open \/dev\/ttyUSB0: .*does not exist/);
+  t.is(c.lastError?.code, 'E_CYTON_OPEN');
+  new FakeCyton(bus);
+  await started;
+  t.is(dev.connection.state, 'streaming');
+  t.true(dev.connection.attempts > c.attempts, 'the attempt that succeeded is counted');
+  t.is(dev.counters.get('connections'), 1);
+});
+
+test('stop() while an open never returns: ends promptly, start() rejects, a late port is closed', async (t) => {
+  let resolveOpen!: (p: SerialPortLike) => void;
+  let opened = false;
+  const open: SerialOpener = () => {
+    opened = true;
+    return new Promise((res) => (resolveOpen = res));
+  };
+  const dev = new CytonDevice({ open, path: PATH, logger: nullLogger() });
+  const opening = nextState(dev, 'opening');
+  const started = dev.start();
+  await opening;
+  t.true(opened);
+  await within(dev.stop(), 2000, 'stop() during a hung open');
+  t.is(dev.state, 'stopped');
+  t.is(((await t.throwsAsync(started)) as { code?: string }).code, 'E_CYTON_STOPPED');
+  // The open completes after all: the port must not be left open.
+  const bus = new FakeSerialBus();
+  bus.createPort(PATH);
+  const late = await bus.open({ path: PATH, baudRate: 115200 });
+  const close = late.close.bind(late);
+  const closing = new Promise<void>((res) => {
+    (late as { close: () => Promise<void> }).close = () => close().finally(res);
+  });
+  resolveOpen(late);
+  await within(closing, 2000, 'closing the late port');
+  t.false(late.isOpen);
+});
+
+test('stop() while the board never answers v: ends promptly, not after the reset timeout', async (t) => {
+  const bus = new FakeSerialBus();
+  const cyton = new FakeCyton(bus);
+  cyton.silent = true;
+  const { dev } = makeDevice(t, bus, { t: 0 }, { resetTimeoutMs: 60_000 });
+  const started = dev.start();
+  await cyton.received('v');
+  const port = bus.port(PATH);
+  await within(dev.stop(), 2000, 'stop() during the handshake');
+  t.is(((await t.throwsAsync(started)) as { code?: string }).code, 'E_CYTON_STOPPED');
+  t.deepEqual(cyton.commands, ['s', 'v', 's']);
+  t.false(port.isOpen);
+});
+
+test('stop() while a write never completes: bounded by writeTimeoutMs, counted', async (t) => {
+  // A port that accepts the open but never finishes a write (a dongle that stopped draining).
+  let closed = false;
+  const port: SerialPortLike = {
+    path: PATH,
+    get isOpen() { return !closed; },
+    write: () => new Promise<void>(() => undefined),
+    close: async () => {
+      closed = true;
+    },
+    onData: () => undefined,
+    onClose: () => undefined,
+  };
+  const dev = new CytonDevice({ open: async () => port, path: PATH, writeTimeoutMs: 50, resetTimeoutMs: 60_000, backoffInitialMs: 60_000, logger: nullLogger() });
+  const resetting = nextState(dev, 'resetting');
+  const started = dev.start();
+  await resetting;
+  await within(dev.stop(), 2000, 'stop() with a hung write');
+  t.true(closed);
+  t.true(dev.counters.get('write_errors') >= 1);
+  t.is(((await t.throwsAsync(started)) as { code?: string }).code, 'E_CYTON_STOPPED');
 });

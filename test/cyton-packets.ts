@@ -3,6 +3,28 @@
  * independent of the parser: header 0xA0, sample number, 8 x int24 BE, 6 aux bytes, footer.
  * Not a test file itself (no .test.ts suffix): shared by the cyton-* tests.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export interface FakeCyton {
+  proc: ChildProcess;
+  /** The next line the fake printed (what it received, what it did). */
+  next(): Promise<string>;
+  /** A line of instructions to the fake. */
+  cmd(s: string): boolean;
+}
+
+/** A Cyton played by a Python script on a pseudo-terminal; the script prints its pty path and reports on stdout. */
+export function startPythonCyton(script: string): FakeCyton {
+  const proc = spawn('/usr/bin/python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+  const next = async (): Promise<string> => {
+    const r = await lines.next();
+    if (r.done) throw new Error('fake Cyton exited early');
+    return r.value as string;
+  };
+  return { proc, next, cmd: (s: string) => proc.stdin!.write(s + '\n') };
+}
 export function int24be(v: number): number[] {
   const u = v & 0xffffff;
   return [(u >> 16) & 0xff, (u >> 8) & 0xff, u & 0xff];

@@ -66,18 +66,23 @@ test('a block per packet: stream emg, 8 channels, 250 Hz, µV, sample-clock devi
 test('blocks of N samples are channel-major; a gap flushes the partial block', (t) => {
   const { parser, out } = collect({ blockSamples: 4 });
   const ps = [0, 1, 2, 3, 4, 5].map((sn) => packet(sn, COUNTS.map((_c, ch) => ch * 100 + sn)));
-  parser.push(concat(ps));
+  parser.push(concat(ps), 100);
   t.is(out.blocks.length, 1);
   const b = out.blocks[0]!;
   t.is(b.samples, 4);
   const k = uvPerCount(24);
   // data[c * samples + i] is channel c, sample i.
   for (let ch = 0; ch < 8; ch++) for (let i = 0; i < 4; i++) t.is(b.data[ch * 4 + i], Math.fround((ch * 100 + i) * k));
-  parser.push(packet(9, COUNTS)); // samples 6..8 missing
+  parser.push(packet(9, COUNTS), 116.5); // samples 6..8 missing
   t.is(out.blocks.length, 2);
   t.is(out.blocks[1]!.samples, 2);
   t.is(out.blocks[1]!.firstSample, 4);
-  t.deepEqual(out.gaps, [{ stream: 'emg', reason: 'dropped', fromSample: 6, missingSamples: 3, deviceTimeUs: 24000 }]);
+  // Spans from the samples either side: arrivals 100 -> 116.5 ms on the host, samples 5 -> 9 on the device.
+  t.deepEqual(out.gaps, [{
+    stream: 'emg', reason: 'dropped', fromSample: 6, missingSamples: 3, deviceTimeUs: 24000,
+    deviceSpanUs: 16000, hostFromMs: 100, hostToMs: 116.5, hostSpanMs: 16.5, fromSeq: 5, toSeq: 9,
+  }]);
+  t.is(parser.lastPacketRxMs, 116.5);
   parser.push(concat([10, 11, 12].map((sn) => packet(sn, COUNTS))));
   t.is(out.blocks.length, 3);
   t.is(out.blocks[2]!.firstSample, 9);

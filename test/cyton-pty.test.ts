@@ -1,10 +1,8 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { nullLogger } from '../src/core/log.js';
 import { CytonDevice, type CytonState } from '../src/devices/cyton/device.js';
 import { openNodeSerial } from '../src/hal/serial-node.js';
-import { uvPerCount } from './cyton-packets.js';
+import { startPythonCyton, uvPerCount, type FakeCyton } from './cyton-packets.js';
 
 /**
  * A fake Cyton on the master side of a real pseudo-terminal (Python, so the bytes are built
@@ -41,16 +39,7 @@ while True:
                 os.write(m, pkts)
 `;
 
-function startFakeCyton() {
-  const proc = spawn('/usr/bin/python3', ['-c', FAKE_CYTON], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
-  const next = async (): Promise<string> => {
-    const r = await lines.next();
-    if (r.done) throw new Error('fake Cyton exited early');
-    return r.value;
-  };
-  return { proc, next, cmd: (s: string) => proc.stdin!.write(s + '\n') };
-}
+const startFakeCyton = (): FakeCyton => startPythonCyton(FAKE_CYTON);
 
 function until<T>(what: string, register: (done: (v: T) => void) => void, ms = 8000): Promise<T> {
   return new Promise((resolve, reject) => {

@@ -79,7 +79,9 @@ test.serial('worker path: the worker drives fake GPIO and PWM itself; e-stop has
 
 test.serial('worker path: a watchdog trip (stale input) has the fakes safe before main hears of it', async (t) => {
   const mirror = createFakeMirror(local.length);
-  const loop = await start(t, local, localMap, { actuation: { gpio: 'fake', pwm: 'fake', fakeMirror: mirror.buffer }, watchdog: { staleMs: 40, overrunStreak: 1000 } });
+  // staleMs well above a loaded machine's event-loop stalls: the windows pushed below must keep
+  // it armed until the fakes are driven (40 ms tripped it first when the whole suite ran).
+  const loop = await start(t, local, localMap, { actuation: { gpio: 'fake', pwm: 'fake', fakeMirror: mirror.buffer }, watchdog: { staleMs: 400, overrunStreak: 1000 } });
   const seen = new Promise<{ values: number[]; cycle: number }>((resolve) =>
     loop.onSafetyEvent((e) => e.reason === 'stale_input' && e.entered && resolve({ values: Array.from(mirror.values), cycle: e.cycle })),
   );

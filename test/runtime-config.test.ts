@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../src/core/errors.js';
-import { defaultConfig, loadConfig, validateConfig } from '../src/runtime/config.js';
+import { DEFAULT_OUTPUTS, defaultConfig, loadConfig, validateConfig } from '../src/runtime/config.js';
 
 test('defaults: sim board, default model, loopback telemetry and control, no external tracker', (t) => {
   const c = defaultConfig();
@@ -51,4 +51,12 @@ test('bad configs are ConfigErrors naming the key', (t) => {
   }
   const missing = t.throws(() => loadConfig('/nonexistent/run.json'));
   t.is((missing as ConfigError).code, 'E_CONFIG_MISSING');
+});
+
+test('the default output map is a copy per configuration: editing one run\'s map changes no other', (t) => {
+  const a = defaultConfig();
+  t.deepEqual(a.outputs, DEFAULT_OUTPUTS.map((o) => ({ ...o })));
+  a.outputs[0]!.scale = 99;
+  t.not(defaultConfig().outputs[0]!.scale, 99);
+  t.true(Object.isFrozen(DEFAULT_OUTPUTS[0]));
 });

@@ -5,6 +5,7 @@ import { nullLogger } from '../src/core/log.js';
 import { createDecoder, createEncoder } from '../src/telemetry/codec.js';
 import { CONTROL_COMMANDS } from '../src/telemetry/control-protocol.js';
 import { ControlServer } from '../src/telemetry/control-server.js';
+import { cborArray, cborMap, strictViolations } from './telemetry-control-cbor.js';
 import { bindEndpoint } from './telemetry-helpers.js';
 
 const enc = createEncoder();
@@ -34,7 +35,12 @@ function argsAreValid(cmd: string, a: unknown): boolean {
 }
 
 async function setup(): Promise<{ srv: ControlServer; dealer: Dealer; violations: string[]; calls: () => number; roundTrip: (payload: Buffer) => Promise<unknown> }> {
-  const srv = new ControlServer({ endpoints: [bindEndpoint('ipc')], logger: nullLogger() });
+  // Rates out of the way: these tests are about what a handler may see, not about floods.
+  const unlimited = { perSecond: 1e9, burst: 1e9 };
+  const srv = new ControlServer({
+    endpoints: [bindEndpoint('ipc')], logger: nullLogger(),
+    rate: { reads: unlimited, peer: unlimited, global: unlimited, priorityPeer: unlimited, priorityGlobal: unlimited },
+  });
   const violations: string[] = [];
   let calls = 0;
   for (const cmd of CONTROL_COMMANDS) {
@@ -55,6 +61,20 @@ async function setup(): Promise<{ srv: ControlServer; dealer: Dealer; violations
   return { srv, dealer, violations, calls: () => calls, roundTrip };
 }
 
+/**
+ * A frame the strict rules refuse (telemetry-control-cbor.ts says which, independently of the
+ * server) must get E_MALFORMED, or E_DUPLICATE_KEY when a key repeats, with id null, and run
+ * nothing; a frame they accept must not be refused as malformed.
+ */
+function strictnessHolds(payload: Uint8Array, reply: Record<string, unknown>, handlerRan: boolean): boolean {
+  const v = strictViolations(payload);
+  const code = reply.ok === false ? (reply.error as { code: string }).code : undefined;
+  const refusedAsCbor = code === 'E_MALFORMED' || code === 'E_DUPLICATE_KEY';
+  if (v.size === 0) return !refusedAsCbor;
+  if (handlerRan || reply.id !== null || !refusedAsCbor) return false;
+  return code !== 'E_DUPLICATE_KEY' || v.has('duplicate-key');
+}
+
 function isWellFormedReply(r: unknown): boolean {
   if (typeof r !== 'object' || r === null) return false;
   const o = r as Record<string, unknown>;
@@ -65,12 +85,15 @@ function isWellFormedReply(r: unknown): boolean {
 }
 
 test('random bytes never crash the server and always get an error reply or a valid reply', async (t) => {
-  const { srv, dealer, violations, roundTrip } = await setup();
+  const { srv, dealer, violations, calls, roundTrip } = await setup();
   try {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 512 }), async (bytes) => {
+        const before = calls();
         const reply = await roundTrip(Buffer.from(bytes));
-        return isWellFormedReply(reply);
+        if (!isWellFormedReply(reply)) return false;
+        // An empty frame is not a CBOR item at all; the oracle's truncation covers it.
+        return strictnessHolds(bytes, reply as Record<string, unknown>, calls() !== before);
       }),
       { numRuns: 400 },
     );
@@ -109,6 +132,8 @@ test('random CBOR values and near-miss requests: one reply each, ids echoed, han
         if (!isWellFormedReply(reply)) return false;
         // A handler ran exactly when the reply is a success.
         if (calls() - before !== (reply.ok === true ? 1 : 0)) return false;
+        if (!strictnessHolds(payload, reply, calls() !== before)) return false;
+        if (strictViolations(payload).size > 0) return true;
         // What the server sees after CBOR (Maps become objects, -0 may become 0): decode it the same way.
         let seen: unknown;
         try {
@@ -124,6 +149,39 @@ test('random CBOR values and near-miss requests: one reply each, ids echoed, han
     );
     t.deepEqual(violations, []);
     t.like(await roundTrip(enc.encode({ id: 'after', cmd: 'set', args: { path: 'gains.wrist', value: 2 } })), { id: 'after', ok: true });
+  } finally {
+    dealer.close();
+    await srv.close();
+  }
+});
+
+test('raw maps with repeated keys at any depth: refused with E_DUPLICATE_KEY, no handler runs', async (t) => {
+  const { srv, dealer, violations, calls, roundTrip } = await setup();
+  // Few key names, so repeats are common; leaves are plain, so a repeat is the only fault.
+  const key = fc.constantFrom('id', 'cmd', 'args', 'path', 'value', 'dir', 'reason');
+  const leaf = fc.oneof(fc.constantFrom(...CONTROL_COMMANDS), fc.integer({ min: -5, max: 5 }), fc.string({ maxLength: 6 }), fc.boolean(), fc.constant(null)).map((v) => enc.encode(v));
+  const tree = fc.letrec<{ node: Buffer; map: Buffer; list: Buffer }>((tie) => ({
+    node: fc.oneof({ depthSize: 'small' }, leaf, tie('map'), tie('list')),
+    map: fc.array(fc.tuple(key, tie('node')), { maxLength: 4 }).map((es) => cborMap(es)),
+    list: fc.array(tie('node'), { maxLength: 3 }).map((xs) => cborArray(xs)),
+  }));
+  const request = fc.array(fc.tuple(key, fc.oneof(leaf, tree.map, tree.node)), { minLength: 1, maxLength: 6 }).map((es) => cborMap(es));
+  let repeats = 0;
+  try {
+    await fc.assert(
+      fc.asyncProperty(request, async (frame) => {
+        const before = calls();
+        const reply = (await roundTrip(frame)) as Record<string, unknown>;
+        if (!isWellFormedReply(reply) || !strictnessHolds(frame, reply, calls() !== before)) return false;
+        const v = strictViolations(frame);
+        if (!v.has('duplicate-key')) return true;
+        repeats++;
+        return v.size > 1 || (reply.error as { code: string }).code === 'E_DUPLICATE_KEY';
+      }),
+      { numRuns: 500 },
+    );
+    t.true(repeats > 100, `only ${repeats} frames had a repeated key`);
+    t.deepEqual(violations, []);
   } finally {
     dealer.close();
     await srv.close();

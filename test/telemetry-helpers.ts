@@ -43,8 +43,8 @@ export function sampleBodies(k = 1): TopicBodies {
       limited: new Uint8Array([1, 0]), safe_state: false,
     },
     loop: { ticks: 100, period_ms: 10, missed: k, lateness_p50_ms: 0.05, lateness_p99_ms: 0.4, lateness_max_ms: 1.7, compute_p50_ms: 2.1, compute_p99_ms: 3.3, compute_max_ms: 4.9 },
-    clock: { source: 'emg', state: 'locked', offset_ms: -1234.5678, drift_ppm: 12.3, residual_ms: 0.021, points: 64 },
-    health: { state: 'running', uptime_s: 12.5 + k, counters: { crc_errors: 2, reconnects: 0 } },
+    clock: { source: 'emg', state: 'locked', time_base: 'device', offset_ms: -1234.5678, drift_ppm: 12.3, residual_ms: 0.021, points: 64 },
+    health: { state: 'running', uptime_s: 12.5 + k, counters: { crc_errors: 2, reconnects: 0 }, trackers: {} },
     event: { kind: 'estop', level: 'warn', message: 'e-stop pressed', data: { source: 'ctl', latched: true, code: 7 } },
   };
 }

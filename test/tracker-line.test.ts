@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseDecimal, TrackerLineParser } from '../src/devices/tracker-line.js';
+import { defaultMaxLineBytes, parseDecimal, TrackerLineParser } from '../src/devices/tracker-line.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -57,6 +57,19 @@ test('bad lines and oversize lines are counted and skipped, parsing resumes', (t
   t.deepEqual(lines, [[8, [1, 2], true]]);
   t.is(p.counters.badLine, 5);
   t.is(p.counters.oversize, 1);
+});
+
+test('with many values the line limit grows: 256 values of up to 15 characters fit, more is oversize', (t) => {
+  const p = new TrackerLineParser({ dims: 256 });
+  t.is(defaultMaxLineBytes(2), 1024);
+  t.is(defaultMaxLineBytes(256), 16 * 257);
+  const got: number[] = [];
+  const line = (width: number) => `1 ${Array.from({ length: 256 }, (_, i) => String(i).padStart(width, '0')).join(' ')}\n`;
+  p.push(new TextEncoder().encode(line(15)), (_t, v) => got.push(v[255]!));
+  t.deepEqual(got, [255]);
+  p.push(new TextEncoder().encode(line(16)), (_t, v) => got.push(v[255]!));
+  t.is(p.counters.oversize, 1);
+  t.deepEqual(got, [255]);
 });
 
 test('parseDecimal agrees with Number() on decimal forms', (t) => {

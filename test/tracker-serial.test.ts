@@ -97,6 +97,8 @@ test('unplug: the feed reopens the port when it comes back and re-seeds the send
   let now = 0;
   const feed = await SerialTracker.open({ opener: bus.open, path: '/dev/ttyC', dims: 1, now: () => now, reconnectMs: [5, 20] });
   const got = record(feed);
+  const links: string[] = [];
+  feed.onLink((e) => links.push(`${e.kind} ${e.address}`));
   bus.port('/dev/ttyC').emitData(enc('1000000 1\n1010000 2\n'));
   bus.unplug('/dev/ttyC');
   const reopened = feed.whenOpen();
@@ -114,6 +116,7 @@ test('unplug: the feed reopens the port when it comes back and re-seeds the send
   t.is(c.disconnects, 1);
   t.true(c.openErrors! >= 1);
   t.is(c.badTime, 0);
+  t.deepEqual(links, ['disconnected /dev/ttyC', 'connected /dev/ttyC'], 'the transport events a run announces');
   await feed.close();
   t.throws(() => bus.port('/dev/ttyC'));
 });

@@ -108,6 +108,15 @@ for (const proto of ['tcp', 'ipc'] as const) {
       await pub.send(['tracker', encodeTrackerMessage({ flags: FLAG_HAS_TIME, seq: k, timeUs: tUs, values: [k, 0, 0] })]);
       await new Promise((r) => setTimeout(r, 2));
     }
+    await waitFor('the last sender-clock message', 5000, (done) => {
+      const check = () => (got.at(-1)?.seq === 61 ? done(undefined) : setTimeout(check, 5));
+      check();
+    });
+    // The model that mapped the newest sample: the sender clock's.
+    const st = feed.clockStatus()!;
+    t.is(st.name, feed.name);
+    t.is(st.observations, 40);
+    t.is(feed.timeBase(), 'device');
     await pub.send(['tracker', encodeTrackerMessage({ flags: FLAG_HAS_TIME | FLAG_HOST_CLOCK | FLAG_INVALID, seq: 62, timeUs: 1, values: [0, 0, 0] })]);
     await waitFor('the last message', 5000, (done) => {
       const check = () => (got.at(-1)?.seq === 62 ? done(undefined) : setTimeout(check, 5));
@@ -132,9 +141,9 @@ for (const proto of ['tcp', 'ipc'] as const) {
     t.is(c.badFrames! - base.badFrames!, 1);
     t.is(c.short! - base.short!, 1);
     t.is(c.seqGaps! - base.seqGaps!, 1); // 21 and the two garbage messages never became samples
-    const st = feed.clockStatus()!;
-    t.is(st.name, feed.name);
-    t.is(st.observations, 40);
+    // A host-clock stamp needs no model.
+    t.is(feed.timeBase(), 'host');
+    t.is(feed.clockStatus(), null);
   });
 }
 
@@ -162,4 +171,31 @@ test('bind mode with a connecting sender, and the Python example sender', async 
     t.true(g.t <= g.arrival && g.t > g.arrival - 1000, `${g.t} vs arrival ${g.arrival}`);
   }
   t.is(feed.clockStatus(), null, 'host-clock stamps need no model');
+});
+
+test('transport events: the sender leaving and coming back is reported and counted', async (t) => {
+  const pub = new Publisher();
+  await pub.bind('tcp://127.0.0.1:*');
+  const ep = pub.lastEndpoint!;
+  const feed = await ZmqTracker.open({ endpoint: ep, dims: 1 });
+  t.teardown(() => feed.close());
+  const events: string[] = [];
+  let wake: (() => void) | null = null;
+  feed.onLink((e) => {
+    events.push(e.kind);
+    wake?.();
+  });
+  const until = (n: number, what: string) => waitFor(what, 10_000, (done) => {
+    const check = () => (events.length >= n ? done(undefined) : (wake = check));
+    check();
+  });
+  await until(1, 'the connection');
+  pub.close();
+  await until(2, 'the disconnection');
+  const again = new Publisher();
+  t.teardown(() => again.close());
+  await again.bind(ep);
+  await until(3, 'the reconnection');
+  t.deepEqual(events, ['connected', 'disconnected', 'connected']);
+  t.like(feed.counters(), { connects: 2, disconnects: 1 });
 });

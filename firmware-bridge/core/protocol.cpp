@@ -190,8 +190,10 @@ RxStatus parse_config(const uint8_t* p, size_t n, Config& c) {
   return c.req_id == kUnsolicited ? kBadPayload : kOk;
 }
 RxStatus parse_actuate(const uint8_t* p, size_t n, uint16_t& req_id, uint8_t& count) {
+  // req_id first: a too-short ACTUATE whose req_id is readable is answered for that request,
+  // like every other malformed command of a known type (protocol section 3, "Refusals").
+  if (n >= 2) req_id = get_u16(p);
   if (n < 6) return kTruncated;
-  req_id = get_u16(p);
   count = p[2];
   if (req_id == kUnsolicited) return kBadPayload;
   if (n != 6 + 8 * size_t(count)) return n < 6 + 8 * size_t(count) ? kTruncated : kBadPayload;

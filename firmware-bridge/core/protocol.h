@@ -120,6 +120,7 @@ RxStatus parse_hello_req(const uint8_t* p, size_t n, HelloReq& out);
 RxStatus parse_req_id(const uint8_t* p, size_t n, uint16_t& req_id);
 RxStatus parse_config(const uint8_t* p, size_t n, Config& out);
 // Entries are read with actuate_entry(p, i) after kOk; whole-length check included.
+// req_id is set whenever the payload has 2 bytes, even when the result is not kOk.
 RxStatus parse_actuate(const uint8_t* p, size_t n, uint16_t& req_id, uint8_t& count);
 ActuateEntry actuate_entry(const uint8_t* p, uint8_t i);
 RxStatus parse_ping(const uint8_t* p, size_t n, Ping& out);

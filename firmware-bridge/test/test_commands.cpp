@@ -183,3 +183,71 @@ TEST(bad_frames_are_counted_and_reported) {
   f = rf.cmd(kFault, fq, n);
   CHECK(f.size() == 1 && f[0].type == kAck && rf.p.faults_called);
 }
+
+// Every ACTUATE refusal the protocol lists (section 3, "Refusals"), with its reply: the
+// code, the req_id it is matched by, and that nothing moves, the device stays safe and
+// the watchdog is not fed.
+TEST(actuate_refusals_as_documented) {
+  Rig r;
+  uint8_t q[64];
+  ActuateEntry e[2];
+  auto refused = [&](const uint8_t* p, size_t n, uint8_t code, uint16_t want_id) {
+    auto f = r.cmd(kActuate, p, n);
+    return f.size() == 1 && f[0].type == kError && error_code(f[0]) == code && get_u16(f[0].payload.data()) == want_id &&
+           f[0].payload[2] == (want_id == kUnsolicited ? 0 : kActuate) && r.p.set_calls.empty() && r.d.safe();
+  };
+  // count 0 (a well-formed 6-byte payload): BAD_ARG, not a bad frame.
+  size_t n = write_actuate(1, e, 0, q);
+  uint32_t bad = r.d.stats().rx_bad;
+  CHECK(refused(q, n, kErrBadArg, 1));
+  CHECK_EQ(r.d.stats().rx_bad, bad);
+  // Unknown kind 3.
+  e[0].channel = 0; e[0].kind = 3; e[0].value = 1500;
+  n = write_actuate(2, e, 1, q);
+  CHECK(refused(q, n, kErrBadArg, 2));
+  // Each kind's value range, at the first value outside it.
+  e[0].kind = kServo; e[0].value = 499;
+  n = write_actuate(3, e, 1, q);
+  CHECK(refused(q, n, kErrBadArg, 3));
+  e[0].kind = kPwm; e[0].value = 10001;
+  n = write_actuate(4, e, 1, q);
+  CHECK(refused(q, n, kErrBadArg, 4));
+  e[0].kind = kPwm; e[0].value = -1;
+  n = write_actuate(5, e, 1, q);
+  CHECK(refused(q, n, kErrBadArg, 5));
+  e[0].channel = 3; e[0].kind = kDigital; e[0].value = -1;
+  n = write_actuate(6, e, 1, q);
+  CHECK(refused(q, n, kErrBadArg, 6));
+  // Shorter than the fixed part but with a readable req_id: BAD_ARG for that request, a bad frame.
+  n = write_actuate(7, e, 1, q);
+  bad = r.d.stats().rx_bad;
+  CHECK(refused(q, 3, kErrBadArg, 7));
+  CHECK_EQ(r.d.stats().rx_bad, bad + 1);
+  // No readable req_id (1 byte), or the reserved 0xFFFF: unsolicited RX_ERROR.
+  CHECK(refused(q, 1, kErrRxError, kUnsolicited));
+  n = write_actuate(kUnsolicited, e, 1, q);
+  CHECK(refused(q, n, kErrRxError, kUnsolicited));
+  CHECK_EQ(r.d.stats().rx_bad, bad + 3);
+  // Longer than 6 + 8*count: BAD_ARG (the length must be exact).
+  n = write_actuate(8, e, 1, q);
+  CHECK(refused(q, n + 1, kErrBadArg, 8));
+  // A refused ACTUATE does not feed the watchdog: the outputs stay safe and a valid one still works.
+  e[0].channel = 0; e[0].kind = kServo; e[0].value = 1500;
+  n = write_actuate(9, e, 1, q);
+  auto f = r.cmd(kActuate, q, n);
+  CHECK(f.size() == 1 && f[0].type == kAck && !r.d.safe());
+}
+
+// CONFIG with block_samples 0: round(rate_hz / 1000) with halves rounded up, at least 1,
+// capped to what fits one frame (protocol section 3, CONFIG).
+TEST(automatic_block_rounds_halves_up) {
+  CHECK_EQ(auto_block_samples(250, 1), 1);
+  CHECK_EQ(auto_block_samples(1499, 1), 1);
+  CHECK_EQ(auto_block_samples(1500, 1), 2);
+  CHECK_EQ(auto_block_samples(2499, 8), 2);
+  CHECK_EQ(auto_block_samples(2500, 8), 3);
+  CHECK_EQ(auto_block_samples(3500, 16), 4);
+  CHECK_EQ(auto_block_samples(4000, 16), 4);
+  CHECK_EQ(max_block_samples(16), 20);
+  CHECK_EQ(max_block_samples(1), 255);
+}

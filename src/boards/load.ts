@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/errors.js';
 import { readJsonFile, Validator } from '../core/validate.js';
+import { validateFirmwareArgs } from './firmware-args.js';
 import type { ActuatorDef, BoardDef, LineRef, SourceDef } from './types.js';
 
 /** The top-level `boards/` folder of the package, from src/ (tsx) or dist/ (built). */
@@ -19,7 +20,7 @@ export function loadBoard(idOrPath: string, dir = boardsDir): BoardDef {
     throw new ConfigError('E_BOARD_UNKNOWN', `no board "${idOrPath}": expected ${file}. Known boards: ${listBoards(dir).join(', ')}`);
   }
   const raw = readJsonFile(file);
-  return validateBoard(raw, file);
+  return { ...validateBoard(raw, file), file };
 }
 
 export function validateBoard(raw: unknown, file = '<board>'): BoardDef {
@@ -29,7 +30,7 @@ export function validateBoard(raw: unknown, file = '<board>'): BoardDef {
   const board: BoardDef = {
     id: v.string(o.id, 'id'),
     name: v.string(o.name, 'name'),
-    source: validateSource(v, o.source),
+    source: validateSource(v, o.source, file),
     actuators: v.array(o.actuators ?? [], 'actuators').map((a, i) => validateActuator(v, a, `actuators[${i}]`)),
   };
   if (o.tracker !== undefined) {
@@ -52,7 +53,8 @@ export function validateBoard(raw: unknown, file = '<board>'): BoardDef {
   return board;
 }
 
-function validateSource(v: Validator, raw: unknown): SourceDef {
+/** `file`: the board file, whose directory relative paths in it are resolved from. */
+function validateSource(v: Validator, raw: unknown, file: string): SourceDef {
   const s = v.object(raw, 'source');
   const kind = v.oneOf(s.kind, 'source.kind', ['bridge', 'cyton'] as const);
   if (kind === 'cyton') {
@@ -69,7 +71,7 @@ function validateSource(v: Validator, raw: unknown): SourceDef {
   const blockSamples = s.blockSamples === undefined ? undefined : v.integer(s.blockSamples, 'source.blockSamples', [1, 255]);
   if (transport === 'sim') {
     v.onlyKeys(s, 'source', ['kind', 'transport', 'rate', 'channels', 'blockSamples', 'firmwareArgs']);
-    const firmwareArgs = s.firmwareArgs === undefined ? undefined : v.array(s.firmwareArgs, 'source.firmwareArgs').map((x, i) => v.string(x, `source.firmwareArgs[${i}]`));
+    const firmwareArgs = s.firmwareArgs === undefined ? undefined : validateFirmwareArgs(v, s.firmwareArgs, dirname(resolve(file)));
     return { kind, transport, rate, channels, ...(blockSamples !== undefined && { blockSamples }), ...(firmwareArgs && { firmwareArgs }) };
   }
   v.onlyKeys(s, 'source', ['kind', 'transport', 'path', 'baudRate', 'rate', 'channels', 'blockSamples']);

@@ -4,6 +4,11 @@
  * global GPIO number), and its actuators with their limits and safe states.
  */
 export type SourceDef =
+  /**
+   * `firmwareArgs`: extra host-firmware flags (seed, mains, faults, dump/truth/actuator-log files; see
+   * firmware-args.ts for the list); flags the board or runtime sets (rate, channels, block, link) are refused.
+   * Relative file paths are resolved from the board file's directory when it is loaded.
+   */
   | { kind: 'bridge'; transport: 'sim'; rate: number; channels: number; blockSamples?: number; firmwareArgs?: string[] }
   | { kind: 'bridge'; transport: 'serial'; path: string; baudRate?: number; rate: number; channels: number; blockSamples?: number }
   | { kind: 'cyton'; path: string; baudRate?: number; gain?: number };
@@ -41,6 +46,8 @@ export interface ActuatorDef {
 
 export interface BoardDef {
   id: string;
+  /** The file it was read from (start-up errors name it); absent for a definition built in code. */
+  file?: string;
   name: string;
   source: SourceDef;
   /** Optional tracker feed built into the board (the sim's ground truth). */

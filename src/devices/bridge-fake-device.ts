@@ -2,7 +2,8 @@
  * A scriptable firmware-bridge device on a `FakeSerialBus`, for tests of anything that
  * talks to the bridge. It decodes the host's commands (`received`), answers them the way
  * docs/protocol.md says by default, and lets the test override any reply, send SAMPLES,
- * skip frames (gaps), reset, go silent, or send arbitrary bytes.
+ * skip frames (gaps), corrupt every N-th frame (as the firmware's CORRUPT fault), reset, go
+ * silent, or send arbitrary bytes.
  */
 import { cobsDecodeInPlace } from '../bridge/cobs.js';
 import { crc16 } from '../bridge/crc16.js';
@@ -44,6 +45,16 @@ export class FakeBridgeDevice {
   reply: (cmd: HostCommand) => FakeReply = () => 'default';
   /** When true the device ignores everything and sends nothing (a hung device). */
   frozen = false;
+  /**
+   * Flip one byte (never into a delimiter) of every N-th frame sent from now on, as the host
+   * firmware's CORRUPT fault does; 0 = off. Deterministic: the byte in the middle of the frame.
+   */
+  corruptEvery = 0;
+  /** Frames sent since corruptEvery was last set to a new value (the N-th counting starts there). */
+  #sentSinceCorrupt = 0;
+  #corruptEveryWas = 0;
+  /** Frames corrupted so far. */
+  corrupted = 0;
   bootId: number;
   rate: number;
   channels: number;
@@ -96,7 +107,18 @@ export class FakeBridgeDevice {
 
   send(bytes: Uint8Array): void {
     if (this.frozen) return;
-    this.port?.emitData(bytes.slice());
+    const out = bytes.slice();
+    if (this.corruptEvery !== this.#corruptEveryWas) {
+      this.#corruptEveryWas = this.corruptEvery;
+      this.#sentSinceCorrupt = 0;
+    }
+    if (this.corruptEvery > 0 && ++this.#sentSinceCorrupt % this.corruptEvery === 0 && out.length > 2) {
+      // The last byte is the delimiter; any byte before it may change, but must not become 0x00.
+      const i = (out.length - 1) >> 1;
+      out[i] = out[i]! ^ (out[i] === 0x5a ? 0xa5 : 0x5a);
+      this.corrupted++;
+    }
+    this.port?.emitData(out);
   }
 
   /** Sample value of channel c in sample k since START: distinct and deterministic. */

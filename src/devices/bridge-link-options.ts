@@ -23,6 +23,7 @@ export function resolveLinkOptions(opts: BridgeLinkOptions): ResolvedLinkOptions
     commandTimeoutMs: opts.commandTimeoutMs ?? 1000,
     pingIntervalMs: opts.pingIntervalMs ?? 200,
     stallMs: opts.stallMs ?? 1000,
+    stopAckMs: opts.stopAckMs ?? 250,
     backoffMinMs: opts.backoffMinMs ?? 100,
     backoffMaxMs: opts.backoffMaxMs ?? 5000,
     healthyMs: opts.healthyMs ?? 5000,

@@ -35,6 +35,8 @@ export interface BridgeLinkOptions {
   pingIntervalMs?: number;
   /** No bytes for this long while connected means a stalled device, ms (default 1000). */
   stallMs?: number;
+  /** On stop(), how long to wait for the STOP's ACK before closing anyway, ms (default 250): a silent device must not hold up a shutdown. */
+  stopAckMs?: number;
   /** First reconnect delay, doubled per failed attempt up to backoffMaxMs (default 100). */
   backoffMinMs?: number;
   /** Longest reconnect delay, ms (default 5000). */
@@ -114,6 +116,25 @@ export interface BridgeLinkEvents {
   error: [err: ReflexError];
 }
 
+/** Why the link last failed to connect or lost its connection. */
+export interface LinkError {
+  code: string;
+  message: string;
+  /** Host time it happened, ms (the link's clock: CLOCK_MONOTONIC by default). */
+  atMs: number;
+}
+
+/** Where a link stands, for status displays: `BridgeLink.connection()`. */
+export interface LinkConnection {
+  state: LinkState;
+  /** Host time the link entered `state`, ms. */
+  sinceMs: number;
+  /** Connection attempts since the last start() (1 while the first is under way). */
+  attempts: number;
+  /** The last reason a connection failed or ended since start(), or null (a deliberate stop is not one). */
+  lastError: LinkError | null;
+}
+
 export interface LinkCounters {
   state: LinkState;
   /** Good frames, all types. */
@@ -129,6 +150,8 @@ export interface LinkCounters {
 
 /** Keys of LinkCounters.link. */
 export type LinkCounterKey =
+  /** Every attempt to open the port, successful or not. */
+  | 'connect_attempts'
   | 'connects'
   | 'open_failures'
   | 'connections_lost'

@@ -32,7 +32,7 @@ import { sendActuate, sendConfig, sendFault, sendStart, sendStop } from './bridg
 import { StreamContinuity } from './bridge-link-continuity.js';
 import { LinkInbox } from './bridge-link-inbox.js';
 import { defaultTimers, resolveLinkOptions, type ResolvedLinkOptions } from './bridge-link-options.js';
-import type { BridgeLinkEvents, BridgeLinkOptions, LinkCounterKey, LinkCounters, LinkState } from './bridge-link-types.js';
+import type { BridgeLinkEvents, BridgeLinkOptions, LinkConnection, LinkCounterKey, LinkCounters, LinkError, LinkState, LinkTimers } from './bridge-link-types.js';
 import { asReflexError, hex, isConfigFatal, versionError } from './bridge-link-util.js';
 import { LinkWatchdog } from './bridge-link-watchdog.js';
 import { PingBook } from './bridge-replies.js';
@@ -50,11 +50,18 @@ export class BridgeLink extends EventEmitter<BridgeLinkEvents> {
   readonly #watchdog: LinkWatchdog;
   readonly #inbox: LinkInbox;
   readonly #actFd = new ActuatorFdPublisher();
+  readonly #timers: LinkTimers;
 
   #state: LinkState = 'stopped';
+  #stateSinceMs: number;
+  #lastError: LinkError | null = null;
   #running = false;
   #loopDone: Promise<void> = Promise.resolve();
   #start: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | null = null;
+  #stopping: Promise<void> | null = null;
+  /** Settles when stop() is called: an open() still pending is abandoned then. */
+  #stopped: Promise<null> = Promise.resolve(null);
+  #signalStop: () => void = () => undefined;
 
   // The current connection; `#gen` changes whenever one ends, so stale callbacks can tell.
   #gen = 0;
@@ -72,7 +79,8 @@ export class BridgeLink extends EventEmitter<BridgeLinkEvents> {
     super();
     this.#o = resolveLinkOptions(opts);
     this.#now = opts.now ?? monotonicMs;
-    const timers = opts.timers ?? defaultTimers;
+    const timers = (this.#timers = opts.timers ?? defaultTimers);
+    this.#stateSinceMs = this.#now();
     this.#log = opts.logger ?? new Logger();
     this.#cmd = new BridgeCommander(this.#o, timers, this.#counters);
     this.#backoff = new ReconnectBackoff(this.#o, timers);
@@ -100,6 +108,14 @@ export class BridgeLink extends EventEmitter<BridgeLinkEvents> {
     return this.#state;
   }
 
+  /**
+   * Where the link stands: state and since when, connection attempts since start(), and
+   * the last reason a connection failed (for `status` while it is still trying).
+   */
+  connection(): LinkConnection {
+    return { state: this.#state, sinceMs: this.#stateSinceMs, attempts: this.#sessions, lastError: this.#lastError };
+  }
+
   /** The last HELLO of the current device, or null before the first. */
   get hello(): Hello | null {
     return this.#lastHello;
@@ -109,11 +125,19 @@ export class BridgeLink extends EventEmitter<BridgeLinkEvents> {
    * Start (or keep) the link running. Resolves once streaming; rejects if, before that,
    * the device refuses the configuration or speaks another protocol major (E_BAD_VERSION,
    * E_DEVICE_*: retrying cannot help), or if stop() comes first (E_STOPPED). Transport
-   * failures never reject: the link keeps reconnecting and reports them as 'error' events.
-   * Once it has streamed, the same refusals after a reconnect are reported and retried.
+   * failures never reject: the link keeps reconnecting and reports them as 'error' events
+   * (and `connection().lastError`). Once it has streamed, the same refusals after a
+   * reconnect are reported and retried. stop() ends a pending start() at any point (while
+   * opening the port, in the handshake, between attempts) with E_STOPPED, without waiting
+   * for any device timeout.
    */
   start(): Promise<void> {
     if (this.#start) return this.#start.promise;
+    if (this.#stopping) {
+      // A start() during a stop() runs after it, so the two never share a connection.
+      const after = this.#stopping.then(() => this.start());
+      return after;
+    }
     let resolve!: () => void;
     let reject!: (e: Error) => void;
     const promise = new Promise<void>((res, rej) => {
@@ -124,29 +148,53 @@ export class BridgeLink extends EventEmitter<BridgeLinkEvents> {
     this.#running = true;
     this.#configFatal = true;
     this.#sessions = 0;
+    this.#lastError = null;
+    this.#stopped = new Promise<null>((resolve) => (this.#signalStop = () => resolve(null)));
     this.#backoff.reset();
     // After a stop(), the previous loop may still be winding down: run after it.
     this.#loopDone = this.#loopDone.then(() => this.#loop());
     return promise;
   }
 
-  /** Stop streaming (STOP, best effort), close the port and stop reconnecting. */
-  async stop(): Promise<void> {
-    if (!this.#running) return;
+  /**
+   * Stop streaming (STOP, waiting at most stopAckMs for its ACK), close the port and stop
+   * reconnecting. Works in every state; concurrent calls share one stop.
+   */
+  stop(): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    if (!this.#running) return Promise.resolve();
+    this.#stopping = this.#stop().finally(() => {
+      this.#stopping = null;
+    });
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     this.#running = false;
+    this.#signalStop();
     this.#backoff.wake();
+    // A pending start() learns at once; the STOP below is a courtesy to the device.
+    this.#failStart(new ReflexError(BridgeErrorCodes.stopped, `link to ${this.#o.path} stopped before it streamed`));
     if (this.#ready && this.#port?.isOpen) {
       try {
-        await sendStop(this.#cmd);
+        await this.#within(sendStop(this.#cmd), this.#o.stopAckMs, 'STOP');
       } catch (err) {
         this.#log.warn(`firmware-bridge: STOP on shutdown not acknowledged (${(err as Error).message}); closing anyway`);
       }
     }
     this.#lost(new ReflexError(BridgeErrorCodes.stopped, 'link stopped'));
     this.#continuity.forgetOutage();
-    this.#failStart(new ReflexError(BridgeErrorCodes.stopped, `link to ${this.#o.path} stopped before it streamed`));
     await this.#loopDone;
     this.#setState('stopped');
+  }
+
+  /** `p`, or E_TIMEOUT after `ms` (p's own outcome is still observed). */
+  #within<T>(p: Promise<T>, ms: number, label: string): Promise<T> {
+    let timer: unknown;
+    const late = new Promise<never>((_, reject) => {
+      timer = this.#timers.setTimeout(() => reject(new ReflexError(BridgeErrorCodes.timeout, `no reply to ${label} within ${ms} ms`)), ms);
+    });
+    return Promise.race([p, late]).finally(() => this.#timers.clearTimeout(timer));
   }
 
   /** Set actuator outputs; resolves on the device's ACK (ERROR BAD_ARG moves nothing). */
@@ -180,6 +228,7 @@ export class BridgeLink extends EventEmitter<BridgeLinkEvents> {
     while (this.#running) {
       const err = await this.#session();
       if (!this.#running) break;
+      this.#lastError = { code: err.code, message: err.message, atMs: this.#now() };
       if (isConfigFatal(err) && this.#configFatal) {
         this.#running = false;
         this.#failStart(err);
@@ -197,17 +246,22 @@ export class BridgeLink extends EventEmitter<BridgeLinkEvents> {
   /** One connection, from open to loss; returns why it ended. */
   async #session(): Promise<ReflexError> {
     this.#setState(this.#sessions++ > 0 ? 'reconnecting' : 'connecting');
-    let port: SerialPortLike;
-    try {
-      port = await this.#o.open({ path: this.#o.path, baudRate: this.#o.baudRate });
-    } catch (err) {
-      this.#counters.inc('open_failures');
-      return asReflexError(err);
-    }
-    if (!this.#running) {
-      await port.close();
+    this.#counters.inc('connect_attempts');
+    // An open() can hang (a device node that never answers): stop() must not wait for it.
+    const opening = this.#o.open({ path: this.#o.path, baudRate: this.#o.baudRate }).then(
+      (port) => ({ port }),
+      (err: unknown) => ({ err }),
+    );
+    const opened = await Promise.race([opening, this.#stopped]);
+    if (opened === null || !this.#running) {
+      void opening.then((o) => ('port' in o ? o.port.close() : undefined)).catch((e: unknown) => this.#log.warn(`firmware-bridge: closing ${this.#o.path} after stop failed: ${String(e)}`));
       return new ReflexError(BridgeErrorCodes.stopped, 'link stopped');
     }
+    if ('err' in opened) {
+      this.#counters.inc('open_failures');
+      return asReflexError(opened.err);
+    }
+    const port = opened.port;
     const gen = ++this.#gen;
     this.#counters.inc('connects');
     this.#port = port;
@@ -299,6 +353,7 @@ export class BridgeLink extends EventEmitter<BridgeLinkEvents> {
     this.#actFd.update(s, this.#port);
     if (s === this.#state) return;
     this.#state = s;
+    this.#stateSinceMs = this.#now();
     this.emit('state', s);
   }
 

@@ -10,7 +10,7 @@ import type { EventEmitter } from 'node:events';
 import type { SampleBlock } from '../core/block.js';
 import type { ClockModel, ClockStatus } from '../time/clock-model.js';
 import type { BridgeLinkEvents, DeviceReset, PongSample, TrackerSample as BridgeTrackerFrame } from './bridge-link-types.js';
-import type { TrackerFeed, TrackerListener, TrackerSample } from './tracker-types.js';
+import type { TrackerFeed, TrackerListener, TrackerSample, TrackerTimeBase } from './tracker-types.js';
 
 /** What the adapters need from a BridgeLink: its events. */
 export type BridgeEventSource = Pick<EventEmitter<BridgeLinkEvents>, 'on' | 'off' | 'prependListener'>;
@@ -77,6 +77,11 @@ export class BridgeTracker implements TrackerFeed {
 
   clockStatus(): ClockStatus | null {
     return this.#clock.status();
+  }
+
+  /** Stamped on the board's device clock, mapped by the EMG stream's model. */
+  timeBase(): TrackerTimeBase | null {
+    return this.#counts.samples > 0 ? 'device' : null;
   }
 
   /** Detach from the link (the link itself belongs to its owner). */

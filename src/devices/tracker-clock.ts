@@ -7,13 +7,17 @@
  * A known fixed measurement latency (`latencyMs`) is subtracted at the end.
  */
 import { ClockModel, type ClockModelOptions, type ClockStatus } from '../time/clock-model.js';
+import type { TrackerTimeBase } from './tracker-types.js';
 
 export interface TrackerClockOptions {
   /** Name for the clock model's telemetry. */
   name: string;
   /** Nominal sample rate for senders without timestamps, Hz (enables the synthetic clock). */
   rateHz?: number;
-  /** Fixed delay between the pose happening and the sender's timestamp, ms. Default 0. */
+  /**
+   * Fixed delay between the pose happening and the sender's timestamp (or the arrival, for
+   * unstamped samples), ms; subtracted from every sample. Default 0.
+   */
   latencyMs?: number;
   /** Passed to the clock models. */
   clock?: Omit<ClockModelOptions, 'name'>;
@@ -27,6 +31,7 @@ export class TrackerClock {
   readonly #periodUs: number;
   readonly #latencyMs: number;
   #lastSeq = -1;
+  #base: TrackerTimeBase | null = null;
 
   constructor(opts: TrackerClockOptions) {
     this.#sender = new ClockModel({ ...opts.clock, name: opts.name });
@@ -35,6 +40,7 @@ export class TrackerClock {
     this.#synthetic = rate ? new ClockModel({ ...opts.clock, name: `${opts.name}:synthetic` }) : null;
     this.#periodUs = rate ? 1e6 / rate : Number.NaN;
     this.#latencyMs = opts.latencyMs ?? 0;
+    if (!Number.isFinite(this.#latencyMs)) throw new RangeError('"latencyMs" must be a finite number');
   }
 
   /**
@@ -44,18 +50,22 @@ export class TrackerClock {
   map(kind: TrackerTimeKind, timeUs: number, seq: number, arrivalMs: number): number {
     let t: number;
     if (kind === 'host') {
+      this.#base = 'host';
       t = timeUs / 1000;
       if (!Number.isFinite(t)) return Number.NaN;
     } else if (kind === 'sender') {
+      this.#base = 'device';
       if (!this.#sender.observeArrival(timeUs, arrivalMs)) return Number.NaN;
       t = this.#sender.hostTimeMs(timeUs);
     } else if (this.#synthetic) {
+      this.#base = 'synthetic';
       if (seq < this.#lastSeq) this.#synthetic.reseed();
       this.#lastSeq = seq;
       const d = seq * this.#periodUs;
       if (!this.#synthetic.observeArrival(d, arrivalMs)) return Number.NaN;
       t = this.#synthetic.hostTimeMs(d);
     } else {
+      this.#base = 'arrival';
       t = arrivalMs;
     }
     return t - this.#latencyMs;
@@ -68,10 +78,17 @@ export class TrackerClock {
     this.#lastSeq = -1;
   }
 
-  /** Status of the sender-clock model (or the synthetic one), or null while neither has seen a sample. */
+  /** How the newest sample's time was mapped; null before the first. */
+  get timeBase(): TrackerTimeBase | null {
+    return this.#base;
+  }
+
+  /**
+   * Status of the model that mapped the newest sample (the sender-clock or the synthetic one),
+   * or null when it needed none (host clock, arrival) or nothing has been mapped yet.
+   */
   status(): ClockStatus | null {
-    if (this.#sender.seeded) return this.#sender.status();
-    if (this.#synthetic?.seeded) return this.#synthetic.status();
-    return null;
+    const m = this.#base === 'device' ? this.#sender : this.#base === 'synthetic' ? this.#synthetic : null;
+    return m?.seeded ? m.status() : null;
   }
 }

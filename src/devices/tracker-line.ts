@@ -11,11 +11,18 @@
  * hold several lines or part of one.
  */
 
+import { TRACKER_MAX_DIMS } from './tracker-types.js';
+
 export interface TrackerLineOptions {
-  /** Values per line after the timestamp. */
+  /** Values per line after the timestamp, 1..TRACKER_MAX_DIMS. */
   dims: number;
-  /** Longer lines are dropped (counted `oversize`). Default 1024. */
+  /** Longer lines are dropped (counted `oversize`). Default `defaultMaxLineBytes(dims)`. */
   maxLineBytes?: number;
+}
+
+/** 1024 bytes, or 16 per field when that is more: room for D values of a dozen characters each. */
+export function defaultMaxLineBytes(dims: number): number {
+  return Math.max(1024, 16 * (dims + 1));
 }
 
 export interface TrackerLineCounters {
@@ -46,8 +53,8 @@ export class TrackerLineParser {
   #skipping = false;
 
   constructor(opts: TrackerLineOptions) {
-    if (!Number.isInteger(opts.dims) || opts.dims < 1 || opts.dims > 256) throw new RangeError('"dims" must be an integer in 1..256');
-    const max = opts.maxLineBytes ?? 1024;
+    if (!Number.isInteger(opts.dims) || opts.dims < 1 || opts.dims > TRACKER_MAX_DIMS) throw new RangeError(`"dims" must be an integer in 1..${TRACKER_MAX_DIMS}`);
+    const max = opts.maxLineBytes ?? defaultMaxLineBytes(opts.dims);
     if (!Number.isInteger(max) || max < 8) throw new RangeError('"maxLineBytes" must be an integer >= 8');
     this.dims = opts.dims;
     this.#line = new Uint8Array(max);

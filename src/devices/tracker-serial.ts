@@ -8,7 +8,7 @@ import { monotonicMs } from '../time/monotonic.js';
 import type { SerialOpener, SerialPortLike } from '../hal/serial.js';
 import { TrackerClock, type TrackerClockOptions } from './tracker-clock.js';
 import { TrackerLineParser } from './tracker-line.js';
-import type { TrackerFeed, TrackerListener, TrackerSample } from './tracker-types.js';
+import type { TrackerFeed, TrackerLinkEvent, TrackerLinkListener, TrackerListener, TrackerSample, TrackerTimeBase } from './tracker-types.js';
 import type { ClockStatus } from '../time/clock-model.js';
 
 export interface SerialTrackerOptions {
@@ -41,6 +41,7 @@ export class SerialTracker implements TrackerFeed {
   readonly #now: () => number;
   // An array, not a Set: iterating it per sample allocates no iterator.
   #listeners: TrackerListener[] = [];
+  #linkListeners: TrackerLinkListener[] = [];
   readonly #sample: TrackerSample;
   readonly #counts = { samples: 0, badTime: 0, opens: 0, disconnects: 0, openErrors: 0 };
   #port: SerialPortLike | null = null;
@@ -80,12 +81,28 @@ export class SerialTracker implements TrackerFeed {
     };
   }
 
+  onLink(listener: TrackerLinkListener): () => void {
+    this.#linkListeners = [...this.#linkListeners, listener];
+    return () => {
+      this.#linkListeners = this.#linkListeners.filter((l) => l !== listener);
+    };
+  }
+
   counters(): Record<string, number> {
     return { ...this.#parser.counters, ...this.#counts };
   }
 
   clockStatus(): ClockStatus | null {
     return this.#clock.status();
+  }
+
+  timeBase(): TrackerTimeBase | null {
+    return this.#clock.timeBase;
+  }
+
+  #link(kind: TrackerLinkEvent['kind']): void {
+    const e: TrackerLinkEvent = { kind, address: this.#opts.path };
+    for (const l of this.#linkListeners) l(e);
   }
 
   /** Resolves when the port is open again after a disconnect (tests wait on it). */
@@ -124,8 +141,10 @@ export class SerialTracker implements TrackerFeed {
       let resolve!: () => void;
       const promise = new Promise<void>((r) => (resolve = r));
       this.#opened = { promise, resolve };
+      this.#link('disconnected');
       this.#scheduleReopen();
     });
+    this.#link('connected');
     this.#opened.resolve();
   }
 

@@ -2,13 +2,20 @@
  * ZeroMQ tracker feed: a SUB socket receiving two-frame messages `[topic, payload]` from a
  * workstation or mocap bridge (docs/tracker.md, "ZeroMQ messages"; payload in tracker-wire.ts).
  * By default Reflex connects to the sender's PUB; `bind: true` lets several senders connect to us.
+ * A bad endpoint is refused by `open()` with a ConfigError (`E_TRACKER_ENDPOINT`) saying why.
  */
+import { lookup } from 'node:dns/promises';
 import { Subscriber } from 'zeromq';
+import { ConfigError } from '../core/errors.js';
 import { monotonicMs } from '../time/monotonic.js';
 import type { ClockStatus } from '../time/clock-model.js';
 import { TrackerClock, type TrackerClockOptions } from './tracker-clock.js';
+import { endpointOpenProblem, needsLookup, parseTrackerEndpoint } from './tracker-endpoint.js';
 import { decodeTrackerMessage, FLAG_HOST_CLOCK, FLAG_INVALID, type TrackerWireMessage } from './tracker-wire.js';
-import type { TrackerFeed, TrackerListener, TrackerSample } from './tracker-types.js';
+import {
+  TRACKER_MAX_DIMS, type TrackerFeed, type TrackerLinkEvent, type TrackerLinkListener, type TrackerListener, type TrackerSample,
+  type TrackerTimeBase,
+} from './tracker-types.js';
 
 export interface ZmqTrackerOptions {
   name?: string;
@@ -24,9 +31,13 @@ export interface ZmqTrackerOptions {
   clock?: TrackerClockOptions['clock'];
   /** Host clock for arrival stamps. Default `monotonicMs`. */
   now?: () => number;
+  /** How errors name the endpoint, e.g. the configuration key "tracker.endpoint". Default "endpoint". */
+  errorKey?: string;
+  /** A connect to a host name resolves it first and gives up after this long, ms. Default 5000. */
+  lookupTimeoutMs?: number;
 }
 
-type Count = 'samples' | 'receiveErrors' | 'badTime' | 'badFrames' | 'short' | 'bad_version' | 'bad_flags' | 'bad_dims' | 'bad_length' | 'seqGaps' | 'seqRestarts';
+type Count = 'samples' | 'connects' | 'disconnects' | 'receiveErrors' | 'badTime' | 'badFrames' | 'short' | 'bad_version' | 'bad_flags' | 'bad_dims' | 'bad_length' | 'seqGaps' | 'seqRestarts';
 
 export class ZmqTracker implements TrackerFeed {
   readonly name: string;
@@ -37,17 +48,18 @@ export class ZmqTracker implements TrackerFeed {
   readonly #now: () => number;
   // An array, not a Set: iterating it per sample allocates no iterator.
   #listeners: TrackerListener[] = [];
+  #linkListeners: TrackerLinkListener[] = [];
   readonly #msg: TrackerWireMessage;
   readonly #sample: TrackerSample;
   readonly #counts: Record<Count, number> = {
-    samples: 0, receiveErrors: 0, badTime: 0, badFrames: 0, short: 0, bad_version: 0, bad_flags: 0, bad_dims: 0, bad_length: 0, seqGaps: 0, seqRestarts: 0,
+    samples: 0, connects: 0, disconnects: 0, receiveErrors: 0, badTime: 0, badFrames: 0, short: 0, bad_version: 0, bad_flags: 0, bad_dims: 0, bad_length: 0, seqGaps: 0, seqRestarts: 0,
   };
   #lastSeq = -1;
   #loop: Promise<void> = Promise.resolve();
   #loopError: unknown = null;
 
   private constructor(opts: ZmqTrackerOptions) {
-    if (!Number.isInteger(opts.dims) || opts.dims < 1 || opts.dims > 256) throw new RangeError('"dims" must be an integer in 1..256');
+    if (!Number.isInteger(opts.dims) || opts.dims < 1 || opts.dims > TRACKER_MAX_DIMS) throw new RangeError(`"dims" must be an integer in 1..${TRACKER_MAX_DIMS}`);
     this.name = opts.name ?? `zmq:${opts.endpoint}`;
     this.dims = opts.dims;
     this.endpoint = opts.endpoint;
@@ -59,16 +71,44 @@ export class ZmqTracker implements TrackerFeed {
     this.#sample = { hostTimeMs: Number.NaN, values, valid: false, seq: 0 };
   }
 
-  /** Create the socket, connect or bind, subscribe and start receiving. */
+  /**
+   * Create the socket, connect or bind, subscribe and start receiving. Rejects with a ConfigError
+   * (`E_TRACKER_ENDPOINT`, naming `errorKey`) when the endpoint is malformed, its host does not
+   * resolve (connect), or it cannot be bound (in use, not this machine's, no such directory).
+   */
   static async open(opts: ZmqTrackerOptions): Promise<ZmqTracker> {
+    const bind = opts.bind ?? false;
+    const refuse = (problem: string, cause?: unknown): ConfigError =>
+      new ConfigError('E_TRACKER_ENDPOINT', `"${opts.errorKey ?? 'endpoint'}" ${opts.endpoint} ${problem}`, { cause });
+    const parsed = parseTrackerEndpoint(opts.endpoint, bind);
+    if (typeof parsed === 'string') throw refuse(parsed);
+    // libzmq resolves a connect's host in the background and retries forever: a misspelt host
+    // would look like a silent sender. Resolve it once here so the run refuses it instead.
+    if (!bind && needsLookup(parsed)) await resolveOnce(parsed.host, opts.lookupTimeoutMs ?? 5000).catch((err: unknown) => {
+      throw refuse(endpointOpenProblem(err, bind), err);
+    });
     const feed = new ZmqTracker(opts);
     // Do not hold the process open for unsent nothing: SUB sends only subscriptions.
     feed.#sock.linger = 0;
-    if (opts.bind) await feed.#sock.bind(opts.endpoint);
-    else feed.#sock.connect(opts.endpoint);
+    const ev = feed.#sock.events;
+    ev.on('connect', (e) => feed.#link('connected', e.address));
+    ev.on('accept', (e) => feed.#link('connected', e.address));
+    ev.on('disconnect', (e) => feed.#link('disconnected', e.address));
+    try {
+      if (bind) await feed.#sock.bind(opts.endpoint);
+      else feed.#sock.connect(opts.endpoint);
+    } catch (err) {
+      feed.#sock.close();
+      throw refuse(endpointOpenProblem(err, bind), err);
+    }
     feed.#sock.subscribe(opts.topic ?? 'tracker');
     feed.#loop = feed.#receive();
     return feed;
+  }
+
+  /** The endpoint actually bound or connected (a bound `*` port resolved). */
+  get lastEndpoint(): string {
+    return this.#sock.lastEndpoint ?? this.endpoint;
   }
 
   onSample(listener: TrackerListener): () => void {
@@ -78,12 +118,30 @@ export class ZmqTracker implements TrackerFeed {
     };
   }
 
+  onLink(listener: TrackerLinkListener): () => void {
+    this.#linkListeners = [...this.#linkListeners, listener];
+    return () => {
+      this.#linkListeners = this.#linkListeners.filter((l) => l !== listener);
+    };
+  }
+
   counters(): Record<string, number> {
     return { ...this.#counts };
   }
 
   clockStatus(): ClockStatus | null {
     return this.#clock.status();
+  }
+
+  timeBase(): TrackerTimeBase | null {
+    return this.#clock.timeBase;
+  }
+
+  #link(kind: TrackerLinkEvent['kind'], address: string): void {
+    if (this.#sock.closed) return;
+    this.#counts[kind === 'connected' ? 'connects' : 'disconnects']++;
+    const e: TrackerLinkEvent = { kind, address };
+    for (const l of this.#linkListeners) l(e);
   }
 
   /** Close the socket; resolves when the receive loop has ended. Rethrows a receive error if one ended it. */
@@ -143,5 +201,18 @@ export class ZmqTracker implements TrackerFeed {
     this.#counts.samples++;
     const ls = this.#listeners;
     for (let i = 0; i < ls.length; i++) ls[i]!(s);
+  }
+}
+
+/** Resolve `host` once; rejects with the DNS error, or an ETIMEOUT one after `timeoutMs`. */
+async function resolveOnce(host: string, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`no DNS answer for ${host} within ${timeoutMs} ms`), { code: 'ETIMEOUT' })), timeoutMs);
+  });
+  try {
+    await Promise.race([lookup(host), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

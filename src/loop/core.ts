@@ -40,8 +40,8 @@ export class ControlCore {
   readonly commands: Float64Array;
   readonly watchdog: Watchdog;
   readonly counts: SafetyCounts = { safetyEvents: 0, nonFinite: 0, predictorErrors: 0, staleInputs: 0, inputsSeen: 0, safe: true };
-  readonly #p: CorePredictor;
-  readonly #map: OutputMap;
+  #p: CorePredictor;
+  #map: OutputMap;
   readonly #lim: SafetyLimiter;
   readonly #every: boolean;
   #wasStale = false;
@@ -122,6 +122,25 @@ export class ControlCore {
         return;
       }
     }
+  }
+
+  /**
+   * Put another predictor and output map in place between two cycles. The watchdog, the
+   * limiter (its slew state included) and the safe/armed state are untouched: a latched loop
+   * stays latched, an armed one goes on driving, now from the new model, slew-limited from the
+   * last command. The next cycle predicts from the current window even if no new one came.
+   * Returns the predictor it replaced.
+   */
+  swapPredictor(p: CorePredictor, map: OutputMap): CorePredictor {
+    if (p.inputSize !== this.input.length || p.outputSize !== this.outputs.length) {
+      throw new RangeError(`the new predictor takes ${p.inputSize} inputs and gives ${p.outputSize} outputs; the loop runs ${this.input.length} and ${this.outputs.length}`);
+    }
+    if (map.outputIndex.length !== this.#lim.size) throw new RangeError(`output map covers ${map.outputIndex.length} actuators, limiter ${this.#lim.size}`);
+    const old = this.#p;
+    this.#p = p;
+    this.#map = map;
+    this.#havePrediction = false;
+    return old;
   }
 
   /** Overrun streak reached the limit (the driver checks after each cycle). */

@@ -1,5 +1,8 @@
 /** The fixed-period control loop: see docs/loop.md. */
-export { ControlLoop, type ControlLoopOptions, type LoopOutput, workerUrl } from './loop.js';
+export { ControlLoop, type ControlLoopOptions, type LoopOutput, type SwapCheck, type SwapResult, workerUrl } from './loop.js';
+export { checkSwap, type SwapRequirements } from './swap-check.js';
+export { type VerifiedModel, verifyModelForSwap } from './model-verify.js';
+export { entryUrl, startWorker } from './spawn.js';
 export type { PredictorSpec, PredictorReport } from './messages.js';
 export { DeadlineSchedule, type OverrunPolicy, type ScheduleOptions, sleepBudgetMs, validateScheduleOptions } from './schedule.js';
 export { emptyStats, type LoopStatsSnapshot, StatsReader, StatsWriter } from './stats.js';

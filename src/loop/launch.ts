@@ -4,7 +4,7 @@
  * predictor is loaded. Worker messages go to a listener the ControlLoop attaches once it
  * exists; until then only the ready/failed outcome of start matters.
  */
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { createActuationBlock } from '../actuate/fd-bridge.js';
 import { OutputMap } from '../actuate/mapping.js';
 import { validateActuatorDef } from '../actuate/safety.js';
@@ -30,6 +30,8 @@ export interface LoopSetup {
   stats: SharedFrame;
   act: Int32Array;
   writeLog: WriteLog | null;
+  /** Main's end of the swap port (the worker's end travels in init). */
+  swapPort: MessagePort;
   init: WorkerInit;
 }
 
@@ -62,6 +64,7 @@ export function prepareLoop(opts: ControlLoopOptions): LoopSetup {
   const act = createActuationBlock();
   const writeLog = mode === 'worker' && opts.writeLogSize ? new WriteLog(opts.writeLogSize) : null;
   input.meta[IN.publishedAtMs] = Number.NaN;
+  const swap = new MessageChannel();
   const init: WorkerInit = {
     schedule, spinMs: spinUs / 1000, watchdog: opts.watchdog,
     startArmed: opts.startArmed ?? false, predictEveryCycle: opts.predictEveryCycle ?? false,
@@ -71,8 +74,9 @@ export function prepareLoop(opts: ControlLoopOptions): LoopSetup {
     ...(mode === 'worker' && { actuation: { ...opts.actuation! } }),
     buffers: { control: ctrl.buffer as SharedArrayBuffer, input: input.buffer, output: output.buffer, stats: stats.buffer, actuation: act.buffer as SharedArrayBuffer, ...(writeLog && { writeLog: writeLog.buffer }) },
     ...(writeLog && { writeLogSize: writeLog.size }),
+    swapPort: swap.port2,
   };
-  return { mode, inputSize, outputNames, ctrl, input, output, stats, act, writeLog, init };
+  return { mode, inputSize, outputNames, ctrl, input, output, stats, act, writeLog, swapPort: swap.port1, init };
 }
 
 /** What a running worker reports after start, for the ControlLoop to act on. */
@@ -83,6 +87,8 @@ export interface WorkerListener {
   exited(code: number): void;
   /** The worker's last word before it exits: live TensorFlow.js tensors, if it had a model. */
   stopped(tensors: number | undefined, gcs: number | undefined): void;
+  /** A model swap's outcome (see ControlLoop.swapModel). */
+  swap(m: Extract<WorkerMessage, { type: 'swapped' | 'swap-failed' }>): void;
 }
 
 export interface LaunchedWorker {
@@ -112,8 +118,13 @@ export async function launchWorker(init: WorkerInit, startTimeoutMs: number): Pr
           return;
         case 'fatal':
           clearTimeout(timer);
-          reject(new ReflexError(m.code, m.message));
+          // A bad model directory found in the worker is still bad input: keep it a ConfigError (exit 2).
+          reject(m.config ? new ConfigError(m.code, m.message) : new ReflexError(m.code, m.message));
           listener?.failed(`loop worker failed (${m.code}): ${m.message}`);
+          return;
+        case 'swapped':
+        case 'swap-failed':
+          listener?.swap(m);
           return;
         case 'stopped':
           // The exit event follows; stop() waits for that.

@@ -1,10 +1,15 @@
 import type { Worker } from 'node:worker_threads';
+import type { OutputMapEntry } from '../actuate/mapping.js';
+import type { ActuatorDef } from '../boards/types.js';
+import { ReflexError } from '../core/errors.js';
 import { ACT, type ActuationCounters, MainSafeFrame, readActuationCounters } from '../actuate/fd-bridge.js';
 import type { ActuatorSet } from '../actuate/set.js';
 import type { Logger } from '../core/log.js';
 import { monotonicMs } from '../time/monotonic.js';
 import { type LaunchedWorker, launchWorker, type LoopSetup, prepareLoop } from './launch.js';
 import { IN, OUT, OUT_META, type PredictorReport } from './messages.js';
+import type { SwapRequirements } from './swap-check.js';
+import { type SwapCheck, SwapClient } from './swap-client.js';
 import type { ControlLoopOptions, LoopOutput } from './options.js';
 import { CTRL, request, SharedFrame } from './shared.js';
 import { type LoopStatsSnapshot, StatsReader } from './stats.js';
@@ -13,16 +18,28 @@ import { reasonCode, reasonOf, type SafetyEvent } from './watchdog.js';
 
 export type { ControlLoopOptions, LoopOutput } from './options.js';
 
+/** A model switch that took effect (ControlLoop.swapModel). */
+export interface SwapResult {
+  dir: string;
+  /** The first cycle run on the new model. */
+  cycle: number;
+  /** Time the loop worker spent building the predictor in a gap between cycles. */
+  buildMs: number;
+  /** Time left before the next deadline when it was done: positive, so the swap delayed no cycle. */
+  marginMs: number;
+  predictor: PredictorReport;
+}
+
+export type { SwapCheck } from './swap-client.js';
+
 /**
  * The fixed-period control loop as the runtime sees it: start it, push input windows,
  * read stats and commands, e-stop and release, stop. The loop runs in a worker;
  * everything here is shared memory plus a few messages for rare events.
  */
 export class ControlLoop {
-  readonly outputNames: readonly string[];
   readonly actuatorNames: readonly string[];
   readonly inputSize: number;
-  readonly predictor: PredictorReport;
   /** The worker's write log, when writeLogSize was given (worker path only). */
   readonly writeLog: WriteLog | null;
   readonly #worker: Worker;
@@ -49,6 +66,13 @@ export class ControlLoop {
   #gcsAtStop = Number.NaN;
   #dispatching: Promise<void> = Promise.resolve();
   #dispatchErrors = 0;
+  #outputNames: readonly string[];
+  #predictor: PredictorReport;
+  readonly #actuators: readonly ActuatorDef[];
+  readonly #mapping: readonly OutputMapEntry[];
+  readonly #swap: SwapClient;
+  /** Backends a model switch is verified with: the ones the loop's own model was given. */
+  readonly #backends: SwapCheck['backends'];
 
   private constructor(setup: LoopSetup, launched: LaunchedWorker, opts: ControlLoopOptions) {
     this.writeLog = setup.writeLog;
@@ -59,10 +83,14 @@ export class ControlLoop {
     this.#stats = new StatsReader(setup.stats);
     this.#sink = opts.sink;
     this.#log = opts.log;
-    this.outputNames = setup.outputNames;
+    this.#outputNames = setup.outputNames;
     this.actuatorNames = opts.actuators.map((a) => a.name);
     this.inputSize = setup.inputSize;
-    this.predictor = launched.report;
+    this.#predictor = launched.report;
+    this.#actuators = opts.actuators.map((a) => ({ ...a }));
+    this.#mapping = opts.mapping.map((m) => ({ ...m }));
+    this.#swap = new SwapClient(setup.swapPort, setup.ctrl);
+    this.#backends = opts.predictor.kind === 'model' ? opts.predictor.backends : undefined;
     this.#cmd = new Float64Array(opts.actuators.length);
     this.#safeCmd = Float64Array.from(opts.actuators, (a) => a.safe);
     this.#exited = launched.exited;
@@ -78,6 +106,7 @@ export class ControlLoop {
     try {
       launched = await launchWorker(setup.init, opts.startTimeoutMs ?? 60000);
     } catch (err) {
+      setup.swapPort.close();
       opts.sink?.safeAll();
       throw err;
     }
@@ -90,9 +119,43 @@ export class ControlLoop {
         if (tensors !== undefined) l.#tensorsAtStop = tensors;
         if (gcs !== undefined) l.#gcsAtStop = gcs;
       },
+      swap: (m) => l.#swap.reply(m),
     });
     if (setup.mode === 'main') l.#dispatching = l.#dispatchLoop();
     return l;
+  }
+
+  /** The model's output names, in the order of LoopOutput.outputs (a model switch may change them). */
+  get outputNames(): readonly string[] {
+    return this.#outputNames;
+  }
+
+  /** What the worker runs: after a model switch, the new model's report. */
+  get predictor(): PredictorReport {
+    return this.#predictor;
+  }
+
+  /**
+   * Replace the running model with the one in `dir` without stopping the loop. The directory is
+   * loaded, checked (window, outputs, output mapping, and `check`: board channels, the running
+   * feature pipeline) and its compiled kernel verified against TensorFlow.js in a short-lived
+   * worker, while the old model keeps running; the loop worker then builds the new predictor
+   * in a gap between cycles and swaps it in, with the safety state held (a latched e-stop stays
+   * latched, an armed loop stays armed). Resolves once the swap took effect; on any failure it
+   * rejects with the file and the mismatch named, and nothing changed.
+   */
+  async swapModel(dir: string, check: SwapCheck = {}): Promise<SwapResult> {
+    if (this.#stopped || this.#workerGone) throw new ReflexError('E_NO_LOOP', 'the loop is not running; start one to load a model');
+    const req: SwapRequirements = {
+      inputSize: this.inputSize, outputCount: this.#outputNames.length, actuators: this.#actuators, mapping: this.#mapping,
+      ...(check.board && { board: check.board }), ...(check.running && { running: check.running }),
+    };
+    const backends = check.backends ?? this.#backends;
+    const done = await this.#swap.swap(dir, req, { ...check, ...(backends && { backends }) });
+    const v = done.model;
+    this.#outputNames = v.meta.outputs.map((o) => o.name);
+    this.#predictor = { ...this.#predictor, kind: 'model', model: v.info, warmUpMs: v.loadMs, ...(done.tensors !== undefined && { tensors: done.tensors }) };
+    return { dir: v.dir, cycle: done.cycle, buildMs: done.buildMs, marginMs: done.marginMs, predictor: this.#predictor };
   }
 
   /**
@@ -232,6 +295,7 @@ export class ControlLoop {
     ]);
     clearTimeout(timer);
     if (gaveUp) await this.#worker.terminate();
+    this.#swap.close('the loop stopped');
     await this.#dispatching;
     this.#applySafe();
   }
@@ -265,6 +329,7 @@ export class ControlLoop {
   /** The worker failed after start: safe here, and say so (the worker cannot any more). */
   private failed(detail: string): void {
     this.#workerGone = true;
+    this.#swap.close('the loop worker failed');
     const was = this.safe;
     this.enterSafe('uncaught', detail);
     this.emit({ reason: 'uncaught', timeMs: monotonicMs(), cycle: -1, cyclesRun: -1, detail, entered: !was });
@@ -272,6 +337,7 @@ export class ControlLoop {
 
   private workerExited(code: number): void {
     this.#workerGone = true;
+    this.#swap.close(`the loop worker exited (code ${code})`);
     if (this.#stopped) return;
     this.#mainLatch = true;
     this.#applySafe();

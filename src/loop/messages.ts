@@ -1,7 +1,10 @@
 import type { OutputMapEntry } from '../actuate/mapping.js';
 import type { WorkerActuatorBackends } from '../actuate/worker-backends.js';
 import type { ActuatorDef } from '../boards/types.js';
+import type { MessagePort } from 'node:worker_threads';
 import type { BackendName } from '../predict/backend.js';
+import type { KernelSpec } from '../predict/kernel-spec.js';
+import type { ModelScaling } from '../predict/scaling.js';
 import type { PredictorInfo, PredictorMode } from '../predict/predictor.js';
 import type { PriorityReport, ThreadPriority } from './priority.js';
 import type { ScheduleOptions } from './schedule.js';
@@ -42,6 +45,24 @@ export interface WorkerInit {
   actuation?: WorkerActuatorBackends;
   buffers: { control: SharedArrayBuffer; input: SharedArrayBuffer; output: SharedArrayBuffer; stats: SharedArrayBuffer; actuation: SharedArrayBuffer; writeLog?: SharedArrayBuffer };
   writeLogSize?: number;
+  /** Where model swaps arrive (SwapRequest), read with receiveMessageOnPort when CTRL.swap moves. */
+  swapPort?: MessagePort;
+}
+
+/**
+ * Main -> worker on the swap port: a verified model as data (the kernel and its scaling), to
+ * be put in place of the running predictor between two cycles.
+ */
+export interface SwapRequest {
+  id: number;
+  dir: string;
+  spec: KernelSpec;
+  scaling: ModelScaling;
+  outputNames: string[];
+  /** Run the trial prediction only in a gap at least this long before the next deadline (spin excluded). */
+  needMs: number;
+  /** Refuse (E_SWAP_NO_GAP) if no such gap came within this long of receiving the request. */
+  giveUpMs: number;
 }
 
 export interface PredictorReport {
@@ -58,6 +79,11 @@ export interface PredictorReport {
 export type WorkerMessage =
   | { type: 'ready'; predictor: PredictorReport }
   | { type: 'event'; event: SafetyEvent }
-  | { type: 'fatal'; code: string; message: string }
+  /** config: the error was bad input (a ConfigError, e.g. a bad model directory), not a failure. */
+  | { type: 'fatal'; code: string; message: string; config?: boolean }
+  /** The swap `id` took effect: cycle `cycle` was the first run on the new model. */
+  | { type: 'swapped'; id: number; cycle: number; buildMs: number; marginMs: number; tensors?: number }
+  /** The swap `id` was refused; the old model keeps running. */
+  | { type: 'swap-failed'; id: number; code: string; message: string }
   /** gcs: garbage collections of the worker's heap while the loop ran (0 when nothing allocates per cycle). */
   | { type: 'stopped'; tensors?: number; gcs?: number };

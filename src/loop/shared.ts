@@ -127,8 +127,10 @@ export const CTRL = {
   running: 6,
   /** Written by main before an estop request: the SafetyReason code to report (estop, signal, uncaught). */
   estopReason: 7,
+  /** Request: a model swap waits on the swap port (the worker reads it with receiveMessageOnPort). */
+  swap: 8,
 } as const;
-export const CTRL_WORDS = 8;
+export const CTRL_WORDS = 9;
 
 export function createControl(): Int32Array {
   return new Int32Array(new SharedArrayBuffer(4 * CTRL_WORDS));

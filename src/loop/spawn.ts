@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { ConfigError } from '../core/errors.js';
 import { readModelMeta } from '../predict/metadata.js';
 import type { PredictorSpec, WorkerInit } from './messages.js';
@@ -14,19 +14,29 @@ export function sizesOf(spec: PredictorSpec): { inputSize: number; outputNames: 
   return { inputSize: spec.inputSize, outputNames: spec.outputNames };
 }
 
+/** A worker entry beside `base` (an import.meta.url): `name`.ts under tsx, `name`.js once compiled. */
+export function entryUrl(name: string, base: string): URL {
+  return new URL(`./${name}${base.endsWith('.ts') ? '.ts' : '.js'}`, base);
+}
+
 /** worker.ts under tsx (tests, benches), worker.js once compiled to dist. */
 export function workerUrl(): URL {
-  return new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+  return entryUrl('worker', import.meta.url);
 }
 
 /**
- * Compiled, the worker is plain JS. Under tsx, Node 20 does not carry the parent's
- * --import loader into worker threads, so a tiny bootstrap registers tsx first.
+ * Start a worker thread on a .ts or .js entry. Compiled, the worker is plain JS. Under tsx,
+ * Node 20 does not carry the parent's --import loader into worker threads, so a tiny
+ * bootstrap registers tsx first.
  */
-export function spawnWorker(init: WorkerInit): Worker {
-  const url = workerUrl();
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData: init });
+export function startWorker(url: URL, options: WorkerOptions): Worker {
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
   const api = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(boot, { eval: true, workerData: init });
+  return new Worker(boot, { ...options, eval: true });
+}
+
+/** The loop worker; its swap port (if any) is transferred with the init data. */
+export function spawnWorker(init: WorkerInit): Worker {
+  return startWorker(workerUrl(), { workerData: init, ...(init.swapPort && { transferList: [init.swapPort] }) });
 }

@@ -9,7 +9,7 @@ import { GCProfiler } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { OutputMap } from '../actuate/mapping.js';
 import { SafetyLimiter } from '../actuate/safety.js';
-import { isReflexError } from '../core/errors.js';
+import { ConfigError, isReflexError } from '../core/errors.js';
 import { Logger } from '../core/log.js';
 import { monotonicMs } from '../time/monotonic.js';
 import { buildWorkerActuators } from '../actuate/worker-backends.js';
@@ -21,6 +21,7 @@ import { applyThreadPriority } from './priority.js';
 import { LoopRunner } from './runner.js';
 import { DeadlineSchedule, sleepBudgetMs } from './schedule.js';
 import { Spinner } from './spin.js';
+import { ModelSwapper } from './swap.js';
 import { CTRL, SharedFrame } from './shared.js';
 import { createStatsFrame, StatsWriter } from './stats.js';
 import { reasonCode, type SafetyEvent } from './watchdog.js';
@@ -104,6 +105,13 @@ async function main(): Promise<void> {
     core, sched, input, output, stats: new StatsWriter(statsFrame, sched.periodMs), ctrl, streakLimit: init.watchdog.overrunStreak,
     ...(driver && { drive: { driver, act } }),
   });
+  const swapper = new ModelSwapper({
+    port: init.swapPort ?? null, ctrl, core, actuators: init.actuators, mapping: init.mapping, spinMs: init.spinMs, post, clock: monotonicMs,
+    retire: (old) => {
+      (old as { dispose?: () => void }).dispose?.();
+      return tensorCount?.();
+    },
+  });
   // Safe (or armed) commands are on the wire before the first cycle.
   runner.publish(-1, monotonicMs());
   post({ type: 'ready', predictor: report });
@@ -119,6 +127,9 @@ async function main(): Promise<void> {
     const stop = runner.control(monotonicMs());
     if (pending.length > 0) flush();
     if (stop) break;
+    // After the last cycle's commands are out: a pending model swap is built here if the gap allows.
+    swapper.poll();
+    if (swapper.pending && swapper.step(sched.deadline, sched.index)) continue;
     const deadline = sched.deadline;
     let now = monotonicMs();
     const sleep = sleepBudgetMs(now, deadline, spin);
@@ -140,5 +151,5 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   opened?.safe();
-  post({ type: 'fatal', code: isReflexError(err) ? err.code : 'E_LOOP_WORKER', message: err instanceof Error ? err.message : String(err) });
+  post({ type: 'fatal', code: isReflexError(err) ? err.code : 'E_LOOP_WORKER', message: err instanceof Error ? err.message : String(err), config: err instanceof ConfigError });
 });

@@ -12,7 +12,38 @@ export interface Op {
   readonly outShape: readonly number[];
   /** Weights this op copied out of the model, by name (exposed so checks can be proven to bite). */
   readonly params: Record<string, Float32Array>;
+  /** Everything needed to build this op again (kernel-spec.ts): plain data, weights in run layout. */
+  readonly spec: OpSpec;
   run(x: Float32Array, y: Float32Array): void;
+}
+
+type Padding = 'valid' | 'same';
+
+/**
+ * An op as plain data: what crosses a thread boundary (structured clone, weights transferable)
+ * and opFromSpec() turns back into the same op. Weights are stored in the layout the op runs
+ * on (Dense's kernel already transposed), so rebuilding copies and reorders nothing.
+ */
+export type OpSpec =
+  | { op: 'dense'; layer: string; inShape: number[]; units: number; act: Activation; kernelT: Float32Array; bias: Float32Array | null }
+  | { op: 'conv1d'; layer: string; inShape: number[]; k: number; filters: number; stride: number; dilation: number; padding: Padding; act: Activation; kernel: Float32Array; bias: Float32Array | null }
+  | { op: 'pool1d'; layer: string; inShape: number[]; mode: 'max' | 'avg'; p: number; stride: number; padding: Padding }
+  | { op: 'globalPool1d'; layer: string; inShape: number[]; mode: 'max' | 'avg' }
+  | { op: 'affine'; layer: string; kind: string; inShape: number[]; scale: Float32Array; shift: Float32Array }
+  | { op: 'layerNorm'; layer: string; inShape: number[]; gamma: Float32Array | null; beta: Float32Array | null; eps: number }
+  | { op: 'activation'; layer: string; inShape: number[]; act: Activation };
+
+/** The op a spec describes; the spec's arrays become the op's own (not copied). */
+export function opFromSpec(s: OpSpec): Op {
+  switch (s.op) {
+    case 'dense': return denseOpT(s.layer, s.inShape, s.kernelT, s.bias, s.units, s.act);
+    case 'conv1d': return conv1dOp(s.layer, s.inShape, s.kernel, s.bias, s.k, s.filters, s.stride, s.dilation, s.padding, s.act);
+    case 'pool1d': return pool1dOp(s.layer, s.inShape, s.mode, s.p, s.stride, s.padding);
+    case 'globalPool1d': return globalPool1dOp(s.layer, s.inShape, s.mode);
+    case 'affine': return affineOp(s.layer, s.kind, s.inShape, s.scale, s.shift, { scale: s.scale, shift: s.shift });
+    case 'layerNorm': return layerNormOp(s.layer, s.inShape, s.gamma, s.beta, s.eps);
+    case 'activation': return activationOp(s.layer, s.inShape, s.act);
+  }
 }
 
 /** Apply an activation in place; softmax normalises over the last axis of length `last`. */
@@ -52,15 +83,22 @@ const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 export function denseOp(layer: string, inShape: readonly number[], kernel: Float32Array, bias: Float32Array | null, units: number, act: Activation): Op {
   const inDim = inShape[inShape.length - 1]!;
-  const rows = size(inShape) / inDim;
   // Transposed to [units][in] so each output is one contiguous dot product kept in registers.
   const wt = new Float32Array(units * inDim);
   for (let i = 0; i < inDim; i++) for (let u = 0; u < units; u++) wt[u * inDim + i] = kernel[i * units + u]!;
+  return denseOpT(layer, inShape, wt, bias, units, act);
+}
+
+/** Dense with its kernel already transposed to [units][in]. */
+export function denseOpT(layer: string, inShape: readonly number[], wt: Float32Array, bias: Float32Array | null, units: number, act: Activation): Op {
+  const inDim = inShape[inShape.length - 1]!;
+  const rows = size(inShape) / inDim;
   const outShape = [...inShape.slice(0, -1), units];
   const n = rows * units;
   const tail = inDim - (inDim % 4);
   return {
     layer, kind: 'Dense', outShape, params: bias ? { kernelT: wt, bias } : { kernelT: wt },
+    spec: { op: 'dense', layer, inShape: [...inShape], units, act, kernelT: wt, bias },
     run(x, y) {
       for (let r = 0; r < rows; r++) {
         const xo = r * inDim;
@@ -97,13 +135,14 @@ export function pad1d(len: number, window: number, stride: number, dilation: num
 
 export function conv1dOp(
   layer: string, inShape: readonly number[], kernel: Float32Array, bias: Float32Array | null,
-  k: number, filters: number, stride: number, dilation: number, padding: 'valid' | 'same', act: Activation,
+  k: number, filters: number, stride: number, dilation: number, padding: Padding, act: Activation,
 ): Op {
   const [T, C] = inShape as [number, number];
   const { out, left } = pad1d(T, k, stride, dilation, padding);
   const acc = new Float64Array(filters);
   return {
     layer, kind: 'Conv1D', outShape: [out, filters], params: bias ? { kernel, bias } : { kernel },
+    spec: { op: 'conv1d', layer, inShape: [...inShape], k, filters, stride, dilation, padding, act, kernel, bias },
     run(x, y) {
       for (let t = 0; t < out; t++) {
         if (bias) for (let f = 0; f < filters; f++) acc[f] = bias[f]!;
@@ -124,11 +163,12 @@ export function conv1dOp(
   };
 }
 
-export function pool1dOp(layer: string, inShape: readonly number[], mode: 'max' | 'avg', p: number, stride: number, padding: 'valid' | 'same'): Op {
+export function pool1dOp(layer: string, inShape: readonly number[], mode: 'max' | 'avg', p: number, stride: number, padding: Padding): Op {
   const [T, C] = inShape as [number, number];
   const { out, left } = pad1d(T, p, stride, 1, padding);
   return {
     layer, kind: mode === 'max' ? 'MaxPooling1D' : 'AveragePooling1D', outShape: [out, C], params: {},
+    spec: { op: 'pool1d', layer, inShape: [...inShape], mode, p, stride, padding },
     run(x, y) {
       for (let t = 0; t < out; t++) {
         const lo = Math.max(0, t * stride - left);
@@ -151,6 +191,7 @@ export function globalPool1dOp(layer: string, inShape: readonly number[], mode: 
   const [T, C] = inShape as [number, number];
   return {
     layer, kind: mode === 'max' ? 'GlobalMaxPooling1D' : 'GlobalAveragePooling1D', outShape: [C], params: {},
+    spec: { op: 'globalPool1d', layer, inShape: [...inShape], mode },
     run(x, y) {
       for (let c = 0; c < C; c++) {
         let a = mode === 'max' ? -Infinity : 0;
@@ -170,6 +211,7 @@ export function affineOp(layer: string, kind: string, inShape: readonly number[]
   const n = size(inShape);
   return {
     layer, kind, outShape: [...inShape], params,
+    spec: { op: 'affine', layer, kind, inShape: [...inShape], scale, shift },
     run(x, y) {
       for (let i = 0; i < n; i++) {
         const d = i % D;
@@ -187,6 +229,7 @@ export function layerNormOp(layer: string, inShape: readonly number[], gamma: Fl
   if (beta) params.beta = beta;
   return {
     layer, kind: 'LayerNormalization', outShape: [...inShape], params,
+    spec: { op: 'layerNorm', layer, inShape: [...inShape], gamma, beta, eps },
     run(x, y) {
       for (let r = 0; r < n; r += D) {
         let m = 0;
@@ -210,6 +253,7 @@ export function activationOp(layer: string, inShape: readonly number[], act: Act
   const D = inShape[inShape.length - 1]!;
   return {
     layer, kind: 'Activation', outShape: [...inShape], params: {},
+    spec: { op: 'activation', layer, inShape: [...inShape], act },
     run(x, y) {
       for (let i = 0; i < n; i++) y[i] = x[i]!;
       activate(act, y, n, D);

@@ -3,7 +3,10 @@ import {
   ACTIVATIONS, type Activation, type Op, activationOp, affineOp, conv1dOp, denseOp, globalPool1dOp, layerNormOp, pool1dOp,
 } from './compile-ops.js';
 import { modelError } from './errors.js';
+import { assembleKernel, type CompiledKernel } from './kernel.js';
 import { mulberry32 } from '../core/prng.js';
+
+export { assembleKernel, type CompiledKernel } from './kernel.js';
 
 /**
  * Compile a LayersModel made of supported layers into one allocation-free kernel:
@@ -11,16 +14,6 @@ import { mulberry32 } from '../core/prng.js';
  * cannot reproduce exactly (an unsupported layer, option or topology) is refused with
  * the reason, and the caller keeps running the model through TensorFlow.js.
  */
-export interface CompiledKernel {
-  readonly inputSize: number;
-  readonly outputSize: number;
-  readonly inputShape: readonly number[];
-  readonly outputShape: readonly number[];
-  readonly ops: readonly Op[];
-  /** input: the model's input tensor flattened row-major (batch 1). */
-  run(input: Float32Array, output: Float32Array): void;
-}
-
 export type CompileResult = { ok: true; kernel: CompiledKernel } | { ok: false; reason: string };
 
 class Unsupported extends Error {}
@@ -60,21 +53,7 @@ function build(model: tf.LayersModel): CompiledKernel {
     ops.push(op);
     shape = [...op.outShape];
   }
-  const inputSize = size(inShape as number[]);
-  const outputSize = size(shape);
-  const bufs = ops.map((o) => new Float32Array(size(o.outShape)));
-  const outShape = [...shape];
-  return {
-    inputSize, outputSize, inputShape: inShape as number[], outputShape: outShape, ops,
-    run(input, output) {
-      let x = input;
-      for (let i = 0; i < ops.length; i++) {
-        ops[i]!.run(x, bufs[i]!);
-        x = bufs[i]!;
-      }
-      for (let i = 0; i < outputSize; i++) output[i] = x[i]!;
-    },
-  };
+  return assembleKernel(inShape as number[], shape, ops);
 }
 
 function checkChain(model: tf.LayersModel): void {

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { modelError } from './errors.js';
+import { checkWeightFiles } from './model-dir.js';
 
 /**
  * TensorFlow.js model files on local disk. tfjs's own loaders are for http and
@@ -22,6 +23,8 @@ export function fileLoadHandler(modelJsonPath: string): tf.io.IOHandler {
       if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
         throw modelError('E_MODEL_FORMAT', `${path} is not a TensorFlow.js model.json (needs modelTopology and weightsManifest)`);
       }
+      // TensorFlow.js reads a weights file of the wrong size without a word (or past its end).
+      checkWeightFiles(path, json as unknown as Record<string, unknown>);
       return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
         const buffers: ArrayBuffer[] = [];
         for (const group of manifest) {

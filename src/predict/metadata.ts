@@ -34,9 +34,16 @@ export const META_FILE = 'reflex-model.json';
 export function readModelMeta(dir: string): ReflexModelMeta {
   const path = join(dir, META_FILE);
   if (!existsSync(path)) throw modelError('E_MODEL_MISSING', `model metadata ${path} does not exist: every model directory needs ${META_FILE} beside model.json`);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw modelError('E_MODEL_META', `${path} cannot be read: ${(err as Error).message}`, err);
+  }
+  if (text.trim() === '') throw modelError('E_MODEL_META', `${path} is empty: it must describe the model (docs/predictor.md)`);
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch (err) {
     throw modelError('E_MODEL_META', `${path} is not valid JSON: ${(err as Error).message}`, err);
   }
@@ -61,7 +68,10 @@ export function validateModelMeta(raw: unknown, path: string): ReflexModelMeta {
   const n = m.normalization;
   const C = inp!.channels;
   if (!n || !Array.isArray(n.mean) || n.mean.length !== C || !n.mean.every(Number.isFinite)) bad('normalization.mean', `${C} finite numbers (one per channel)`);
-  if (!Array.isArray(n!.std) || n!.std.length !== C || !n!.std.every((s) => Number.isFinite(s) && s > 0)) bad('normalization.std', `${C} positive numbers (one per channel)`);
+  if (!Array.isArray(n!.std) || n!.std.length !== C) bad('normalization.std', `${C} positive numbers (one per channel)`);
+  // A std of 0 would divide by zero: every window would reach the model as Infinity or NaN.
+  const si = n!.std.findIndex((s) => !(Number.isFinite(s) && s > 0));
+  if (si >= 0) bad(`normalization.std[${si}]`, `a positive finite number (it is ${JSON.stringify(n!.std[si])}; a channel with no spread cannot be normalised)`);
   if (!Array.isArray(m.outputs) || m.outputs.length === 0) bad('outputs', 'a non-empty array of {name, unit}');
   m.outputs!.forEach((o, i) => {
     if (typeof o?.name !== 'string' || o.name === '') bad(`outputs[${i}].name`, 'a non-empty string');

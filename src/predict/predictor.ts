@@ -1,4 +1,3 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { isReflexError } from '../core/errors.js';
@@ -7,7 +6,9 @@ import { type BackendChoice, type BackendName, type ModuleImporter, selectBacken
 import { type CompiledKernel, compileLayersModel, verifyCompiled } from './compile.js';
 import { modelError } from './errors.js';
 import { fileLoadHandler } from './io.js';
-import { type ReflexModelMeta, readModelMeta } from './metadata.js';
+import type { ReflexModelMeta } from './metadata.js';
+import { checkModelDir, MODEL_FILE } from './model-dir.js';
+import { denormalise, type ModelScaling, normalise, scalingOf } from './scaling.js';
 
 export type PredictorMode = 'auto' | 'compiled' | 'tfjs';
 export type PredictorPath = 'compiled' | 'tfjs';
@@ -36,8 +37,6 @@ export interface PredictorInfo {
   outputNames: string[];
 }
 
-const MODEL_FILE = 'model.json';
-
 /**
  * A TensorFlow.js model from a directory (model.json + weights + reflex-model.json),
  * callable synchronously with preallocated buffers. Input: a window TIME-MAJOR
@@ -54,10 +53,7 @@ export class Predictor {
   readonly #kernel: CompiledKernel | null;
   readonly #x: Float32Array;
   readonly #raw: Float32Array;
-  readonly #mean: Float32Array;
-  readonly #invStd: Float32Array;
-  readonly #outMean: Float32Array;
-  readonly #outStd: Float32Array;
+  readonly #scaling: ModelScaling;
   readonly #shape: number[];
   #path: PredictorPath;
 
@@ -72,23 +68,17 @@ export class Predictor {
     this.outputSize = meta.outputs.length;
     this.#x = new Float32Array(C * S);
     this.#raw = new Float32Array(this.outputSize);
-    this.#mean = Float32Array.from(meta.normalization.mean);
-    this.#invStd = Float32Array.from(meta.normalization.std, (s) => 1 / s);
-    this.#outMean = Float32Array.from(meta.outputs, (o) => o.mean ?? 0);
-    this.#outStd = Float32Array.from(meta.outputs, (o) => o.std ?? 1);
+    this.#scaling = scalingOf(meta);
     this.#shape = [1, ...info.inputShape];
   }
 
   static async load(dir: string, opts: PredictorOptions = {}): Promise<Predictor> {
     const root = resolve(dir);
-    if (!existsSync(root) || !statSync(root).isDirectory()) throw modelError('E_MODEL_MISSING', `model directory ${root} does not exist: pass --model DIR with model.json, its weights and reflex-model.json`);
+    // Every file checked before TensorFlow.js reads one: its own errors name no file.
+    const { meta, format } = checkModelDir(root);
     const file = join(root, MODEL_FILE);
-    if (!existsSync(file)) throw modelError('E_MODEL_MISSING', `model file ${file} does not exist: the model directory needs ${MODEL_FILE} (TensorFlow.js format)`);
-    const meta = readModelMeta(root);
     const backend = await selectBackend({ order: opts.backends, importer: opts.importer, log: opts.log });
-    const format = modelFormat(file);
-    const handler = fileLoadHandler(file);
-    const model = format === 'graph-model' ? await tf.loadGraphModel(handler) : await tf.loadLayersModel(handler);
+    const model = await loadModel(file, format);
     const inputShape = checkShapes(model, meta, file);
 
     const mode = opts.mode ?? 'auto';
@@ -138,18 +128,16 @@ export class Predictor {
   }
 
   predictWith(path: PredictorPath, input: Float32Array, out: Float32Array): void {
-    const { channels: C, samples: S } = this.meta.input;
-    if (input.length < C * S) throw new RangeError(`predictor input has ${input.length} values, needs ${C * S} (${S} samples x ${C} channels, time-major)`);
-    const x = this.#x;
-    const mean = this.#mean;
-    const invStd = this.#invStd;
-    for (let t = 0, i = 0; t < S; t++) {
-      for (let c = 0; c < C; c++, i++) x[i] = (input[i]! - mean[c]!) * invStd[c]!;
-    }
-    if (path === 'compiled' && this.#kernel) this.#kernel.run(x, this.#raw);
+    // The same functions as KernelPredictor (a live model switch), so both give the same bits.
+    normalise(this.#scaling, input, this.#x);
+    if (path === 'compiled' && this.#kernel) this.#kernel.run(this.#x, this.#raw);
     else this.#runTf();
-    const n = this.outputSize;
-    for (let i = 0; i < n; i++) out[i] = this.#raw[i]! * this.#outStd[i]! + this.#outMean[i]!;
+    denormalise(this.#scaling, this.#raw, out);
+  }
+
+  /** The normalisation and output scaling around the model (see scaling.ts). */
+  get scaling(): ModelScaling {
+    return this.#scaling;
   }
 
   #runTf(): void {
@@ -184,15 +172,17 @@ export class Predictor {
   }
 }
 
-function modelFormat(file: string): 'layers-model' | 'graph-model' {
-  let json: { format?: string; modelTopology?: { class_name?: string; node?: unknown } };
+/** TensorFlow.js's own errors (a bad topology, an unknown layer) become E_MODEL_FORMAT naming the file. */
+async function loadModel(file: string, format: 'layers-model' | 'graph-model'): Promise<tf.LayersModel | tf.GraphModel> {
+  const handler = fileLoadHandler(file);
   try {
-    json = JSON.parse(readFileSync(file, 'utf8')) as typeof json;
+    return format === 'graph-model' ? await tf.loadGraphModel(handler) : await tf.loadLayersModel(handler);
   } catch (err) {
-    throw modelError('E_MODEL_FORMAT', `${file} is not valid JSON: ${(err as Error).message}`, err);
+    if (isReflexError(err)) throw err;
+    // First line only, without tfjs's "This may be due to one of the following reasons:" tail.
+    const msg = ((err as Error)?.message ?? String(err)).split('\n')[0]!.replace(/\s*This may be due to.*$/, '').replace(/[.:]$/, '').slice(0, 300);
+    throw modelError('E_MODEL_FORMAT', `${file}: TensorFlow.js cannot build this ${format}: ${msg}. Re-export the model with tensorflowjs`, err);
   }
-  if (json.format === 'graph-model' || (json.modelTopology && 'node' in json.modelTopology)) return 'graph-model';
-  return 'layers-model';
 }
 
 function probeOutputShape(model: tf.LayersModel | tf.GraphModel, inputShape: number[]): number[] {

@@ -105,8 +105,8 @@ export class SampleChain {
     if (b === null) {
       const t = trackerShape(this.#config, this.#board);
       // The sim firmware sends its pose at 100 Hz (firmware-bridge/README.md); an external feed
-      // declares no rate, so none is claimed (NaN) rather than a made-up one.
-      const rate = this.#config.tracker === null ? 100 : Number.NaN;
+      // has the rate its configuration declares (tracker.rateHz), or none is claimed (NaN).
+      const rate = this.#config.tracker === null ? 100 : this.#config.tracker.rateHz ?? Number.NaN;
       b = this.#trackerBody = {
         stream: 'tracker', rate, unit: t?.unit ?? '', channels: t?.names ?? [], samples: 1,
         first_sample: 0, block_seq: 0, device_time_us: Number.NaN, host_time_ms: 0,

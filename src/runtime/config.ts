@@ -59,6 +59,19 @@ export interface RunConfig {
   durationS: number | null;
 }
 
+/**
+ * The output map used when the run configuration gives none: the simulated board's servos.
+ * An entry of it whose actuator a board lacks is dropped (checks.ts); entries a configuration
+ * writes must name the board's actuators.
+ */
+export const DEFAULT_OUTPUTS: readonly Readonly<OutputMap>[] = Object.freeze([
+  Object.freeze({ actuator: 'wrist', output: 'wrist_angle', scale: 500 / 60, offset: 1500 }),
+  Object.freeze({ actuator: 'grip', output: 'grip', scale: 1000, offset: 1000 }),
+]);
+
+/** Letters, digits, ".", "_" and "-": the runtime id is part of every telemetry topic. */
+export const RUNTIME_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
 export function defaultConfig(board = 'sim'): RunConfig {
   return {
     runtimeId: `reflex-${hostname()}`,
@@ -66,10 +79,7 @@ export function defaultConfig(board = 'sim'): RunConfig {
     model: resolve(packageRoot, 'models', 'default'),
     tracker: null,
     loop: { rateHz: 100, overrun: 'skip', staleMs: 100, overrunStreak: 5 },
-    outputs: [
-      { actuator: 'wrist', output: 'wrist_angle', scale: 500 / 60, offset: 1500 },
-      { actuator: 'grip', output: 'grip', scale: 1000, offset: 1000 },
-    ],
+    outputs: DEFAULT_OUTPUTS.map((o) => ({ ...o })),
     telemetry: {
       endpoints: ['tcp://127.0.0.1:5556'],
       control: 'tcp://127.0.0.1:5557',
@@ -97,7 +107,7 @@ export function validateConfig(raw: unknown, file = '<config>'): RunConfig {
   const cfg = defaultConfig(o.board === undefined ? 'sim' : v.string(o.board, 'board'));
   if (o.runtimeId !== undefined) {
     cfg.runtimeId = v.string(o.runtimeId, 'runtimeId');
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(cfg.runtimeId)) v.fail('runtimeId', 'may use letters, digits, ".", "_" and "-" only (it is part of telemetry topics)');
+    if (!RUNTIME_ID.test(cfg.runtimeId)) v.fail('runtimeId', 'may use letters, digits, ".", "_" and "-" only (it is part of telemetry topics)');
   }
   if (typeof o.board === 'string' && o.board.endsWith('.json')) cfg.board = rel(o.board);
   if (o.model !== undefined) cfg.model = o.model === null ? null : rel(v.string(o.model, 'model'));

@@ -9,8 +9,33 @@ import type { ControlLoop } from '../loop/loop.js';
 import type { ControlArgs, SetValue } from '../telemetry/control-protocol.js';
 import type { ControlServer } from '../telemetry/control-server.js';
 import type { SampleChain } from './chain.js';
+import type { ModelSwitch } from './loop-setup.js';
 import type { Source } from './source.js';
 import type { RunEvent, RuntimeState } from './types.js';
+
+/** Longest wait for the loop worker to apply a release (it does so at its next cycle). */
+const RELEASE_WAIT_MS = 2000;
+
+/**
+ * Ask the loop to leave the safe state and wait for its answer: `released`, `tripped` (it went
+ * safe again at once, e.g. on stale input), or `no answer` within `ms`.
+ */
+function releaseAndWait(loop: ControlLoop, ms: number): Promise<'released' | 'tripped' | 'no answer'> {
+  return new Promise((resolve) => {
+    let off = (): void => {};
+    const done = (o: 'released' | 'tripped' | 'no answer'): void => {
+      clearTimeout(timer);
+      off();
+      resolve(o);
+    };
+    const timer = setTimeout(() => done('no answer'), ms);
+    off = loop.onSafetyEvent((e) => {
+      if (e.reason === 'released') done(loop.safe ? 'tripped' : 'released');
+      else if (e.entered) done('tripped');
+    });
+    loop.release();
+  });
+}
 
 /** What the commands act on; `state` is written by "stop" and "start". */
 export interface ControlTarget {
@@ -21,8 +46,11 @@ export interface ControlTarget {
   readonly source: Pick<Source, 'pause' | 'resume'>;
   readonly features: Pick<SampleChain, 'setFeature'>;
   status(): Record<string, unknown>;
-  /** Stops the running loop (safe first) and starts one on the model in `dir`, safe until released. */
-  switchModel(dir: string): Promise<ControlLoop>;
+  /**
+   * Swaps the model in `dir` into the running loop once it is checked and verified (a refusal
+   * changes nothing), or starts a loop on it, safe until released, when none runs.
+   */
+  switchModel(dir: string): Promise<ModelSwitch>;
   event: RunEvent;
 }
 
@@ -35,13 +63,18 @@ export function registerControl(server: ControlServer, target: ControlTarget): v
     target.event('estop', 'warn', `e-stop from control${args.reason ? `: ${args.reason}` : ''}`);
     return { safe: true };
   });
-  server.handle('release', () => {
+  server.handle('release', async () => {
+    // State first: while the run is still starting there is no loop yet, and "no model" would mislead.
+    if (target.state !== 'running') {
+      throw new ReflexError('E_STATE', `cannot release while ${target.state}: ${target.state === 'paused' ? 'send "start" first' : 'wait until the run is running'}`);
+    }
     const loop = target.loop;
     if (!loop) throw new ReflexError('E_NO_LOOP', 'no model is loaded, so there is nothing to release; load one with the "model" command');
-    if (target.state !== 'running') throw new ReflexError('E_STATE', `cannot release while ${target.state}: send "start" first`);
-    loop.release();
-    target.event('release', 'info', 'released from safe state by control');
-    return { safe: loop.safe };
+    if (!loop.safe) return { safe: false };
+    // The worker applies a release at its next cycle: answer with what it did, not with the state before it.
+    const outcome = await releaseAndWait(loop, RELEASE_WAIT_MS);
+    target.event('release', 'info', `released from safe state by control${outcome === 'released' ? '' : ` (${outcome})`}`);
+    return { safe: loop.safe, ...(outcome !== 'released' && { outcome }) };
   });
   server.handle('stop', async () => {
     if (target.state !== 'running') return { state: target.state };
@@ -61,8 +94,9 @@ export function registerControl(server: ControlServer, target: ControlTarget): v
   });
   server.handle('model', async (args: ControlArgs['model']) => {
     if (!existsSync(args.dir)) throw new ReflexError('E_MODEL_MISSING', `model directory ${args.dir} does not exist on the runtime's machine`);
-    const loop = await target.switchModel(args.dir);
-    return { model: args.dir, backend: loop.predictor.model?.backend.name ?? null, safe: true };
+    const { loop, cycle, marginMs } = await target.switchModel(args.dir);
+    const p = loop.predictor.model;
+    return { model: args.dir, backend: p?.backend.name ?? null, path: p?.path ?? null, swapped_at_cycle: cycle, swap_margin_ms: marginMs, safe: loop.safe };
   });
   server.handle('set', (args: ControlArgs['set']) => set(target, args.path, args.value));
 }

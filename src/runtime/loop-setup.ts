@@ -11,7 +11,8 @@ import type { Logger } from '../core/log.js';
 import { listSysfsGpioChips } from '../hal/gpio-resolve.js';
 import { SIM_CHIP } from '../hal/gpio-select.js';
 import { ControlLoop } from '../loop/loop.js';
-import { readModelMeta, type ReflexModelMeta } from '../predict/metadata.js';
+import type { ReflexModelMeta } from '../predict/metadata.js';
+import { checkModelDir } from '../predict/model-dir.js';
 import { emgChannels } from './board-facts.js';
 import type { RunConfig } from './config.js';
 import type { Source } from './source.js';
@@ -36,13 +37,26 @@ function gpioBackend(board: BoardDef): 'onoff' | 'chardev' | 'fake' {
   return listSysfsGpioChips().length > 0 ? 'onoff' : 'chardev';
 }
 
-/** The model directory's metadata; throws E_MODEL_SHAPE when its channels are not the board's. */
+/**
+ * The model directory's metadata, after every file in it was checked (model-dir.ts: one line
+ * naming the file, a ConfigError); throws E_MODEL_SHAPE when its channels are not the board's.
+ */
 export function readFittingModel(dir: string, board: BoardDef): ReflexModelMeta {
-  const meta = readModelMeta(dir);
+  const { meta } = checkModelDir(dir);
   if (meta.input.channels !== emgChannels(board)) {
     throw new ConfigError('E_MODEL_SHAPE', `${dir}: the model expects ${meta.input.channels} channels, board ${board.id} streams ${emgChannels(board)}: pick a model trained for this board`);
   }
   return meta;
+}
+
+/**
+ * A `model` command's outcome: the loop now running it, the cycle it was swapped in at and the
+ * time then left before that cycle's deadline (both null when a new loop was started instead).
+ */
+export interface ModelSwitch {
+  loop: ControlLoop;
+  cycle: number | null;
+  marginMs: number | null;
 }
 
 export interface LoopLaunchOptions {

@@ -7,11 +7,13 @@ import { basename } from 'node:path';
 import { OutputMap } from '../actuate/mapping.js';
 import type { BoardDef } from '../boards/types.js';
 import type { Counters } from '../core/counters.js';
+import type { TrackerMonitor } from '../devices/tracker-monitor.js';
 import type { ControlLoop, LoopOutput } from '../loop/loop.js';
 import { emptyStats, type LoopStatsSnapshot } from '../loop/stats.js';
 import type { ReflexModelMeta } from '../predict/metadata.js';
 import type { ControlServer } from '../telemetry/control-server.js';
 import type { TelemetryPublisher } from '../telemetry/publisher.js';
+import type { ClockTimeBase } from '../telemetry/topics.js';
 import { monotonicMs } from '../time/monotonic.js';
 import type { RunConfig } from './config.js';
 import type { Source } from './source.js';
@@ -23,6 +25,8 @@ export interface LiveRun {
   readonly loop: ControlLoop | null;
   readonly meta: ReflexModelMeta | null;
   readonly control: ControlServer | null;
+  /** The run's tracker feed as watched for staleness and its clock; null without one. */
+  readonly tracker: TrackerMonitor | null;
 }
 
 export interface RunReporterOptions {
@@ -107,9 +111,17 @@ export class RunReporter {
     }
     const c = this.#run.source.clock.status();
     this.#run.pub.publish('clock', {
-      source: 'emg', state: c.state, offset_ms: c.offsetMs, drift_ppm: c.driftPpm, residual_ms: c.residualMs, points: c.observations,
+      source: 'emg', state: c.state, time_base: this.#emgTimeBase(c.observations), offset_ms: c.offsetMs, drift_ppm: c.driftPpm,
+      residual_ms: c.residualMs, points: c.observations,
     });
-    this.#run.pub.publish('health', { state: this.#healthState(), uptime_s: (monotonicMs() - this.#run.startedMs) / 1000, counters: this.#allCounters() });
+    const tracker = this.#run.live.tracker;
+    tracker?.check();
+    const tr = tracker?.report();
+    if (tracker && tr) this.#run.pub.publish('clock', { source: tracker.stream, ...tr.clock });
+    this.#run.pub.publish('health', {
+      state: this.#healthState(), uptime_s: (monotonicMs() - this.#run.startedMs) / 1000, counters: this.#allCounters(),
+      trackers: tracker && tr ? { [tracker.stream]: tr } : {},
+    });
   }
 
   status(): Record<string, unknown> {
@@ -124,6 +136,7 @@ export class RunReporter {
       predictor: loop ? { backend: loop.predictor.model?.backend.name ?? null, mode: loop.predictor.model?.path ?? null, outputs: [...loop.outputNames] } : null,
       source: this.#run.source.describe(),
       clock: { state: clock.state, offset_ms: clock.offsetMs, drift_ppm: clock.driftPpm, residual_ms: clock.residualMs },
+      tracker: this.#trackerStatus(),
       loop: loop ? {
         rate_hz: this.#run.config.loop.rateHz, cycles: this.#stats.cycles, lateness_p99_us: this.#stats.latenessP99Us, overruns: this.#stats.overruns,
         actuate_in: loop.actuateIn, tid: loop.predictor.priority?.tid ?? null,
@@ -135,6 +148,18 @@ export class RunReporter {
     };
   }
 
+  /** The tracker feed for `status`: freshness, transport and clock as in `health`, with its counters. */
+  #trackerStatus(): Record<string, unknown> | null {
+    const tracker = this.#run.live.tracker;
+    return tracker ? { stream: tracker.stream, ...tracker.report(), counters: tracker.counters() } : null;
+  }
+
+  /** The Cyton stamps nothing: its model runs on sample count / rate (docs/timing.md). */
+  #emgTimeBase(observations: number): ClockTimeBase {
+    if (observations === 0) return 'none';
+    return this.#run.source.kind === 'cyton' ? 'synthetic' : 'device';
+  }
+
   #healthState(): string {
     const state = this.#run.live.state;
     if (this.#run.live.loop?.safe) return state === 'running' ? 'safe' : state;
@@ -144,6 +169,8 @@ export class RunReporter {
   #allCounters(): Record<string, number> {
     const out: Record<string, number> = { ...this.#run.counters.snapshot() };
     for (const [k, v] of Object.entries(this.#run.source.counters())) out[`source.${k}`] = v;
+    const tracker = this.#run.live.tracker;
+    if (tracker) for (const [k, v] of Object.entries(tracker.counters())) out[`${tracker.stream}.${k}`] = v;
     const loop = this.#run.live.loop;
     if (loop) {
       const s = this.#stats;

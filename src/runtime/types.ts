@@ -3,7 +3,8 @@
  * so none of them imports runtime.ts.
  */
 
-export type RuntimeState = 'starting' | 'running' | 'paused' | 'stopping' | 'stopped';
+/** 'starting': checks and binds; 'connecting': waiting for the source's first stream; then the loop starts. */
+export type RuntimeState = 'starting' | 'connecting' | 'running' | 'paused' | 'stopping' | 'stopped';
 
 /** Logs a runtime event and publishes it on the `event` topic. */
 export type RunEvent = (

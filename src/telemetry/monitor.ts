@@ -58,7 +58,9 @@ export class RateMonitor {
   }
 
   add(m: TelemetryMessage): void {
-    const key = `${m.topic} ${m.source.runtime}/${m.source.board}`;
+    // One `clock` message per stream (emg, tracker) each report: a row each, or they would alternate.
+    const topic = m.topic === 'clock' ? `clock.${m.body.source}` : m.topic;
+    const key = `${topic} ${m.source.runtime}/${m.source.board}`;
     let row = this.#rows.get(key);
     if (!row) {
       row = { key, total: 0, lost: 0, sinceLast: 0, latest: m };

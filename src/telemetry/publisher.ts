@@ -1,14 +1,21 @@
 /**
  * TelemetryPublisher: the runtime's one outlet. `publish()` is synchronous and never waits:
  * the loop hands a body over, it is encoded (copied) right away and offered to the socket
- * with ZMQ_DONTWAIT semantics; when a subscriber is at its high-water mark the message is
- * dropped and counted, never queued behind the loop's back.
+ * with ZMQ_DONTWAIT semantics.
+ *
+ * Fairness: every subscriber connection has its own queue (ZMQ_SNDHWM), and a message is
+ * dropped only for a subscriber whose queue is full (libzmq's lossy XPUB, never
+ * ZMQ_XPUB_NODROP). So what a subscriber that keeps up receives never depends on another
+ * subscriber: one that stalls loses its own messages, as sequence gaps it can see. The
+ * price is that the publisher cannot count a subscriber's losses; `dropped` counts only
+ * what the publisher itself failed to send (docs/telemetry.md section 5).
  *
  * Block topics go out packed, naming a stream descriptor (blocks.ts). A descriptor is sent
  * before the first block it describes, again whenever the description changes, before the
- * next block after a new subscription that covers the topic, after a refused descriptor,
- * and at least every `describeEveryMs` while blocks flow (so a subscriber behind a proxy,
- * whose subscription this socket never sees, is described within that time).
+ * next block after a new subscription that covers the topic, after a descriptor that failed
+ * to send, and at least every `describeEveryMs` while blocks flow (so a subscriber behind a
+ * proxy, whose subscription this socket never sees, or one whose full queue lost a new
+ * descriptor, is described within that time).
  */
 import { randomInt } from 'node:crypto';
 import { XPublisher } from 'zeromq';
@@ -58,19 +65,14 @@ export interface TelemetryPublisherOptions {
   /** Allow plaintext on non-loopback endpoints (a trusted, isolated lab network only). */
   insecure?: boolean;
   /**
-   * ZMQ_SNDHWM: messages queued per subscriber before the publisher drops (default 1000).
-   * Pick it from the largest topic: 1000 x 256 KiB is 256 MB per slow subscriber.
+   * ZMQ_SNDHWM: messages queued per subscriber connection (default 1000). A subscriber whose
+   * queue is full misses the message; other subscribers still get it. Pick it from the
+   * largest topic: each stalled subscriber can hold hwm messages of memory here (1000 x 256
+   * KiB is 256 MB), plus what its TCP buffers hold.
    */
   hwm?: number;
   /** Publish only every Nth call of a topic, e.g. { 'emg.raw': 4 }. */
   decimate?: Partial<Record<Topic, number>>;
-  /**
-   * 'count' (default): ZMQ_XPUB_NODROP; a message a subscriber has no room for is refused
-   * for every subscriber of that topic and counted in `dropped` here.
-   * 'per-subscriber': libzmq drops silently per subscriber; others are unaffected but the
-   * publisher cannot count losses (subscribers still see them as sequence gaps).
-   */
-  dropPolicy?: 'count' | 'per-subscriber';
   /** Longest time between descriptors of a block topic while its blocks flow, ms (default 1000). */
   describeEveryMs?: number;
   /** Called on every CURVE admission decision. */
@@ -134,6 +136,10 @@ export class TelemetryPublisher {
       if (!(TOPICS as readonly string[]).includes(topic)) throw new ConfigError('E_CONFIG', `decimate: unknown topic "${topic}"; topics are ${TOPICS.join(', ')}`);
       if (!Number.isInteger(n) || (n as number) < 1) throw new ConfigError('E_CONFIG', `decimate.${topic} must be a positive integer, got ${n}`);
     }
+    if ('dropPolicy' in opts) {
+      // Removed rather than ignored: a caller relying on publisher-side drop counts must learn they are gone.
+      throw new ConfigError('E_CONFIG', 'telemetry dropPolicy was removed: a full subscriber now loses only its own messages, which it sees as sequence gaps (docs/telemetry.md section 5); remove the option');
+    }
     if (opts.describeEveryMs !== undefined && !(opts.describeEveryMs > 0)) {
       throw new ConfigError('E_CONFIG', `telemetry describeEveryMs must be > 0, got ${opts.describeEveryMs}`);
     }
@@ -186,7 +192,9 @@ export class TelemetryPublisher {
       sendTimeout: 0,
       // Subscriptions are polled, never awaited (subscriptions.ts): 0 makes receive() return at once.
       receiveTimeout: 0,
-      noDrop: (this.#opts.dropPolicy ?? 'count') === 'count',
+      // Lossy per subscriber, on purpose: with ZMQ_XPUB_NODROP one full subscriber queue made
+      // libzmq refuse a message for every subscriber, so one stalled peer blinded all of them.
+      noDrop: false,
       linger: 0,
     });
     socket.verbosity = 'allSubsUnsubs';
@@ -223,7 +231,8 @@ export class TelemetryPublisher {
   }
 
   /**
-   * Encode and offer one message. Never waits and never throws for a full queue; typed
+   * Encode and offer one message. Never waits and never throws; a subscriber whose queue is
+   * full misses it (its sequence gap shows it), the others get it. Typed
    * arrays are copied into the message before this returns, so the caller may reuse them,
    * unless `opts.immutable` says otherwise.
    */
@@ -324,7 +333,7 @@ export class TelemetryPublisher {
     this.#log.limited('error', 'telemetry.encode', `telemetry ${st.frameText} body not encodable: ${(err as Error).message}`);
   }
 
-  /** False when the socket threw at once; a refusal (full queue) arrives later, through `onRejected`. */
+  /** False when the socket threw at once; a failure reported by the send's promise arrives later, through `onRejected`. */
   #offer(st: TopicState, encoded: Buffer, onRejected: (err: unknown) => void, tail?: Buffer): boolean {
     try {
       // Resolved or rejected before returning (sendTimeout 0); the outcome arrives as a microtask.
@@ -342,12 +351,11 @@ export class TelemetryPublisher {
 
   #rejected(stats: TopicStats, err: unknown): void {
     // The message was counted as sent when handed over; move it to dropped (seq already used, so subscribers see the gap).
+    // A lossy XPUB never refuses for a full queue, so whatever arrives here is an error.
     stats.sent--;
     stats.dropped++;
-    if ((err as { code?: string }).code !== 'EAGAIN') {
-      this.#errors++;
-      this.#log.limited('warn', 'telemetry.send', `telemetry send failed: ${(err as Error).message}`);
-    }
+    this.#errors++;
+    this.#log.limited('warn', 'telemetry.send', `telemetry send failed: ${(err as Error).message}`);
   }
 
   stats(): PublisherStats {

@@ -4,7 +4,10 @@
  * endpoint is per context, so two servers in one process cannot share the default one),
  * and set the CURVE server options.
  */
+import { lstat } from 'node:fs/promises';
+import { createConnection } from 'node:net';
 import { Context, type Socket } from 'zeromq';
+import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { checkBindSecurity, type CurveServerOptions } from './security.js';
 import { ZapHandler, type ZapDecision } from './zap.js';
@@ -39,12 +42,61 @@ export function applyCurveServer(socket: Socket, curve: CurveServerOptions | und
   socket.zapDomain = domain;
 }
 
-/** Bind every endpoint; returns the bound addresses (tcp port 0 / "*" resolved via lastEndpoint). */
+/**
+ * Bind every endpoint; returns the bound addresses (tcp port 0 / "*" resolved via lastEndpoint).
+ * Every ipc path is checked before anything is bound (checkIpcPath).
+ */
 export async function bindAll(socket: Socket, endpoints: readonly string[]): Promise<string[]> {
+  for (const ep of endpoints) await checkIpcPath(ep);
   const bound: string[] = [];
   for (const ep of endpoints) {
     await socket.bind(ep);
     bound.push(socket.lastEndpoint ?? ep);
   }
   return bound;
+}
+
+/** How long a connect to an existing ipc socket may take before it counts as someone listening. */
+const IPC_PROBE_MS = 1000;
+
+/**
+ * libzmq unlinks whatever is at an ipc endpoint's path before binding: a data file there would
+ * be deleted, and a live socket silently taken from the process serving it. So an existing
+ * path is bound over only when it is a socket nobody listens on (left by a process that died).
+ * `ipc://*` (a fresh temporary path) and abstract names (`ipc://@name`) have no file.
+ */
+export async function checkIpcPath(endpoint: string): Promise<void> {
+  if (!endpoint.startsWith('ipc://')) return;
+  const path = endpoint.slice('ipc://'.length);
+  if (path === '' || path === '*' || path.startsWith('@')) return;
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new ConfigError('E_IPC_PATH', `refusing to bind ${endpoint}: cannot check ${path} (${(err as Error).message})`, { cause: err });
+  }
+  if (!st.isSocket()) {
+    const what = st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : 'a file';
+    throw new ConfigError('E_IPC_NOT_SOCKET', `refusing to bind ${endpoint}: ${path} is ${what}, not a socket, and binding would delete it; choose another path`);
+  }
+  if (await someoneListens(path)) {
+    throw new ConfigError('E_IPC_IN_USE', `refusing to bind ${endpoint}: another process is serving ${path}; stop it or choose another path`);
+  }
+}
+
+/** True when a connection to the unix socket at `path` is accepted (or not refused in time). */
+function someoneListens(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ path });
+    const done = (v: boolean): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(true), IPC_PROBE_MS);
+    sock.once('connect', () => done(true));
+    // ECONNREFUSED: a socket file nobody serves. Any other failure (EACCES...) leaves it unknown: refuse.
+    sock.once('error', (err: NodeJS.ErrnoException) => done(err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT'));
+  });
 }

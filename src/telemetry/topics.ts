@@ -95,22 +95,51 @@ export interface LoopBody {
 
 export type ClockState = 'converging' | 'locked' | 'stale';
 
+/**
+ * How a stream's sample times reach the host clock: `device` (the board's or the tracker
+ * sender's own clock, through a clock model), `synthetic` (sample count / nominal rate, through a
+ * clock model), `host` (stamped on the host's CLOCK_MONOTONIC: identity), `arrival` (no stamp:
+ * arrival time), `none` (no sample yet).
+ */
+export type ClockTimeBase = 'device' | 'synthetic' | 'host' | 'arrival' | 'none';
+
+/** One `clock` message per stream (`emg`, `tracker`) per report. */
 export interface ClockBody {
-  /** Stream whose device clock this model maps. */
+  /** Stream whose clock mapping this is, e.g. "emg" or "tracker". */
   source: string;
+  /** `stale` also while the stream delivers nothing, whatever its model says. */
   state: ClockState;
+  time_base: ClockTimeBase;
+  /** Host minus device time, ms; 0 for `host` and `arrival`, NaN while unknown. */
   offset_ms: number;
+  /** Device clock rate error, ppm; 0 for `host` and `arrival`, NaN while unknown. */
   drift_ppm: number;
+  /** How tight the evidence is, ms (docs/timing.md); 0 for `host`, NaN for `arrival` and while unknown. */
   residual_ms: number;
-  /** Points the current fit uses. */
+  /** Observations the model has taken (0 without a model). */
   points: number;
+}
+
+/** One tracker feed as `health` and `status` report it. */
+export interface TrackerHealth {
+  /** `waiting` (nothing delivered yet), `fresh`, or `stale` (silent longer than the feed's staleMs). */
+  feed: 'waiting' | 'fresh' | 'stale';
+  /** ms since the newest sample arrived; NaN before the first. */
+  silence_ms: number;
+  /** The feed's transport: `up`, `down`, or `none` when it has none of its own (the board's TRACKER frames). */
+  link: 'up' | 'down' | 'none';
+  /** Its clock mapping, as in the `clock` topic (without `source`). */
+  clock: Omit<ClockBody, 'source'>;
 }
 
 export interface HealthBody {
   /** Runtime state, e.g. "running", "stopped", "estop". */
   state: string;
   uptime_s: number;
+  /** Every counter of the run: its own, `source.*`, `tracker.*` (the feed's), `loop.*`, `control.*`. */
   counters: Record<string, number>;
+  /** Tracker feeds by stream name; empty when the run has none. */
+  trackers: Record<string, TrackerHealth>;
 }
 
 export type EventLevel = 'info' | 'warn' | 'error';
@@ -141,7 +170,7 @@ export type BlockTopic = 'emg.raw' | 'emg.features' | 'tracker';
 export interface TopicStats {
   /** Messages handed to the socket (sequence numbers used). */
   sent: number;
-  /** Messages the socket refused (a subscriber at its high-water mark) or that failed. */
+  /** Messages the publisher failed to encode or send. Never a subscriber's full queue: only that subscriber sees those, as sequence gaps. */
   dropped: number;
   /** Calls skipped on purpose by decimation. */
   decimated: number;
@@ -155,7 +184,7 @@ export interface PublisherStats {
   decimated: number;
   /** publish() calls while not started or after close. */
   not_running: number;
-  /** Send failures other than a full queue (counted in `dropped` too). */
+  /** Encode and send failures (counted in `dropped` too) and failures reading subscriptions. */
   errors: number;
   topics: Record<Topic, TopicStats>;
 }

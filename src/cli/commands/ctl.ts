@@ -15,7 +15,7 @@ the reply is an error, there is no reply, or the key is refused.
 
   --server-key K       runtime public key, z85 or a .pub file
   --client-key-file F  this workstation's keypair file from \`reflex keygen\` (needed with --server-key)
-  --timeout S          seconds to wait for the reply (default 5)`;
+  --timeout S          seconds to wait for the reply (default 5; 60 for "model", which verifies the model first)`;
 
 function parseValue(raw: string): PlainValue {
   if (raw.startsWith('s:')) return raw.slice(2);
@@ -45,7 +45,8 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
   const [endpoint, command, ...rest] = positionals;
   if (endpoint === undefined || command === undefined) throw new ConfigError('E_USAGE', 'give an endpoint and a command, e.g. reflex ctl tcp://127.0.0.1:5557 status');
   const args = parseKeyValues(rest);
-  const timeoutMs = numberFlag('timeout', values.timeout, 5, [0.01, 3600]) * 1000;
+  // Switching a model loads and verifies it on the board first: seconds, not milliseconds.
+  const timeoutMs = numberFlag('timeout', values.timeout, command === 'model' ? 60 : 5, [0.01, 3600]) * 1000;
   const serverKeys = values['server-key'] === undefined ? [] : [values['server-key']];
   const keys = clientKeysFromFlags([endpoint], serverKeys, values['client-key-file']);
   const client = new ControlClient({ endpoint, serverKey: keys.serverKeys[0], keyPair: keys.keyPair, timeoutMs });

@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, ReflexError } from '../../core/errors.js';
 import { Logger } from '../../core/log.js';
-import { defaultConfig, loadConfig } from '../../runtime/config.js';
+import { defaultConfig, loadConfig, RUNTIME_ID } from '../../runtime/config.js';
 import { Runtime } from '../../runtime/runtime.js';
+import { E_SOURCE_NOT_CONNECTED } from '../../runtime/startup.js';
 import { numberFlag, parseDuration, withDuration, type CliContext } from '../context.js';
 
 export const summary = 'run the runtime on a board: ingest, align, predict, actuate, publish telemetry';
@@ -23,14 +24,24 @@ Runs the full path on a board: source -> clock map -> units -> aligner -> loop w
   --keys DIR           CURVE keys: DIR/server.key and DIR/clients/*.pub (docs/telemetry.md)
   --insecure           allow plaintext on non-loopback endpoints (isolated lab networks only)
   --runtime-id ID      name of this runtime in telemetry (default reflex-<hostname>)
-  --arm                drive actuators from the start (default only on the simulated board)
+  --arm                drive actuators once start-up is complete (default only on the simulated board)
   --no-arm             start with actuators in their safe state until a "release" command
-  --duration SECONDS   stop by itself after this long
+  --duration SECONDS   stop by itself after this long (counted from the start, connecting included)
   --quiet              no status line on stderr
   --help               this text
 
-Stops cleanly on SIGINT/SIGTERM, with actuators put in their safe state first.
-Exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad usage or configuration.`;
+Every check (configuration, board, model, output map, endpoints, the device's HELLO) is done
+before the loop is armed; the loop starts safe and is armed last (docs/runtime.md, "Start-up").
+Control answers "status" while the source connects. Stops cleanly on SIGINT/SIGTERM and at the
+end of --duration, with actuators put in their safe state first, also while still connecting.
+Exit codes: 0 stopped cleanly; 1 runtime failure, including "source never connected" when the
+run is stopped before its source ever streamed; 2 bad usage or configuration.`;
+
+/** A string flag's value; an empty one is an error naming the flag, never silently "not given". */
+function stringFlag(name: string, value: string | undefined): string | undefined {
+  if (value !== undefined && value.trim() === '') throw new ConfigError('E_USAGE', `--${name} needs a value, got ""`);
+  return value;
+}
 
 export async function main(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseArgs({
@@ -44,25 +55,45 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
     strict: true,
     allowPositionals: false,
   });
-  const cfg = values.config ? loadConfig(values.config) : defaultConfig();
-  if (values.board) cfg.board = values.board.endsWith('.json') ? resolve(values.board) : values.board;
-  if (values.model && values['no-model']) throw new ConfigError('E_USAGE', '--model and --no-model contradict each other');
-  if (values.model) cfg.model = resolve(values.model);
+  const configFile = stringFlag('config', values.config);
+  const board = stringFlag('board', values.board);
+  const model = stringFlag('model', values.model);
+  const pub = values.pub?.map((p) => stringFlag('pub', p)!);
+  const control = stringFlag('control', values.control);
+  const keys = stringFlag('keys', values.keys);
+  const runtimeId = stringFlag('runtime-id', values['runtime-id']);
+  const cfg = configFile !== undefined ? loadConfig(configFile) : defaultConfig();
+  if (board !== undefined) cfg.board = board.endsWith('.json') ? resolve(board) : board;
+  if (model !== undefined && values['no-model']) throw new ConfigError('E_USAGE', '--model and --no-model contradict each other');
+  if (model !== undefined) cfg.model = resolve(model);
   if (values['no-model']) cfg.model = null;
-  if (values.rate) cfg.loop.rateHz = numberFlag('rate', values.rate, 100, [1, 2000]);
-  if (values.pub) cfg.telemetry.endpoints = values.pub;
-  if (values.control && values['no-control']) throw new ConfigError('E_USAGE', '--control and --no-control contradict each other');
-  if (values.control) cfg.telemetry.control = values.control;
+  if (values.rate !== undefined) cfg.loop.rateHz = numberFlag('rate', values.rate, 100, [1, 2000]);
+  if (pub !== undefined) cfg.telemetry.endpoints = pub;
+  if (control !== undefined && values['no-control']) throw new ConfigError('E_USAGE', '--control and --no-control contradict each other');
+  if (control !== undefined) cfg.telemetry.control = control;
   if (values['no-control']) cfg.telemetry.control = null;
-  if (values.keys) cfg.telemetry.keysDir = resolve(values.keys);
+  if (keys !== undefined) cfg.telemetry.keysDir = resolve(keys);
   if (values.insecure) cfg.telemetry.insecure = true;
-  if (values['runtime-id']) cfg.runtimeId = values['runtime-id'];
+  if (runtimeId !== undefined) {
+    if (!RUNTIME_ID.test(runtimeId)) throw new ConfigError('E_USAGE', `--runtime-id may use letters, digits, ".", "_" and "-" only (it is part of telemetry topics), got "${runtimeId}"`);
+    cfg.runtimeId = runtimeId;
+  }
   if (values.arm && values['no-arm']) throw new ConfigError('E_USAGE', '--arm and --no-arm contradict each other');
   const duration = parseDuration(values.duration) ?? cfg.durationS ?? undefined;
   const signal = withDuration(ctx.signal, duration);
 
   const log = new Logger({ sink: (level, msg) => ctx.stderr.write(`${level.padEnd(5)} ${msg}\n`) });
-  const rt = await Runtime.start(cfg, { log, ...(values.arm && { arm: true }), ...(values['no-arm'] && { arm: false }) });
+  let rt: Runtime;
+  try {
+    rt = await Runtime.start(cfg, { log, signal, ...(values.arm && { arm: true }), ...(values['no-arm'] && { arm: false }) });
+  } catch (err) {
+    // Stopped while connecting: one line that says what the source last saw, not a stack trace.
+    if (err instanceof ReflexError && err.code === E_SOURCE_NOT_CONNECTED) {
+      ctx.stderr.write(`reflex run: ${err.message} [${err.code}]\n`);
+      return 1;
+    }
+    throw err;
+  }
   const status = values.quiet ? null : setInterval(() => ctx.stderr.write(statusLine(rt) + '\n'), 2000);
   status?.unref();
   await new Promise<void>((resolveWait) => {

@@ -1,68 +1,22 @@
 import { EventEmitter } from 'node:events';
-import type { SampleBlock } from '../../core/block.js';
 import { Counters } from '../../core/counters.js';
 import { ReflexError } from '../../core/errors.js';
 import { Logger } from '../../core/log.js';
-import type { SerialOpener, SerialPortLike } from '../../hal/serial.js';
+import type { SerialPortLike } from '../../hal/serial.js';
 import { monotonicMs } from '../../time/monotonic.js';
+import type { CytonConnection, CytonDeviceCounterKey, CytonDeviceOptions, CytonEvents, CytonFailure, CytonState } from './device-types.js';
 import { CYTON_BAUD, CYTON_PERIOD_US } from './format.js';
-import { CytonParser, type CytonAuxEvent, type CytonCounterKey, type CytonGapEvent } from './parser.js';
+import { CytonParser, type CytonCounterKey } from './parser.js';
 
-export type CytonState = 'idle' | 'opening' | 'resetting' | 'streaming' | 'reconnecting' | 'stopped';
-
-export type CytonDeviceCounterKey =
-  | CytonCounterKey
-  | 'open_failures'
-  | 'reset_timeouts'
-  | 'handshake_failures'
-  | 'no_board'
-  | 'disconnects'
-  | 'stalls'
-  | 'write_errors'
-  | 'outage_samples';
-
-export interface CytonEvents {
-  /** A block of µV samples (reused object: copy what you keep) and its host arrival time (monotonic ms). */
-  samples: [block: SampleBlock, hostRxMs: number];
-  aux: [event: CytonAuxEvent];
-  gap: [event: CytonGapEvent];
-  state: [state: CytonState, detail: string];
-}
-
-export interface CytonDeviceOptions {
-  /** How to open the port: the real serialport opener, or FakeSerialBus.open in tests. */
-  open: SerialOpener;
-  /** Serial device of the dongle, e.g. /dev/ttyUSB0 (board file `source.path`). */
-  path: string;
-  /** Default 115200, what the dongle runs at. */
-  baudRate?: number;
-  /** ADS1299 gain (board file `source.gain`), default 24. */
-  gain?: number;
-  /** Samples per block, default 1. */
-  blockSamples?: number;
-  stream?: string;
-  /** How long to wait for the `$$$` after `v`, ms (default 3000). */
-  resetTimeoutMs?: number;
-  /** `v` attempts per connection before giving up on it and reconnecting (default 3). */
-  resetAttempts?: number;
-  /** Silence while streaming that counts as a stalled link, ms (default 1000). */
-  stallTimeoutMs?: number;
-  /** How often the stall watchdog looks, ms (default min(250, stallTimeoutMs / 4)). */
-  stallCheckMs?: number;
-  /** First reconnect delay, doubled per failure up to `backoffMaxMs` (defaults 250 and 5000 ms). */
-  backoffInitialMs?: number;
-  backoffMaxMs?: number;
-  /** Host monotonic clock in ms; injectable so tests can make outage lengths exact. */
-  now?: () => number;
-  logger?: Logger;
-}
+export { CYTON_COUNTER_KEYS } from './device-types.js';
+export type { CytonConnection, CytonDeviceCounterKey, CytonDeviceOptions, CytonEvents, CytonFailure, CytonState } from './device-types.js';
 
 const CMD_STOP = new Uint8Array([0x73]); // 's'
 const CMD_RESET = new Uint8Array([0x76]); // 'v'
 const CMD_START = new Uint8Array([0x62]); // 'b'
 const DOLLAR = 0x24;
 
-type SessionEnd = { reason: 'outage' | 'stall' | 'stop'; detail: string };
+type SessionEnd = { reason: 'outage' | 'stall' | 'stop'; detail: string; code: string };
 
 /**
  * One OpenBCI Cyton behind its USB dongle: open at 115200, `s` (stop whatever is running),
@@ -71,6 +25,8 @@ type SessionEnd = { reason: 'outage' | 'stall' | 'stop'; detail: string };
  * closes the port and reconnects with exponential backoff, forever until `stop()`; each
  * outage is reported as one gap whose length is estimated from the host clock, so the stream
  * index (and the sample-clock device time) keeps tracking real time across reconnects.
+ * `stop()` never waits on the device: a pending open, handshake or backoff is abandoned,
+ * and every write and close is bounded by `writeTimeoutMs`.
  */
 export class CytonDevice extends EventEmitter<CytonEvents> {
   readonly #o: Required<Omit<CytonDeviceOptions, 'logger' | 'now' | 'gain' | 'blockSamples' | 'stream'>>;
@@ -88,6 +44,12 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
   #lastRxMs = Number.NaN;
   #streaming = false;
   #pendingOutage: { fromSample: number; sinceMs: number; reason: 'outage' | 'stall' } | undefined;
+  #attempts = 0;
+  #lastError: CytonFailure | null = null;
+  #stateSinceMs = Number.NaN;
+  /** Resolves when stop() is called: whatever the session is waiting for loses the race to it. */
+  readonly #stopped: Promise<void>;
+  #signalStop!: () => void;
   #dollars = 0;
   #onDollars: (() => void) | undefined;
   #replyText = '';
@@ -103,6 +65,7 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
       resetTimeoutMs: opts.resetTimeoutMs ?? 3000,
       resetAttempts: opts.resetAttempts ?? 3,
       stallTimeoutMs,
+      writeTimeoutMs: opts.writeTimeoutMs ?? 500,
       stallCheckMs: opts.stallCheckMs ?? Math.min(250, stallTimeoutMs / 4),
       backoffInitialMs: opts.backoffInitialMs ?? 250,
       backoffMaxMs: opts.backoffMaxMs ?? 5000,
@@ -126,6 +89,7 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
     });
     promise.catch(() => {}); // observed through start(); a stop before streaming must not be unhandled
     this.#firstStreaming = { promise, resolve, reject };
+    this.#stopped = new Promise<void>((res) => (this.#signalStop = res));
   }
 
   get state(): CytonState {
@@ -135,6 +99,11 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
   /** Parser and link counters (bad packets by kind, dropped samples, reconnect causes). */
   get counters(): Counters<CytonDeviceCounterKey> {
     return this.#counters;
+  }
+
+  /** State and since when, connection attempts since start(), and the last failure. */
+  get connection(): CytonConnection {
+    return { state: this.#state, sinceMs: this.#stateSinceMs, attempts: this.#attempts, lastError: this.#lastError };
   }
 
   /** The text the board sent after the last `v` (firmware and chip IDs), for logs and `status`. */
@@ -161,19 +130,21 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
       return;
     }
     this.#stopping = true;
+    this.#signalStop();
     this.#cancelWait?.();
     const port = this.#port;
     if (port?.isOpen) {
       try {
-        await port.write(CMD_STOP);
+        // Bounded: a port nobody drains must not keep stop() (and a SIGTERM) waiting.
+        await this.#bounded(port.write(CMD_STOP), 'send "s"');
       } catch (err) {
         this.#counters.inc('write_errors');
         this.#log.warn(`cyton ${this.#o.path}: could not send "s" while stopping: ${(err as Error).message}`);
       }
     }
-    this.#endSession?.({ reason: 'stop', detail: 'stop() called' });
+    this.#endSession?.({ reason: 'stop', detail: 'stop() called', code: 'E_CYTON_STOPPED' });
     await this.#running;
-    if (port?.isOpen) await port.close();
+    if (port?.isOpen) await this.#closePort(port);
     this.#parser.flush();
     this.#firstStreaming.reject(new ReflexError('E_CYTON_STOPPED', 'CytonDevice stopped before it streamed'));
     this.#setState('stopped', 'stopped by request');
@@ -182,13 +153,17 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
   async #run(): Promise<void> {
     let backoff = this.#o.backoffInitialMs;
     while (!this.#stopping) {
+      this.#attempts++;
       this.#setState('opening', this.#o.path);
-      let port: SerialPortLike;
+      const opening = this.#o.open({ path: this.#o.path, baudRate: this.#o.baudRate });
+      let port: SerialPortLike | 'stopped';
       try {
-        port = await this.#o.open({ path: this.#o.path, baudRate: this.#o.baudRate });
+        // An open that never returns (a device node that blocks) must not hold up stop().
+        port = await Promise.race([opening, this.#stopped.then(() => 'stopped' as const)]);
       } catch (err) {
         this.#counters.inc('open_failures');
         const msg = `cannot open ${this.#o.path}: ${(err as Error).message}`;
+        this.#lastError = { message: msg, code: 'E_CYTON_OPEN', atMs: this.#now() };
         this.#log.limited('warn', `cyton-open-${this.#o.path}`,
           `cyton: ${msg} (retrying; check the dongle is plugged in and you are in the dialout group)`);
         this.#setState('reconnecting', msg);
@@ -196,15 +171,21 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
         backoff = Math.min(backoff * 2, this.#o.backoffMaxMs);
         continue;
       }
+      if (port === 'stopped') {
+        // Close a port that opens after all, once it does; a late failure is still a failed open.
+        opening.then((p) => this.#closePort(p), () => this.#counters.inc('open_failures'));
+        break;
+      }
       if (this.#stopping) {
-        await port.close();
+        await this.#closePort(port);
         break;
       }
       const end = await this.#session(port);
       if (end.reason === 'stop') break;
       if (end.reason === 'stall') this.#counters.inc('stalls');
       else this.#counters.inc('disconnects');
-      if (port.isOpen) await port.close();
+      this.#lastError = { message: end.detail, code: end.code, atMs: this.#now() };
+      if (port.isOpen) await this.#closePort(port);
       this.#setState('reconnecting', end.detail);
       if (end.streamed) backoff = this.#o.backoffInitialMs;
       await this.#wait(backoff);
@@ -229,14 +210,17 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
     port.onData((chunk) => {
       if (port === this.#port) this.#onData(chunk);
     });
+    // A write the session waits on also ends when the session does (stop() must not wait for it).
+    const write = (bytes: Uint8Array, what: string): Promise<void> =>
+      Promise.race([this.#bounded(port.write(bytes), what), ended.then(() => undefined)]);
     port.onClose((err) => {
-      if (port === this.#port) this.#endSession?.({ reason: 'outage', detail: err ? err.message : 'port closed' });
+      if (port === this.#port) this.#endSession?.({ reason: 'outage', detail: err ? err.message : 'port closed', code: 'E_DISCONNECTED' });
     });
 
     let streamed = false;
     try {
       this.#setState('resetting', 'sending s, v');
-      await port.write(CMD_STOP);
+      await write(CMD_STOP, 'send "s"');
       let ok = false;
       for (let attempt = 1; attempt <= this.#o.resetAttempts && !ok && !over; attempt++) {
         ok = await this.#resetOnce(port, () => over !== undefined);
@@ -248,14 +232,14 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
         const e = new ReflexError('E_CYTON_NO_BOARD',
           `the dongle at ${this.#o.path} cannot reach the board ("${this.#lastReply.trim()}"): switch the Cyton on (PC), check its battery and keep it near the dongle`);
         this.#log.limited('warn', `cyton-noboard-${this.#o.path}`, e.message);
-        this.#endSession?.({ reason: 'outage', detail: e.message });
+        this.#endSession?.({ reason: 'outage', detail: e.message, code: e.code });
       }
       if (!over && !ok) {
         this.#counters.inc('handshake_failures');
         const e = new ReflexError('E_CYTON_NO_RESET',
           `no "$$$" from ${this.#o.path} after ${this.#o.resetAttempts} soft resets ("v"): check the board is on (switch to PC) and the dongle to GPIO6, and that nothing else has the port open`);
         this.#log.limited('warn', `cyton-reset-${this.#o.path}`, e.message);
-        this.#endSession?.({ reason: 'outage', detail: e.message });
+        this.#endSession?.({ reason: 'outage', detail: e.message, code: e.code });
       }
       if (!over) {
         if (/daisy/i.test(this.#lastReply)) {
@@ -265,20 +249,21 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
         this.#lastRxMs = this.#now();
         this.#streaming = true;
         streamed = true;
-        await port.write(CMD_START);
+        await write(CMD_START, 'send "b"');
         if (!over) {
+          this.#counters.inc('connections');
           this.#setState('streaming', this.#o.path);
           this.#firstStreaming.resolve();
         }
       }
     } catch (err) {
       this.#counters.inc('write_errors');
-      this.#endSession?.({ reason: 'outage', detail: `write failed: ${(err as Error).message}` });
+      this.#endSession?.({ reason: 'outage', detail: `write failed: ${(err as Error).message}`, code: 'E_CYTON_WRITE' });
     }
 
     const watchdog = setInterval(() => {
       if (this.#streaming && this.#now() - this.#lastRxMs > this.#o.stallTimeoutMs) {
-        this.#endSession?.({ reason: 'stall', detail: `no bytes for ${this.#o.stallTimeoutMs} ms` });
+        this.#endSession?.({ reason: 'stall', detail: `no bytes for ${this.#o.stallTimeoutMs} ms`, code: 'E_CYTON_STALL' });
       }
     }, this.#o.stallCheckMs);
     const end = await ended;
@@ -289,7 +274,9 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
     if (streamed) {
       this.#parser.flush();
       if (end.reason !== 'stop' && !this.#pendingOutage) {
-        this.#pendingOutage = { fromSample: this.#parser.nextSample, sinceMs: this.#lastRxMs, reason: end.reason };
+        // From the last sample's arrival (the samples' own times), or the last bytes if no packet came.
+        const last = this.#parser.lastPacketRxMs;
+        this.#pendingOutage = { fromSample: this.#parser.nextSample, sinceMs: Number.isFinite(last) ? last : this.#lastRxMs, reason: end.reason };
       }
     }
     return { ...end, streamed };
@@ -308,7 +295,7 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
       };
       // Armed before writing: a device (or fake) may answer within the write call.
       this.#onDollars = () => finish(!ended());
-      port.write(CMD_RESET).catch((err: unknown) => {
+      this.#bounded(port.write(CMD_RESET), 'send "v"').catch((err: unknown) => {
         clearTimeout(timer);
         this.#onDollars = undefined;
         reject(err instanceof Error ? err : new Error(String(err)));
@@ -346,6 +333,7 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
     const o = this.#pendingOutage!;
     this.#pendingOutage = undefined;
     const missing = Math.max(0, Math.round(((now - o.sinceMs) * 1000) / CYTON_PERIOD_US) - 1);
+    this.#counters.inc('outages');
     this.#counters.inc('outage_samples', missing);
     this.#parser.restart(o.fromSample + missing);
     this.emit('gap', {
@@ -354,10 +342,38 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
       fromSample: o.fromSample,
       missingSamples: missing,
       deviceTimeUs: o.fromSample * CYTON_PERIOD_US,
+      deviceSpanUs: (missing + 1) * CYTON_PERIOD_US,
+      hostFromMs: o.sinceMs,
+      hostToMs: now,
+      hostSpanMs: now - o.sinceMs,
+      fromSeq: Number.NaN,
+      toSeq: Number.NaN,
     });
   }
 
+  /** `p`, or a rejection after writeTimeoutMs: a hung port write must not hang the session. */
+  #bounded(p: Promise<void>, what: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((_, reject) => {
+      timer = setTimeout(() => reject(new ReflexError('E_CYTON_WRITE_TIMEOUT',
+        `could not ${what} to ${this.#o.path} within ${this.#o.writeTimeoutMs} ms: the port is not draining (check the dongle)`)), this.#o.writeTimeoutMs);
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** Close without letting a failing or hung close stop the loop: counted and logged. */
+  async #closePort(port: SerialPortLike): Promise<void> {
+    try {
+      await this.#bounded(port.close(), 'close the port');
+    } catch (err) {
+      this.#counters.inc('close_errors');
+      this.#log.limited('warn', `cyton-close-${this.#o.path}`, `cyton ${this.#o.path}: ${(err as Error).message}`);
+    }
+  }
+
   #wait(ms: number): Promise<void> {
+    // stop() cancels the wait in progress; one that starts after it must not begin at all.
+    if (this.#stopping) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const t = setTimeout(() => {
         this.#cancelWait = undefined;
@@ -373,6 +389,7 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
 
   #setState(state: CytonState, detail: string): void {
     if (state === this.#state && state !== 'reconnecting') return;
+    if (state !== this.#state) this.#stateSinceMs = this.#now();
     this.#state = state;
     this.emit('state', state, detail);
   }

@@ -47,7 +47,10 @@ export interface CytonTimeSyncEvent {
 
 export type CytonAuxEvent = CytonAccelEvent | CytonRawAuxEvent | CytonTimeSyncEvent;
 
-/** Samples that never arrived. `dropped`: the sample number skipped; `outage`/`stall`: the link was lost. */
+/**
+ * Samples that never arrived. `dropped`: the sample number skipped within a connection;
+ * `outage`/`stall`: the link was lost (port closed or failed / no bytes for the stall timeout).
+ */
 export interface CytonGapEvent {
   readonly stream: string;
   readonly reason: 'dropped' | 'outage' | 'stall';
@@ -56,4 +59,18 @@ export interface CytonGapEvent {
   readonly missingSamples: number;
   /** Device time of the first missing sample (sample-counter clock), µs. */
   readonly deviceTimeUs: number;
+  /**
+   * Device time from the last sample before the gap to the first one after it, µs:
+   * (missingSamples + 1) x 4000 on the sample-counter clock.
+   */
+  readonly deviceSpanUs: number;
+  /** Host arrival (monotonic ms) of the last sample before the gap; NaN if none arrived yet. */
+  readonly hostFromMs: number;
+  /** Host arrival of the first sample after the gap (for outages: of the first bytes). */
+  readonly hostToMs: number;
+  /** hostToMs - hostFromMs (NaN only if no sample had arrived before). */
+  readonly hostSpanMs: number;
+  /** Raw u8 sample numbers either side ('dropped'; NaN for outages, as the board restarts its count). */
+  readonly fromSeq: number;
+  readonly toSeq: number;
 }

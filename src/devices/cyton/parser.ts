@@ -71,6 +71,8 @@ export class CytonParser {
 
   #lastSn = -1;
   #lastIndex = -1;
+  /** Host arrival of the last packet accepted (kept across restart(): the outage gap starts there). */
+  #lastRxMs = Number.NaN;
   #nextBase = 0;
   #lastBoardMs = -1;
   #boardWrapMs = 0;
@@ -112,6 +114,11 @@ export class CytonParser {
   /** Stream index the next in-sequence packet will get. */
   get nextSample(): number {
     return this.#lastIndex >= 0 ? this.#lastIndex + 1 : this.#nextBase;
+  }
+
+  /** Host arrival (monotonic ms) of the last packet decoded, NaN before the first. */
+  get lastPacketRxMs(): number {
+    return this.#lastRxMs;
   }
 
   /** Feed bytes as they arrive. `hostRxMs` (monotonic ms of arrival) is passed to onBlock. */
@@ -203,10 +210,11 @@ export class CytonParser {
         return;
       }
       index = this.#lastIndex + step;
-      if (step > 1) this.#gap(this.#lastIndex + 1, step - 1, hostRxMs);
+      if (step > 1) this.#gap(this.#lastIndex + 1, step - 1, hostRxMs, this.#lastSn, sn);
     }
     this.#lastSn = sn;
     this.#lastIndex = index;
+    this.#lastRxMs = hostRxMs;
     this.#counters.inc('packets');
 
     const footer = pkt[CYTON_PACKET_BYTES - 1]!;
@@ -240,7 +248,7 @@ export class CytonParser {
     this.#onBlock(block, hostRxMs);
   }
 
-  #gap(fromSample: number, missing: number, hostRxMs: number): void {
+  #gap(fromSample: number, missing: number, hostRxMs: number, fromSeq: number, toSeq: number): void {
     this.flush(hostRxMs);
     this.#accHiSet = 0;
     this.#accHave = 0;
@@ -252,6 +260,12 @@ export class CytonParser {
       fromSample,
       missingSamples: missing,
       deviceTimeUs: fromSample * CYTON_PERIOD_US,
+      deviceSpanUs: (missing + 1) * CYTON_PERIOD_US,
+      hostFromMs: this.#lastRxMs,
+      hostToMs: hostRxMs,
+      hostSpanMs: hostRxMs - this.#lastRxMs,
+      fromSeq,
+      toSeq,
     });
   }
 

@@ -7,8 +7,17 @@
  *          --snapshot-after STEPS (fast mode: stop after STEPS steps, save JSON, resume from it)
  */
 import { parseArgs } from 'node:util';
-import { printProgram, ProgramRunner, systemClock, VirtualClock, type Clock } from '../src/program/index.js';
-import { calibrationFunctions, calibrationProgram, SEGMENTS, type CalibrationSegment } from '../src/program/protocols/calibration.js';
+import {
+  calibrationFunctions,
+  calibrationProgram,
+  printProgram,
+  ProgramRunner,
+  SEGMENTS,
+  systemClock,
+  VirtualClock,
+  type CalibrationSegment,
+  type Clock,
+} from 'reflex/program';
 
 const { values } = parseArgs({
   options: {

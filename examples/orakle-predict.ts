@@ -8,7 +8,7 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArrayPublisher, ArraySubscriber, Status, lockstep, predictAndPublish, type FloatArray } from '../src/orakle/index.js';
+import { ArrayPublisher, ArraySubscriber, Status, lockstep, predictAndPublish, type FloatArray } from 'reflex/orakle';
 
 const dir = tmpdir();
 const emgEp = `ipc://${join(dir, `orakle-emg-${process.pid}.ipc`)}`;

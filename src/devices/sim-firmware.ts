@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { ReflexError } from '../core/errors.js';
 
 export const SimFirmwareCodes = {
-  /** The binary is not built: run `npm run build` (or `make -C firmware-bridge`). */
+  /** The binary is not built: `make -C <package>/firmware-bridge` builds it (npm's install and build scripts run it). */
   missing: 'E_FIRMWARE_MISSING',
   /** The binary did not print its first `PTY` line in time, or exited before it. */
   start: 'E_FIRMWARE_START',
@@ -133,7 +133,11 @@ const STDERR_KEEP = 4096;
 export async function startSimFirmware(opts: SimFirmwareOptions = {}): Promise<SimFirmware> {
   const bin = opts.binary ?? firmwareBinaryPath();
   if (!existsSync(bin)) {
-    throw new ReflexError(SimFirmwareCodes.missing, `host firmware not found at ${bin}: run \`npm run build\` (or \`make -C firmware-bridge\`) first`);
+    // The absolute firmware-bridge path: right from any directory, in a checkout or an installed package.
+    const fix = opts.binary === undefined
+      ? `build it with \`make -C ${dirname(dirname(bin))}\` (needs g++ and make; installing Reflex with npm runs it)`
+      : 'check the `binary` option';
+    throw new ReflexError(SimFirmwareCodes.missing, `host firmware not found at ${bin}: ${fix}`);
   }
   const args = buildArgs(opts);
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isReflexError } from '../src/core/errors.js';
-import { startSimFirmware, SimFirmwareCodes } from '../src/devices/sim-firmware.js';
+import { missingFirmwareMessage, startSimFirmware, SimFirmwareCodes } from '../src/devices/sim-firmware.js';
 import { closeAndPinFd, Link } from './sim-firmware-link.js';
 
 async function tmp(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
@@ -205,7 +205,12 @@ test('SIGINT exits 0; a missing or broken binary is a clear ReflexError', async 
 
   const missing = await t.throwsAsync(startSimFirmware({ binary: '/nonexistent/reflex-bridge-host' }));
   t.true(isReflexError(missing) && missing.code === SimFirmwareCodes.missing);
-  t.regex(missing!.message, /npm run build/);
+  t.regex(missing!.message, /check the `binary` option/);
+  // The package's own binary: the fix names the command with the absolute firmware-bridge path.
+  t.is(
+    missingFirmwareMessage('/opt/lab/node_modules/reflex/firmware-bridge/build/reflex-bridge-host', false),
+    'host firmware not found at /opt/lab/node_modules/reflex/firmware-bridge/build/reflex-bridge-host: build it with `make -C /opt/lab/node_modules/reflex/firmware-bridge` (needs g++ and make; installing Reflex with npm runs it)',
+  );
 
   const broken = await t.throwsAsync(startSimFirmware({ extraArgs: ['--no-such-flag'] }));
   t.true(isReflexError(broken) && broken.code === SimFirmwareCodes.start);

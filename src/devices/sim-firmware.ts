@@ -130,15 +130,20 @@ function buildArgs(o: SimFirmwareOptions): string[] {
 
 const STDERR_KEEP = 4096;
 
+/**
+ * What to do when the binary is missing. For the package's own binary the command names the
+ * absolute firmware-bridge path, right from any directory, in a checkout or an installed package.
+ */
+export function missingFirmwareMessage(bin: string, chosen: boolean): string {
+  const fix = chosen
+    ? 'check the `binary` option'
+    : `build it with \`make -C ${dirname(dirname(bin))}\` (needs g++ and make; installing Reflex with npm runs it)`;
+  return `host firmware not found at ${bin}: ${fix}`;
+}
+
 export async function startSimFirmware(opts: SimFirmwareOptions = {}): Promise<SimFirmware> {
   const bin = opts.binary ?? firmwareBinaryPath();
-  if (!existsSync(bin)) {
-    // The absolute firmware-bridge path: right from any directory, in a checkout or an installed package.
-    const fix = opts.binary === undefined
-      ? `build it with \`make -C ${dirname(dirname(bin))}\` (needs g++ and make; installing Reflex with npm runs it)`
-      : 'check the `binary` option';
-    throw new ReflexError(SimFirmwareCodes.missing, `host firmware not found at ${bin}: ${fix}`);
-  }
+  if (!existsSync(bin)) throw new ReflexError(SimFirmwareCodes.missing, missingFirmwareMessage(bin, opts.binary !== undefined));
   const args = buildArgs(opts);
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);

@@ -80,6 +80,8 @@ export class LoopRunner {
     if (r !== this.#seenRelease) {
       this.#seenRelease = r;
       core.release(k, now, 'release requested');
+      // Before the event reaches main: ControlLoop.safe must already say what the event says.
+      Atomics.store(ctrl, CTRL.safe, core.safe ? 1 : 0);
       this.#stats.counts(core.counts);
     }
     return false;

@@ -30,7 +30,7 @@ function releaseAndWait(loop: ControlLoop, ms: number): Promise<'released' | 'tr
     };
     const timer = setTimeout(() => done('no answer'), ms);
     off = loop.onSafetyEvent((e) => {
-      if (e.reason === 'released') done(loop.safe ? 'tripped' : 'released');
+      if (e.reason === 'released') done('released');
       else if (e.entered) done('tripped');
     });
     loop.release();
@@ -74,7 +74,7 @@ export function registerControl(server: ControlServer, target: ControlTarget): v
     // The worker applies a release at its next cycle: answer with what it did, not with the state before it.
     const outcome = await releaseAndWait(loop, RELEASE_WAIT_MS);
     target.event('release', 'info', `released from safe state by control${outcome === 'released' ? '' : ` (${outcome})`}`);
-    return { safe: loop.safe, ...(outcome !== 'released' && { outcome }) };
+    return { safe: outcome === 'released' ? false : loop.safe, ...(outcome !== 'released' && { outcome }) };
   });
   server.handle('stop', async () => {
     if (target.state !== 'running') return { state: target.state };

@@ -10,7 +10,7 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 }
 
 export function sortedCopy(values: ArrayLike<number>): Float64Array {
-  return Float64Array.from(values as ArrayLike<number>).sort();
+  return Float64Array.from(values).sort();
 }
 
 export function median(values: ArrayLike<number>): number {
@@ -19,7 +19,13 @@ export function median(values: ArrayLike<number>): number {
 
 export function machine(): Record<string, unknown> {
   const cpus = os.cpus();
-  return { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, node: process.version, platform: `${os.platform()} ${os.release()}`, allocator: allocatorSetting() };
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    allocator: allocatorSetting(),
+  };
 }
 
 export function benchArgs(argv: string[], defaults: { duration: number }): { duration: number; values: Record<string, string | boolean | undefined> } {

@@ -32,7 +32,7 @@ import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Dealer } from 'zeromq';
 import { createDecoder, createEncoder } from '../src/telemetry/codec.js';
-import { startWorker } from '../src/loop/spawn.js';
+import { startWorker } from '../src/core/worker.js';
 
 export interface FloodOptions {
   endpoint: string;
@@ -232,12 +232,16 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   cfg.telemetry.endpoints = ['tcp://127.0.0.1:*'];
   cfg.telemetry.control = 'tcp://127.0.0.1:*';
   const logged: string[] = [];
-  const rt = await Runtime.start(cfg, { log: new Logger({ level: 'warn', sink: (level, msg) => logged.push(`${level} ${msg}`) }), guardProcess: false, arm: true });
+  const rt = await Runtime.start(cfg, {
+    log: new Logger({ level: 'warn', sink: (level, msg) => logged.push(`${level} ${msg}`) }),
+    guardProcess: false,
+    arm: true,
+  });
   try {
     const loop = rt.loop;
     if (!loop) throw new Error('the runtime started without a loop');
     type Phase = 'warmup' | 'baseline' | 'flood' | 'after';
-    let phase: Phase = 'warmup' as Phase;
+    let phase: Phase = 'warmup';
     const trips: Record<Phase, string[]> = { warmup: [], baseline: [], flood: [], after: [] };
     loop.onSafetyEvent((e) => {
       if (e.entered) trips[phase].push(e.reason);
@@ -302,7 +306,9 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     const control = Object.fromEntries(Object.entries(status.counters).filter(([k]) => k.startsWith('control.')));
     const baseMed = median(baseP99);
     const floodMed = median(floodP99);
-    log(`control-flood: sent ${counts.sent} (${counts.notSent} not sent), ok ${counts.ok}, busy ${counts.busy}, other ${counts.other}; p99 ${baseMed} -> ${floodMed} us`);
+    log(
+      `control-flood: sent ${counts.sent} (${counts.notSent} not sent), ok ${counts.ok}, busy ${counts.busy}, other ${counts.other}; p99 ${baseMed} -> ${floodMed} us`,
+    );
     if (logged.length > 0) log(`control-flood: runtime warnings: ${logged.slice(0, 5).join(' | ')}${logged.length > 5 ? ` (+${logged.length - 5})` : ''}`);
     return {
       requests_per_s: Math.round(counts.sent / counts.seconds),
@@ -329,7 +335,11 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
       flooder_thread_cpu_pct: round((counts.cpuMs / (counts.seconds * 1000)) * 100, 1),
       main_lag_max_ms: { baseline: round(Math.max(...baseLags), 2), flood: round(Math.max(...floodLags), 2) },
       ...control,
-      clients, rate_per_client: rate, duration_s_per_phase: duration, load_average: loadavg().map((x) => round(x, 2)), machine: machine(),
+      clients,
+      rate_per_client: rate,
+      duration_s_per_phase: duration,
+      load_average: loadavg().map((x) => round(x, 2)),
+      machine: machine(),
     };
   } finally {
     await rt.stop();

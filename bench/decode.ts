@@ -27,12 +27,21 @@ function buildStream(frames: number): Uint8Array {
   // EMG-like: a few thousand counts of noise around zero, so the int24 top bytes are
   // mostly 0x00/0xFF and COBS has realistic block lengths.
   let x = 12345;
-  const rand = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
+  const rand = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5;
   const out = new Uint8Array(frames * 1040);
   let o = 0;
   for (let f = 0; f < frames; f++) {
     for (let k = 0; k < counts.length; k++) counts[k] = Math.round((rand() + rand() + rand()) * 4000);
-    const bytes = w.samples({ seq: f, firstSample: f * SAMPLES, tUs: 1_000_000 + f * SAMPLES * 250, uvPerLsb: Math.fround(0.02235174), channels: CHANNELS, samples: SAMPLES, format: 0, counts });
+    const bytes = w.samples({
+      seq: f,
+      firstSample: f * SAMPLES,
+      tUs: 1_000_000 + f * SAMPLES * 250,
+      uvPerLsb: Math.fround(0.02235174),
+      channels: CHANNELS,
+      samples: SAMPLES,
+      format: 0,
+      counts,
+    });
     out.set(bytes, o);
     o += bytes.length;
   }
@@ -63,14 +72,19 @@ function plainDecode(stream: Uint8Array, scratch: Uint8Array, out: Float32Array)
     const N = scratch[23]!;
     const scale = new DataView(scratch.buffer).getFloat32(18, true);
     let p = 26;
-    for (let s = 0; s < N; s++) for (let c = 0; c < C; c++, p += 3) out[c * N + s] = (((scratch[p]! | (scratch[p + 1]! << 8) | (scratch[p + 2]! << 16)) << 8) >> 8) * scale;
+    for (let s = 0; s < N; s++)
+      for (let c = 0; c < C; c++, p += 3) out[c * N + s] = (((scratch[p]! | (scratch[p + 1]! << 8) | (scratch[p + 2]! << 16)) << 8) >> 8) * scale;
     samples += N;
   }
   return samples;
 }
 
 export async function main(argv: string[]): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({ args: argv, options: { frames: { type: 'string' }, runs: { type: 'string' }, chunk: { type: 'string' }, duration: { type: 'string' } }, strict: false });
+  const { values } = parseArgs({
+    args: argv,
+    options: { frames: { type: 'string' }, runs: { type: 'string' }, chunk: { type: 'string' }, duration: { type: 'string' } },
+    strict: false,
+  });
   const frames = Number(values.frames ?? 20000);
   const runs = Number(values.runs ?? 7);
   const chunk = Number(values.chunk ?? 4096);
@@ -129,7 +143,7 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   return {
     samples_per_s: Math.round(samplesPerS * CHANNELS),
     sample_sets_per_s: Math.round(samplesPerS),
-    mb_per_s: +((samplesPerS / SAMPLES) * (stream.length / frames) / 1e6).toFixed(1),
+    mb_per_s: +(((samplesPerS / SAMPLES) * (stream.length / frames)) / 1e6).toFixed(1),
     plain_samples_per_s: Math.round(plainPerS * CHANNELS),
     ratio_to_plain: +(samplesPerS / plainPerS).toFixed(3),
     samples_per_cpu_s: Math.round(median(fullCpu) * CHANNELS),

@@ -7,9 +7,9 @@
  * so `cpu_percent` can be read against what the serial port alone costs.
  */
 import os from 'node:os';
-import { BridgeLink } from '../src/devices/bridge-link.js';
+import { BridgeLink } from '../src/devices/bridge/link.js';
 import type { Heartbeat } from '../src/bridge/frames.js';
-import { startSimFirmware } from '../src/devices/sim-firmware.js';
+import { startSimFirmware } from '../src/devices/sim/firmware.js';
 import { openNodeSerial } from '../src/hal/serial-node.js';
 import { benchArgs, log, machine } from './_util.js';
 

@@ -28,15 +28,15 @@ import { createActuators } from '../src/actuate/set.js';
 import type { BoardDef } from '../src/boards/types.js';
 import type { SampleBlock } from '../src/core/block.js';
 import { nullLogger } from '../src/core/log.js';
-import { BridgeLink } from '../src/devices/bridge-link.js';
-import { startSimFirmware } from '../src/devices/sim-firmware.js';
+import { BridgeLink } from '../src/devices/bridge/link.js';
+import { startSimFirmware } from '../src/devices/sim/firmware.js';
 import { openNodeSerial } from '../src/hal/serial-node.js';
 import { OutputMap } from '../src/actuate/mapping.js';
 import { SafetyLimiter } from '../src/actuate/safety.js';
 import { ControlCore } from '../src/loop/core.js';
 import { ControlLoop } from '../src/loop/loop.js';
 import { emptyStats } from '../src/loop/stats.js';
-import { attachBridgeClock } from '../src/devices/tracker-bridge.js';
+import { attachBridgeClock } from '../src/devices/tracker/bridge.js';
 import { Predictor } from '../src/predict/predictor.js';
 import { ClockModel } from '../src/time/clock-model.js';
 import { monotonicMs } from '../src/time/monotonic.js';
@@ -87,15 +87,26 @@ async function run(seconds: number, mode: Mode, priority?: ThreadPriority): Prom
   if (mode !== 'main') {
     loop = await ControlLoop.start({
       ...(priority ? { priority } : {}),
-      schedule: { rateHz: 1000, policy: 'skip' }, watchdog: { staleMs: 500, overrunStreak: 1000 },
-      predictor: { kind: 'model', dir: MODEL, mode: 'compiled', warmUp: 200 }, actuators: board.actuators, mapping: MAPPING, startArmed: true,
+      schedule: { rateHz: 1000, policy: 'skip' },
+      watchdog: { staleMs: 500, overrunStreak: 1000 },
+      predictor: { kind: 'model', dir: MODEL, mode: 'compiled', warmUp: 200 },
+      actuators: board.actuators,
+      mapping: MAPPING,
+      startArmed: true,
       ...(mode === 'dispatch' ? { actuateIn: 'main', sink } : { actuateIn: 'worker', actuation: { bridge: {} }, writeLogSize: 1 << 14 }),
     });
     const lp = loop;
     offFd = l.onActuatorFd((fd) => lp.setBridgeFd(fd));
   } else {
     p = await Predictor.load(MODEL, { mode: 'compiled', warmUp: 200 });
-    core = new ControlCore({ predictor: p, map: new OutputMap(MAPPING, board.actuators, p.info.outputNames), limiter: new SafetyLimiter(board.actuators), watchdog: { staleMs: 500, overrunStreak: 1000 }, startArmed: true, onEvent: () => {} });
+    core = new ControlCore({
+      predictor: p,
+      map: new OutputMap(MAPPING, board.actuators, p.info.outputNames),
+      limiter: new SafetyLimiter(board.actuators),
+      watchdog: { staleMs: 500, overrunStreak: 1000 },
+      startArmed: true,
+      onEvent: () => {},
+    });
   }
   if (loop) out = loop.createOutput();
   const onWindow = (w: Float32Array): void => {
@@ -119,12 +130,16 @@ async function run(seconds: number, mode: Mode, priority?: ThreadPriority): Prom
   const drainLog = (): void => {
     const wl = loop?.writeLog;
     if (!wl) return;
-    logged = wl.drain(logged, (src, t) => {
-      if (!Number.isNaN(src) && src !== lastHostTime) {
-        lastHostTime = src;
-        lat.push(t - src);
-      }
-    }, (n) => (lost += n));
+    logged = wl.drain(
+      logged,
+      (src, t) => {
+        if (!Number.isNaN(src) && src !== lastHostTime) {
+          lastHostTime = src;
+          lat.push(t - src);
+        }
+      },
+      (n) => (lost += n),
+    );
   };
   const poll = setInterval(drainLog, 200);
   await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -157,7 +172,12 @@ const round = (v: number): number => Math.round(v * 1000) / 1000;
 function summary(lat: number[], prefix: string): Record<string, number> {
   const sl = sortedCopy(lat);
   if (sl.length === 0) return { [`${prefix}windows`]: 0 };
-  return { [`${prefix}p50_ms`]: round(percentile(sl, 50)), [`${prefix}p99_ms`]: round(percentile(sl, 99)), [`${prefix}max_ms`]: round(sl[sl.length - 1]!), [`${prefix}windows`]: lat.length };
+  return {
+    [`${prefix}p50_ms`]: round(percentile(sl, 50)),
+    [`${prefix}p99_ms`]: round(percentile(sl, 99)),
+    [`${prefix}max_ms`]: round(sl[sl.length - 1]!),
+    [`${prefix}windows`]: lat.length,
+  };
 }
 
 export async function main(argv: string[]): Promise<Record<string, unknown>> {
@@ -195,7 +215,11 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     ...(d ? summary(d.lat, 'main_') : {}),
     ...summary(rt.lat, 'rt_'),
     ...(drt ? summary(drt.lat, 'rt_main_') : {}),
-    baseline_main_thread_p50_ms: round(percentile(sm, 50)), baseline_main_thread_p99_ms: round(percentile(sm, 99)),
-    actuate_errors: w.errors + rt.errors + m.errors + (d?.errors ?? 0) + (drt?.errors ?? 0), load_average: loadavg().map((x) => Math.round(x * 10) / 10), duration_s: duration, machine: machine(),
+    baseline_main_thread_p50_ms: round(percentile(sm, 50)),
+    baseline_main_thread_p99_ms: round(percentile(sm, 99)),
+    actuate_errors: w.errors + rt.errors + m.errors + (d?.errors ?? 0) + (drt?.errors ?? 0),
+    load_average: loadavg().map((x) => Math.round(x * 10) / 10),
+    duration_s: duration,
+    machine: machine(),
   };
 }

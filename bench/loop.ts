@@ -49,7 +49,7 @@ import { ClockModel } from '../src/time/clock-model.js';
 import { monotonicMs } from '../src/time/monotonic.js';
 import { benchArgs, log, machine, percentile, sortedCopy } from './_util.js';
 import { RuntimeWindows } from './_windows.js';
-import { FloorError, floorFigures, measureFloor } from './platform-floor.js';
+import { FloorCodes, FloorError, floorFigures, measureFloor } from './platform-floor.js';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { ThreadPriority } from '../src/loop/priority.js';
@@ -88,7 +88,7 @@ export class MainLoad {
     this.#windows = new RuntimeWindows(MODEL, 2000);
     this.#emit = onWindow;
     let x = 99;
-    const rand = (): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
+    const rand = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5;
     for (let k = 0; k < 1000; k++) {
       const burst = Math.sin(k / 80) > 0 ? 20000 : 3000;
       this.#counts.push(Int32Array.from({ length: this.#C * 2 }, () => Math.round(rand() * burst)));
@@ -120,7 +120,18 @@ export class MainLoad {
       while (this.#next <= due) {
         const k = this.#next;
         this.#arrivalMs = now;
-        this.#decoder.push(this.#writer.samples({ seq: k, firstSample: 2 * k, tUs: 1000 * k, uvPerLsb: 0.0224, channels: this.#C, samples: 2, format: 0, counts: this.#counts[k % this.#counts.length]! }));
+        this.#decoder.push(
+          this.#writer.samples({
+            seq: k,
+            firstSample: 2 * k,
+            tUs: 1000 * k,
+            uvPerLsb: 0.0224,
+            channels: this.#C,
+            samples: 2,
+            format: 0,
+            counts: this.#counts[k % this.#counts.length]!,
+          }),
+        );
         this.#next++;
         if (this.#next % 50 === 0) {
           const s = JSON.stringify(this.#status);
@@ -167,9 +178,14 @@ async function workerPhase(seconds: number, priority?: ThreadPriority): Promise<
   const sink = createActuators(defs, {});
   const loop = await ControlLoop.start({
     ...(priority ? { priority } : {}),
-    schedule: { rateHz: 1000, policy: 'skip' }, watchdog: { staleMs: 500, overrunStreak: 1000 },
-    predictor: { kind: 'model', dir: MODEL, mode: 'compiled', warmUp: 200 }, actuators: defs, mapping: MAPPING, sink,
-    startArmed: true, statsWindow: Math.min(1 << 20, Math.ceil(seconds * 1000) + 1000),
+    schedule: { rateHz: 1000, policy: 'skip' },
+    watchdog: { staleMs: 500, overrunStreak: 1000 },
+    predictor: { kind: 'model', dir: MODEL, mode: 'compiled', warmUp: 200 },
+    actuators: defs,
+    mapping: MAPPING,
+    sink,
+    startArmed: true,
+    statsWindow: Math.min(1 << 20, Math.ceil(seconds * 1000) + 1000),
   });
   const load = new MainLoad((w) => loop.pushWindow(w));
   await load.start();
@@ -191,14 +207,22 @@ async function workerPhase(seconds: number, priority?: ThreadPriority): Promise<
   await load.stop();
   await loop.stop();
   const wn = load.windows;
-  log(`loop: worker phase: ${s.cycles} cycles, ${s.overruns} overruns, ${s.skipped} skipped, safe=${s.safe}, windows ${wn.windows} (invalid ${wn.invalid}, unmapped blocks ${wn.unmapped}), telemetry received ${load.received}`);
+  log(
+    `loop: worker phase: ${s.cycles} cycles, ${s.overruns} overruns, ${s.skipped} skipped, safe=${s.safe}, windows ${wn.windows} (invalid ${wn.invalid}, unmapped blocks ${wn.unmapped}), telemetry received ${load.received}`,
+  );
   const pr = loop.predictor.priority;
   return {
     ...(pr ? { priority: pr.applied.join(', ') || `not applied: ${pr.failed.join('; ')}` } : {}),
-    p50_us: round(s.latenessP50Us), p99_us: round(s.latenessP99Us), max_us: round(s.latenessMaxUs),
+    p50_us: round(s.latenessP50Us),
+    p99_us: round(s.latenessP99Us),
+    max_us: round(s.latenessMaxUs),
     drift_us: round((medianOffset(last, 1) - medianOffset(first, 1)) * 1000),
-    compute_p50_us: round(s.computeP50Us), compute_p99_us: round(s.computeP99Us),
-    cycles: s.cycles, overruns: s.overruns, skipped: s.skipped, worker_gcs: loop.workerGcs,
+    compute_p50_us: round(s.computeP50Us),
+    compute_p99_us: round(s.computeP99Us),
+    cycles: s.cycles,
+    overruns: s.overruns,
+    skipped: s.skipped,
+    worker_gcs: loop.workerGcs,
   };
 }
 
@@ -206,8 +230,12 @@ async function baselinePhase(seconds: number): Promise<Record<string, number | s
   const p = await Predictor.load(MODEL, { mode: 'compiled', warmUp: 200 });
   const sink = createActuators(defs, {});
   const core = new ControlCore({
-    predictor: p, map: new OutputMap(MAPPING, defs, p.info.outputNames), limiter: new SafetyLimiter(defs),
-    watchdog: { staleMs: 500, overrunStreak: 1000 }, startArmed: true, onEvent: () => {},
+    predictor: p,
+    map: new OutputMap(MAPPING, defs, p.info.outputNames),
+    limiter: new SafetyLimiter(defs),
+    watchdog: { staleMs: 500, overrunStreak: 1000 },
+    startArmed: true,
+    onEvent: () => {},
   });
   let fresh = false;
   let inputAt = monotonicMs();
@@ -250,9 +278,12 @@ async function baselinePhase(seconds: number): Promise<Record<string, number | s
   const sg = sortedCopy(grid);
   log(`loop: setInterval phase: ${n} ticks in ${((times[n - 1]! - times[0]!) / 1000).toFixed(1)} s`);
   return {
-    baseline_p50_us: round(percentile(sg, 50)), baseline_p99_us: round(percentile(sg, 99)), baseline_max_us: round(sg[sg.length - 1]!),
+    baseline_p50_us: round(percentile(sg, 50)),
+    baseline_p99_us: round(percentile(sg, 99)),
+    baseline_max_us: round(sg[sg.length - 1]!),
     baseline_interval_p99_us: round(percentile(si, 99)),
-    baseline_drift_us: round((times[n - 1]! - times[0]! - (n - 1)) * 1000), baseline_rate_hz: round((n - 1) / ((times[n - 1]! - times[0]!) / 1000)),
+    baseline_drift_us: round((times[n - 1]! - times[0]! - (n - 1)) * 1000),
+    baseline_rate_hz: round((n - 1) / ((times[n - 1]! - times[0]!) / 1000)),
   };
 }
 
@@ -263,7 +294,7 @@ async function floorPhase(seconds: number): Promise<Record<string, unknown>> {
     return floorFigures(await measureFloor({ hz: 1000, seconds, fifo: 50, stealMs: 10 }), 'floor_');
   } catch (err) {
     // No compiler is a property of the machine, not a failed measurement: say so in the figures.
-    if (err instanceof FloorError && err.code === 'E_FLOOR_NO_CC') return { floor_error: err.message };
+    if (err instanceof FloorError && err.code === FloorCodes.noCc) return { floor_error: err.message };
     throw err;
   } finally {
     await load.stop();
@@ -288,10 +319,15 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   }
   const rtKeys = Object.fromEntries(Object.entries(rt).map(([key, v]) => [`rt_${key}`, v]));
   return {
-    rate_hz: 1000, ...w, ...rtKeys, ...b,
+    rate_hz: 1000,
+    ...w,
+    ...rtKeys,
+    ...b,
     baseline_p99_over_p99: round((b.baseline_p99_us as number) / Math.max(w.p99_us as number, 0.1)),
     baseline_p99_over_rt_p99: round((b.baseline_p99_us as number) / Math.max(rt.p99_us as number, 0.1)),
     ...f,
-    duration_s_per_phase: duration, load_average: loadavg().map((x) => round(x)), machine: machine(),
+    duration_s_per_phase: duration,
+    load_average: loadavg().map((x) => round(x)),
+    machine: machine(),
   };
 }

@@ -18,7 +18,6 @@ import { access, constants, mkdir, readFile, rename, rm } from 'node:fs/promises
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, ReflexError } from '../src/core/errors.js';
 import { benchArgs, log, machine } from './_util.js';
 
 /** The loop worker's default spin before each deadline (ControlLoop `spinUs`, src/loop). */
@@ -27,8 +26,33 @@ export const LOOP_SPIN_US = 150;
 const SOURCE = new URL('./native/cyclic.c', import.meta.url).pathname;
 const CFLAGS = ['-O2', '-std=c99', '-Wall', '-Wextra', '-pthread'];
 
-/** Failures to build, run or read the native probe. Codes: E_FLOOR_NO_CC, E_FLOOR_COMPILE, E_FLOOR_RUN, E_FLOOR_OUTPUT. */
-export class FloorError extends ReflexError {}
+/**
+ * Codes of the platform-floor probe. A benchmark tool, not part of the package, so these are
+ * not ErrorCodes (src/core/codes.ts); docs/errors.md lists them under "bench".
+ */
+export const FloorCodes = {
+  /** A probe option or flag is out of range or unknown. */
+  options: 'E_FLOOR_OPTIONS',
+  /** No C compiler to build bench/native/cyclic.c. */
+  noCc: 'E_FLOOR_NO_CC',
+  /** Compiling cyclic.c failed. */
+  compile: 'E_FLOOR_COMPILE',
+  /** Running the probe failed. */
+  run: 'E_FLOOR_RUN',
+  /** The probe printed something other than its JSON line. */
+  output: 'E_FLOOR_OUTPUT',
+} as const;
+export type FloorCode = (typeof FloorCodes)[keyof typeof FloorCodes];
+
+/** Failures to set up, build, run or read the native probe. */
+export class FloorError extends Error {
+  readonly code: FloorCode;
+  constructor(code: FloorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'FloorError';
+  }
+}
 
 export interface FloorOptions {
   /** Cycles per second, 1..100000. */
@@ -136,7 +160,7 @@ export interface FloorResult {
 
 function checkOptions(o: FloorOptions): void {
   const bad = (what: string): never => {
-    throw new ConfigError('E_FLOOR_OPTIONS', `platform floor: ${what}`);
+    throw new FloorError(FloorCodes.options, `platform floor: ${what}`);
   };
   if (!(Number.isFinite(o.hz) && o.hz >= 1 && o.hz <= 100_000)) bad(`hz must be 1..100000, got ${o.hz}`);
   if (!(Number.isFinite(o.seconds) && o.seconds > 0)) bad(`seconds must be positive, got ${o.seconds}`);
@@ -146,7 +170,8 @@ function checkOptions(o: FloorOptions): void {
   if (o.spinUs !== undefined && !(o.spinUs >= 0 && o.spinUs <= 1_000_000)) bad(`spinUs must be 0..1000000, got ${o.spinUs}`);
   if (o.cpu !== undefined && !(Number.isInteger(o.cpu) && o.cpu >= 0 && o.cpu < 256)) bad(`cpu must be an integer 0..255, got ${o.cpu}`);
   if (o.stealMs !== undefined && !(o.stealMs >= 0 && o.stealMs <= 10_000)) bad(`stealMs must be 0..10000, got ${o.stealMs}`);
-  if (o.slackNs !== undefined && !(Number.isInteger(o.slackNs) && o.slackNs >= 1 && o.slackNs <= 1e9)) bad(`slackNs must be an integer 1..1000000000, got ${o.slackNs}`);
+  if (o.slackNs !== undefined && !(Number.isInteger(o.slackNs) && o.slackNs >= 1 && o.slackNs <= 1e9))
+    bad(`slackNs must be an integer 1..1000000000, got ${o.slackNs}`);
 }
 
 /** The command line for cyclic.c. */
@@ -170,10 +195,15 @@ interface Run {
 
 function run(file: string, args: string[], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(file, args, { encoding: 'utf8', maxBuffer: 4 << 20, timeout: opts.timeoutMs ?? 0, ...(opts.signal && { signal: opts.signal }) }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr, error: error && typeof error.code !== 'number' ? (error as NodeJS.ErrnoException) : null });
-    });
+    execFile(
+      file,
+      args,
+      { encoding: 'utf8', maxBuffer: 4 << 20, timeout: opts.timeoutMs ?? 0, ...(opts.signal && { signal: opts.signal }) },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ code, stdout, stderr, error: error && typeof error.code !== 'number' ? (error as NodeJS.ErrnoException) : null });
+      },
+    );
   });
 }
 
@@ -183,7 +213,11 @@ function run(file: string, args: string[], opts: { timeoutMs?: number; signal?: 
  */
 export async function buildCyclic(compiler = process.env.CC || 'cc'): Promise<string> {
   const source = await readFile(SOURCE);
-  const hash = createHash('sha256').update(source).update('\0' + compiler + '\0' + CFLAGS.join(' ')).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(source)
+    .update('\0' + compiler + '\0' + CFLAGS.join(' '))
+    .digest('hex')
+    .slice(0, 16);
   const dir = join(tmpdir(), `reflex-bench-native-${hash}`);
   const bin = join(dir, 'cyclic');
   try {
@@ -195,7 +229,7 @@ export async function buildCyclic(compiler = process.env.CC || 'cc'): Promise<st
   // Asked first, so a missing compiler leaves no empty cache directory behind.
   const probe = await run(compiler, ['--version']);
   if (probe.error?.code === 'ENOENT') {
-    throw new FloorError('E_FLOOR_NO_CC', `no C compiler found (tried "${compiler}"): install one (Debian: apt-get install gcc) or set CC to its path`);
+    throw new FloorError(FloorCodes.noCc, `no C compiler found (tried "${compiler}"): install one (Debian: apt-get install gcc) or set CC to its path`);
   }
   await mkdir(dir, { recursive: true });
   const tmp = `${bin}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
@@ -203,7 +237,7 @@ export async function buildCyclic(compiler = process.env.CC || 'cc'): Promise<st
   if (r.code !== 0) {
     await rm(tmp, { force: true });
     const why = r.error ? r.error.message : r.stderr.trim();
-    throw new FloorError('E_FLOOR_COMPILE', `compiling ${SOURCE} with "${compiler}" failed: ${why}`);
+    throw new FloorError(FloorCodes.compile, `compiling ${SOURCE} with "${compiler}" failed: ${why}`);
   }
   await rename(tmp, bin);
   return bin;
@@ -223,12 +257,13 @@ export function parseFloorLine(line: string): FloorResult {
   try {
     raw = JSON.parse(line);
   } catch (err) {
-    throw new FloorError('E_FLOOR_OUTPUT', `cyclic printed something that is not JSON (${(err as Error).message}): ${line.slice(0, 200)}`);
+    throw new FloorError(FloorCodes.output, `cyclic printed something that is not JSON (${(err as Error).message}): ${line.slice(0, 200)}`);
   }
   const fail = (key: string): never => {
-    throw new FloorError('E_FLOOR_OUTPUT', `cyclic's JSON has no valid "${key}": rebuild it from bench/native/cyclic.c (${line.slice(0, 200)})`);
+    throw new FloorError(FloorCodes.output, `cyclic's JSON has no valid "${key}": rebuild it from bench/native/cyclic.c (${line.slice(0, 200)})`);
   };
-  const obj = (v: unknown, key: string): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(key));
+  const obj = (v: unknown, key: string): Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(key);
   const o = obj(raw, '(top level)');
   const num = (src: Record<string, unknown>, key: string): number => {
     const v = src[key];
@@ -247,10 +282,19 @@ export function parseFloorLine(line: string): FloorResult {
   const worst = arr('worst').map((w): FloorSpike => {
     const s = obj(w, 'worst[]');
     const spike: FloorSpike = {
-      cycle: num(s, 'cycle'), offsetMs: num(s, 'offset_ms'), latenessUs: num(s, 'lateness_us'), cpu: num(s, 'cpu'),
-      runQueueUs: numOrNull(s, 'run_queue_us'), onCpuUs: numOrNull(s, 'on_cpu_us'), switchedIn: numOrNull(s, 'switched_in'),
-      unaccountedUs: numOrNull(s, 'unaccounted_us'), wokeLateUs: num(s, 'woke_late_us'), spinWallUs: num(s, 'spin_wall_us'),
-      stealJiffiesCpu: numOrNull(s, 'steal_jiffies_cpu'), stealJiffiesAll: numOrNull(s, 'steal_jiffies_all'), cause: null,
+      cycle: num(s, 'cycle'),
+      offsetMs: num(s, 'offset_ms'),
+      latenessUs: num(s, 'lateness_us'),
+      cpu: num(s, 'cpu'),
+      runQueueUs: numOrNull(s, 'run_queue_us'),
+      onCpuUs: numOrNull(s, 'on_cpu_us'),
+      switchedIn: numOrNull(s, 'switched_in'),
+      unaccountedUs: numOrNull(s, 'unaccounted_us'),
+      wokeLateUs: num(s, 'woke_late_us'),
+      spinWallUs: num(s, 'spin_wall_us'),
+      stealJiffiesCpu: numOrNull(s, 'steal_jiffies_cpu'),
+      stealJiffiesAll: numOrNull(s, 'steal_jiffies_all'),
+      cause: null,
     };
     spike.cause = causeOf(spike);
     return spike;
@@ -260,23 +304,54 @@ export function parseFloorLine(line: string): FloorResult {
   const cpuPinned = num(o, 'cpu_pinned');
   const policy = str('policy');
   const mlock = typeof o.mlock === 'boolean' ? o.mlock : fail('mlock');
-  const steal: FloorSteal | null = o.steal_jiffies === null ? null : {
-    jiffies: num(o, 'steal_jiffies'), totalJiffies: num(o, 'total_jiffies'), irqJiffies: num(o, 'irq_jiffies'),
-    percent: num(o, 'steal_percent'), perCpu: arr('steal_jiffies_per_cpu').map((v) => (typeof v === 'number' ? v : fail('steal_jiffies_per_cpu[]'))),
-    userHz: num(o, 'user_hz'),
-  };
-  const sampling: FloorSampling | null = o.steal_samples === undefined ? null : {
-    intervalMs: num(o, 'steal_ms'), samples: num(o, 'steal_samples'), maxJiffiesInSample: num(o, 'steal_max_jiffies_in_sample'), maxAtMs: num(o, 'steal_max_at_ms'),
-  };
+  const steal: FloorSteal | null =
+    o.steal_jiffies === null
+      ? null
+      : {
+          jiffies: num(o, 'steal_jiffies'),
+          totalJiffies: num(o, 'total_jiffies'),
+          irqJiffies: num(o, 'irq_jiffies'),
+          percent: num(o, 'steal_percent'),
+          perCpu: arr('steal_jiffies_per_cpu').map((v) => (typeof v === 'number' ? v : fail('steal_jiffies_per_cpu[]'))),
+          userHz: num(o, 'user_hz'),
+        };
+  const sampling: FloorSampling | null =
+    o.steal_samples === undefined
+      ? null
+      : {
+          intervalMs: num(o, 'steal_ms'),
+          samples: num(o, 'steal_samples'),
+          maxJiffiesInSample: num(o, 'steal_max_jiffies_in_sample'),
+          maxAtMs: num(o, 'steal_max_at_ms'),
+        };
   return {
-    hz: num(o, 'hz'), seconds: num(o, 'seconds'), spinUs: num(o, 'spin_us'),
-    cycles: num(o, 'cycles'), run: num(o, 'run'), skipped: num(o, 'skipped'), elapsedS: num(o, 'elapsed_s'),
-    minUs: num(o, 'min_us'), meanUs: num(o, 'mean_us'), p50Us: num(o, 'p50_us'), p99Us: num(o, 'p99_us'), p999Us: num(o, 'p999_us'), maxUs: num(o, 'max_us'),
-    over1ms: num(o, 'over_1ms'), over100us: num(o, 'over_100us'), worst,
-    policy, fifoRequested: fifo > 0 ? fifo : null, fifoApplied: fifo > 0 && policy === `SCHED_FIFO ${fifo}`,
-    mlock, cpuPinned: cpuPinned >= 0 ? cpuPinned : null, errors,
-    startMonotonicNs: num(o, 'start_monotonic_ns'), clocksource: str('clocksource'), timerSlackNs: num(o, 'timer_slack_ns'),
-    steal, sampling,
+    hz: num(o, 'hz'),
+    seconds: num(o, 'seconds'),
+    spinUs: num(o, 'spin_us'),
+    cycles: num(o, 'cycles'),
+    run: num(o, 'run'),
+    skipped: num(o, 'skipped'),
+    elapsedS: num(o, 'elapsed_s'),
+    minUs: num(o, 'min_us'),
+    meanUs: num(o, 'mean_us'),
+    p50Us: num(o, 'p50_us'),
+    p99Us: num(o, 'p99_us'),
+    p999Us: num(o, 'p999_us'),
+    maxUs: num(o, 'max_us'),
+    over1ms: num(o, 'over_1ms'),
+    over100us: num(o, 'over_100us'),
+    worst,
+    policy,
+    fifoRequested: fifo > 0 ? fifo : null,
+    fifoApplied: fifo > 0 && policy === `SCHED_FIFO ${fifo}`,
+    mlock,
+    cpuPinned: cpuPinned >= 0 ? cpuPinned : null,
+    errors,
+    startMonotonicNs: num(o, 'start_monotonic_ns'),
+    clocksource: str('clocksource'),
+    timerSlackNs: num(o, 'timer_slack_ns'),
+    steal,
+    sampling,
   };
 }
 
@@ -288,7 +363,7 @@ export async function measureFloor(opts: FloorOptions): Promise<FloorResult> {
   const r = await run(bin, args, { timeoutMs: opts.seconds * 1000 + 60_000, ...(opts.signal && { signal: opts.signal }) });
   if (r.code !== 0) {
     const why = r.error ? r.error.message : `exit ${r.code ?? 'by signal'}: ${r.stderr.trim()}`;
-    throw new FloorError('E_FLOOR_RUN', `${bin} ${args.join(' ')} failed: ${why}`);
+    throw new FloorError(FloorCodes.run, `${bin} ${args.join(' ')} failed: ${why}`);
   }
   const line = r.stdout.trim().split('\n').pop() ?? '';
   return parseFloorLine(line);
@@ -299,15 +374,34 @@ const round = (v: number): number => Math.round(v * 10) / 10;
 /** Flat figures for a benchmark's JSON line, e.g. floorFigures(r, 'floor_') beside the loop's own. */
 export function floorFigures(r: FloorResult, prefix = ''): Record<string, unknown> {
   const f: Record<string, unknown> = {
-    hz: r.hz, spin_us: r.spinUs, policy: r.policy, cycles: r.cycles, skipped: r.skipped,
-    p50_us: round(r.p50Us), p99_us: round(r.p99Us), p999_us: round(r.p999Us), max_us: round(r.maxUs),
-    over_1ms: r.over1ms, over_100us: r.over100us,
-    steal_jiffies: r.steal?.jiffies ?? null, total_jiffies: r.steal?.totalJiffies ?? null, steal_percent: r.steal ? round(r.steal.percent) : null,
+    hz: r.hz,
+    spin_us: r.spinUs,
+    policy: r.policy,
+    cycles: r.cycles,
+    skipped: r.skipped,
+    p50_us: round(r.p50Us),
+    p99_us: round(r.p99Us),
+    p999_us: round(r.p999Us),
+    max_us: round(r.maxUs),
+    over_1ms: r.over1ms,
+    over_100us: r.over100us,
+    steal_jiffies: r.steal?.jiffies ?? null,
+    total_jiffies: r.steal?.totalJiffies ?? null,
+    steal_percent: r.steal ? round(r.steal.percent) : null,
     worst: r.worst.map((w) => ({
-      cycle: w.cycle, offset_ms: round(w.offsetMs), lateness_us: round(w.latenessUs), cpu: w.cpu,
-      cause: w.cause, run_queue_us: w.runQueueUs, on_cpu_us: w.onCpuUs, switched_in: w.switchedIn, unaccounted_us: w.unaccountedUs,
-      woke_late_us: w.wokeLateUs, spin_wall_us: w.spinWallUs,
-      steal_jiffies_cpu: w.stealJiffiesCpu, steal_jiffies_all: w.stealJiffiesAll,
+      cycle: w.cycle,
+      offset_ms: round(w.offsetMs),
+      lateness_us: round(w.latenessUs),
+      cpu: w.cpu,
+      cause: w.cause,
+      run_queue_us: w.runQueueUs,
+      on_cpu_us: w.onCpuUs,
+      switched_in: w.switchedIn,
+      unaccounted_us: w.unaccountedUs,
+      woke_late_us: w.wokeLateUs,
+      spin_wall_us: w.spinWallUs,
+      steal_jiffies_cpu: w.stealJiffiesCpu,
+      steal_jiffies_all: w.stealJiffiesAll,
     })),
     ...(r.sampling && { steal_max_jiffies_in_sample: r.sampling.maxJiffiesInSample, steal_max_at_ms: round(r.sampling.maxAtMs) }),
     ...(r.errors.length > 0 && { errors: r.errors }),
@@ -318,20 +412,35 @@ export function floorFigures(r: FloorResult, prefix = ''): Record<string, unknow
 export async function main(argv: string[]): Promise<Record<string, unknown>> {
   const { duration } = benchArgs(argv, { duration: 60 });
   const options = {
-    duration: { type: 'string' }, hz: { type: 'string' }, fifo: { type: 'string' }, 'spin-us': { type: 'string' }, cpu: { type: 'string' },
-    mlock: { type: 'boolean' }, 'steal-ms': { type: 'string' }, 'slack-ns': { type: 'string' },
+    duration: { type: 'string' },
+    hz: { type: 'string' },
+    fifo: { type: 'string' },
+    'spin-us': { type: 'string' },
+    cpu: { type: 'string' },
+    mlock: { type: 'boolean' },
+    'steal-ms': { type: 'string' },
+    'slack-ns': { type: 'string' },
   } as const;
   let values;
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true }));
   } catch (err) {
-    throw new ConfigError('E_FLOOR_OPTIONS', `platform-floor: ${(err as Error).message}; flags: ${Object.keys(options).map((k) => `--${k}`).join(' ')}`, { cause: err });
+    throw new FloorError(
+      FloorCodes.options,
+      `platform-floor: ${(err as Error).message}; flags: ${Object.keys(options)
+        .map((k) => `--${k}`)
+        .join(' ')}`,
+      { cause: err },
+    );
   }
   const opt = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
   const o: FloorOptions = {
-    hz: opt(values.hz) ?? 1000, seconds: duration, spinUs: opt(values['spin-us']) ?? LOOP_SPIN_US,
+    hz: opt(values.hz) ?? 1000,
+    seconds: duration,
+    spinUs: opt(values['spin-us']) ?? LOOP_SPIN_US,
     // 10 ms sampling costs well under 1% of a CPU and says whether the worst cycles coincide with steal.
-    stealMs: opt(values['steal-ms']) ?? 10, mlock: values.mlock ?? false,
+    stealMs: opt(values['steal-ms']) ?? 10,
+    mlock: values.mlock ?? false,
   };
   const fifo = opt(values.fifo);
   const cpu = opt(values.cpu);
@@ -343,9 +452,20 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   const r = await measureFloor(o);
   for (const e of r.errors) log(`platform-floor: not applied: ${e}`);
   return {
-    ...floorFigures(r), duration_s: duration, run: r.run, min_us: round(r.minUs), mean_us: round(r.meanUs),
-    irq_jiffies: r.steal?.irqJiffies ?? null, steal_jiffies_per_cpu: r.steal?.perCpu ?? null, user_hz: r.steal?.userHz ?? null,
-    clocksource: r.clocksource, timer_slack_ns: r.timerSlackNs, start_monotonic_ns: r.startMonotonicNs, mlock: r.mlock, cpu_pinned: r.cpuPinned,
-    load_average: loadavg().map(round), machine: machine(),
+    ...floorFigures(r),
+    duration_s: duration,
+    run: r.run,
+    min_us: round(r.minUs),
+    mean_us: round(r.meanUs),
+    irq_jiffies: r.steal?.irqJiffies ?? null,
+    steal_jiffies_per_cpu: r.steal?.perCpu ?? null,
+    user_hz: r.steal?.userHz ?? null,
+    clocksource: r.clocksource,
+    timer_slack_ns: r.timerSlackNs,
+    start_monotonic_ns: r.startMonotonicNs,
+    mlock: r.mlock,
+    cpu_pinned: r.cpuPinned,
+    load_average: loadavg().map(round),
+    machine: machine(),
   };
 }

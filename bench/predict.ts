@@ -17,9 +17,13 @@ import { benchArgs, log, machine, percentile, sortedCopy } from './_util.js';
 
 async function mlpDir(): Promise<string> {
   const dir = join(mkdtempSync(join(tmpdir(), 'reflex-bench-predict-')), 'mlp');
-  const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [50, 8] }), tf.layers.dense({ units: 64, activation: 'relu' }), tf.layers.dense({ units: 6 })] });
+  const model = tf.sequential({
+    layers: [tf.layers.flatten({ inputShape: [50, 8] }), tf.layers.dense({ units: 64, activation: 'relu' }), tf.layers.dense({ units: 6 })],
+  });
   const meta: ReflexModelMeta = {
-    format: 'reflex-model', version: 1, input: { channels: 8, samples: 50, rateHz: 250, windowMs: 200 },
+    format: 'reflex-model',
+    version: 1,
+    input: { channels: 8, samples: 50, rateHz: 250, windowMs: 200 },
     normalization: { mean: new Array(8).fill(0), std: new Array(8).fill(1) },
     outputs: Array.from({ length: 6 }, (_, i) => ({ name: `y${i}`, unit: '' })),
   };
@@ -65,19 +69,30 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
       continue;
     }
     const p = await Predictor.load(dir, { warmUp: 100 });
-    log(`predict: ${b}: ${p.info.path}, compiled ${p.info.compiled.ok ? `ok (max abs diff ${p.info.compiled.maxAbsDiff?.toExponential(2)})` : p.info.compiled.reason}`);
+    log(
+      `predict: ${b}: ${p.info.path}, compiled ${p.info.compiled.ok ? `ok (max abs diff ${p.info.compiled.maxAbsDiff?.toExponential(2)})` : p.info.compiled.reason}`,
+    );
     const c = measure(p, 'compiled', slice);
     const t = measure(p, 'tfjs', slice);
     per[b] = {
-      compiled_p50_us: c.p50, compiled_p99_us: c.p99, tfjs_p50_us: t.p50, tfjs_p99_us: t.p99,
-      tfjs_over_compiled_p50: round(t.p50 / c.p50), calls: c.calls + t.calls,
+      compiled_p50_us: c.p50,
+      compiled_p99_us: c.p99,
+      tfjs_p50_us: t.p50,
+      tfjs_p99_us: t.p99,
+      tfjs_over_compiled_p50: round(t.p50 / c.p50),
+      calls: c.calls + t.calls,
     };
     p.dispose();
   }
   const first = per.wasm ?? per.cpu ?? {};
   return {
     model: useMlp ? 'mlp 400-64-6 (built in place)' : 'models/default (MLP 160-64-32-2)',
-    compiled_p50_us: first.compiled_p50_us, compiled_p99_us: first.compiled_p99_us, tfjs_p50_us: first.tfjs_p50_us, tfjs_p99_us: first.tfjs_p99_us,
-    backends: per, duration_s: duration, machine: machine(),
+    compiled_p50_us: first.compiled_p50_us,
+    compiled_p99_us: first.compiled_p99_us,
+    tfjs_p50_us: first.tfjs_p50_us,
+    tfjs_p99_us: first.tfjs_p99_us,
+    backends: per,
+    duration_s: duration,
+    machine: machine(),
   };
 }

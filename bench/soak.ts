@@ -45,7 +45,10 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     rss.push([t, m.rss / 2 ** 20]);
     heap.push([t, m.heapUsed / 2 ** 20]);
     external.push([t, m.external / 2 ** 20]);
-    if (rss.length % 15 === 0) log(`soak: ${t.toFixed(0)} s rss ${(m.rss / 2 ** 20).toFixed(1)} MB, heap ${(m.heapUsed / 2 ** 20).toFixed(1)} MB, external ${(m.external / 2 ** 20).toFixed(1)} MB`);
+    if (rss.length % 15 === 0)
+      log(
+        `soak: ${t.toFixed(0)} s rss ${(m.rss / 2 ** 20).toFixed(1)} MB, heap ${(m.heapUsed / 2 ** 20).toFixed(1)} MB, external ${(m.external / 2 ** 20).toFixed(1)} MB`,
+      );
   }
   const status = rt.status() as { counters: Record<string, number>; loop: { cycles: number; overruns: number; lateness_p99_us: number } };
   await client.close();
@@ -93,9 +96,15 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
 function slope(points: ReadonlyArray<[number, number]>): number {
   const n = points.length;
   if (n < 2) return Number.NaN;
-  let sx = 0, sy = 0, sxx = 0, sxy = 0;
+  let sx = 0,
+    sy = 0,
+    sxx = 0,
+    sxy = 0;
   for (const [x, y] of points) {
-    sx += x; sy += y; sxx += x * x; sxy += x * y;
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
   }
   return (n * sxy - sx * sy) / (n * sxx - sx * sx);
 }

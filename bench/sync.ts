@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchArgs, log, machine } from './_util.js';
 import { ClockModel } from '../src/time/clock-model.js';
-import { convergenceSeconds, parseTruth, scoreAgainstTruth, type MappedBlock } from '../src/time/sim-truth.js';
-import { startSimFirmware } from '../src/devices/sim-firmware.js';
-import { BridgeLink } from '../src/devices/bridge-link.js';
-import { attachBridgeClock } from '../src/devices/tracker-bridge.js';
+import { convergenceSeconds, parseTruth, scoreAgainstTruth, type MappedBlock } from '../src/testing/sim-truth.js';
+import { startSimFirmware } from '../src/devices/sim/firmware.js';
+import { BridgeLink } from '../src/devices/bridge/link.js';
+import { attachBridgeClock } from '../src/devices/tracker/bridge.js';
 import { openNodeSerial } from '../src/hal/serial-node.js';
 
 const RATE = 2000;

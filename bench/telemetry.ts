@@ -1,6 +1,14 @@
 /**
- * `npm run bench -- telemetry [--duration S] [--reps N] [--size 64B|4KiB|256KiB ...] [--hwm N] [--no-python]`
- * (defaults: 1 s windows, 7 reps, every size, then the Python loss check)
+ * `npm run bench -- telemetry [--duration S] [--reps N] [--size 64B|4KiB|256KiB ...] [--hwm N] [--no-python]
+ *   [--no-encode | --encode-only]`
+ * (defaults: the encoder comparison for 8 x S seconds, then 1 s windows, 7 reps, every size,
+ * then the Python loss check)
+ *
+ * Encoders (bench/_telemetry-encode.ts, `encode_*`): the publisher's hand-written CborWriter
+ * against cbor-x configured as codec.ts createEncoder() does, on the same messages in this
+ * process: ns per encode (medians of alternating batches), size, V8 heap bytes per encode.
+ * And end to end (`send_*`): a bare XPUB that encodes every packed block with one encoder or
+ * the other before sending it (publish()'s send path without its bookkeeping), paired per rep.
  *
  * Delivered throughput on loopback tcp from a publisher in this process to a subscriber in
  * a child process (its own core), for 64 B, 4 KiB and 256 KiB payloads (the Float32Array of
@@ -39,10 +47,15 @@ import { nullLogger } from '../src/core/log.js';
 import { TelemetryClient } from '../src/telemetry/client.js';
 import { TelemetryPublisher } from '../src/telemetry/publisher.js';
 import { CborWriter, ZERO_COPY_MIN } from '../src/telemetry/cbor-writer.js';
+import { compareEncoders, packedBlockEncoder, type EncoderName } from './_telemetry-encode.js';
 import { SCHEMA_VERSION, topicFrame, type BlockBody } from '../src/telemetry/topics.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const SIZES: Array<[string, number]> = [['64B', 64], ['4KiB', 4096], ['256KiB', 256 * 1024]];
+const SIZES: Array<[string, number]> = [
+  ['64B', 64],
+  ['4KiB', 4096],
+  ['256KiB', 256 * 1024],
+];
 const BATCH = 256;
 const QUEUE_BYTES = 16 * 1024 * 1024;
 
@@ -57,8 +70,18 @@ function blockBody(payloadBytes: number): BlockBody {
   const samples = Math.max(1, payloadBytes / 4 / channels);
   const data = new Float32Array(channels * samples).map((_, i) => Math.sin(i));
   return {
-    stream: 'emg', rate: 2000, unit: 'uV', channels: Array.from({ length: channels }, (_, i) => `ch${i + 1}`), samples,
-    first_sample: 0, block_seq: 0, device_time_us: 0, host_time_ms: 0, host_period_ms: 0.5, valid: true, data,
+    stream: 'emg',
+    rate: 2000,
+    unit: 'uV',
+    channels: Array.from({ length: channels }, (_, i) => `ch${i + 1}`),
+    samples,
+    first_sample: 0,
+    block_seq: 0,
+    device_time_us: 0,
+    host_time_ms: 0,
+    host_period_ms: 0.5,
+    valid: true,
+    data,
   };
 }
 
@@ -100,7 +123,9 @@ async function child(mode: string, endpoint: string, warmup: number, window: num
 }
 
 function spawnChild(mode: string, endpoint: string, warmup: number, window: number, payload: number): { result: Promise<ChildResult> } {
-  const proc = spawn(process.execPath, ['--import=tsx', SELF, 'child', mode, endpoint, String(warmup), String(window), String(payload)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import=tsx', SELF, 'child', mode, endpoint, String(warmup), String(window), String(payload)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const result = new Promise<ChildResult>((resolve, reject) => {
@@ -161,6 +186,34 @@ async function runRaw(size: number, hwm: number, warmup: number, window: number,
   return c.result;
 }
 
+/** A bare XPUB that encodes each packed block with `which` before sending it, to a bare SUB. */
+async function runEncoded(which: EncoderName, size: number, hwm: number, warmup: number, window: number): Promise<ChildResult> {
+  const sock = new XPublisher({ sendHighWaterMark: hwm, sendTimeout: 0, noDrop: false, linger: 0 });
+  await sock.bind('tcp://127.0.0.1:*');
+  const c = spawnChild('raw', sock.lastEndpoint!, warmup, window, size);
+  await sock.receive(); // the subscription
+  const topic = Buffer.from(topicFrame('emg.raw', 'bench', 'sim'));
+  const encode = packedBlockEncoder(which);
+  const body = blockBody(size);
+  let finished = false;
+  void c.result.finally(() => (finished = true));
+  let failed = 0;
+  const onFailed = (): void => {
+    failed++;
+  };
+  let seq = 0;
+  while (!finished) {
+    for (let i = 0; i < BATCH; i++) {
+      body.block_seq++;
+      sock.send([topic, encode(seq++, performance.now(), 4242, body)]).then(undefined, onFailed);
+    }
+    await nextTurn();
+  }
+  sock.close();
+  if (failed > 0) throw new Error(`${which} sender: ${failed} sends failed`);
+  return c.result;
+}
+
 async function runReflex(childMode: 'reflex' | 'client', size: number, hwm: number, warmup: number, window: number, immutable: boolean): Promise<ChildResult> {
   const pub = new TelemetryPublisher({ endpoints: ['tcp://127.0.0.1:*'], runtimeId: 'bench', boardId: 'sim', hwm, logger: nullLogger() });
   const [ep] = await pub.start();
@@ -188,7 +241,9 @@ async function lostAt10k(seconds: number): Promise<Record<string, number>> {
   const pub = new TelemetryPublisher({ endpoints: ['tcp://127.0.0.1:*'], runtimeId: 'bench', boardId: 'sim', hwm: 10_000, logger: nullLogger() });
   const [ep] = await pub.start();
   const script = fileURLToPath(new URL('../examples/python/subscriber.py', import.meta.url));
-  const py = spawn('/usr/bin/python3', [script, ep!, '--topic', 'emg.raw', '--duration', String(seconds + 2), '--json', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const py = spawn('/usr/bin/python3', [script, ep!, '--topic', 'emg.raw', '--duration', String(seconds + 2), '--json', '--quiet'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   py.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => py.on('close', resolve));
@@ -241,9 +296,18 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   const sizes = only.length === 0 ? SIZES : SIZES.filter(([label]) => only.includes(label));
   if (sizes.length !== only.length && only.length > 0) throw new Error(`--size must be one of ${SIZES.map(([l]) => l).join(', ')}`);
   const skipPython = argv.includes('--no-python');
+  const encodeOnly = argv.includes('--encode-only');
+  const skipEncode = argv.includes('--no-encode');
+  if (encodeOnly && skipEncode) throw new Error('--encode-only and --no-encode contradict each other');
   const hwmArg = positiveIntFlag(argv, 'hwm');
   const warmup = 0.2;
   const out: Record<string, unknown> = { machine: machine(), duration_s: duration, reps, transport: 'tcp loopback', subscriber: 'child process' };
+  if (!skipEncode) {
+    // First, with no subscriber process running: in-process, alternating the two encoders.
+    log(`telemetry: CborWriter vs cbor-x, ${duration * 8} s`);
+    Object.assign(out, compareEncoders(duration * 8));
+    if (encodeOnly) return out;
+  }
   for (const [label, size] of sizes) {
     const raw: ChildResult[] = [];
     const rfx: ChildResult[] = [];
@@ -251,6 +315,8 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     const wire: ChildResult[] = [];
     const copied: ChildResult[] = [];
     const rfxCopy: ChildResult[] = [];
+    const sendWriter: ChildResult[] = [];
+    const sendCborx: ChildResult[] = [];
     const large = size >= ZERO_COPY_MIN;
     const wireSize = reflexWireSize(size);
     const hwm = hwmArg ?? hwmFor(size);
@@ -272,7 +338,14 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
       rfx.push(await runReflex('reflex', size, hwm, warmup, duration, true));
       if (large) rfxCopy.push(await runReflex('reflex', size, hwm, warmup, duration, false));
       cli.push(await runReflex('client', size, hwm, warmup, duration, true));
-      log(`telemetry ${label} rep ${r + 1}: raw ${rate(raw[r]!).toFixed(0)} msg/s, reflex ${rate(rfx[r]!).toFixed(0)} msg/s, reflex+client ${rate(cli[r]!).toFixed(0)} msg/s`);
+      if (!skipEncode) {
+        // Alternating which goes first, so neither always meets the other's leftovers.
+        const order: EncoderName[] = r % 2 === 0 ? ['writer', 'cborx'] : ['cborx', 'writer'];
+        for (const which of order) (which === 'writer' ? sendWriter : sendCborx).push(await runEncoded(which, size, hwm, warmup, duration));
+      }
+      log(
+        `telemetry ${label} rep ${r + 1}: raw ${rate(raw[r]!).toFixed(0)} msg/s, reflex ${rate(rfx[r]!).toFixed(0)} msg/s, reflex+client ${rate(cli[r]!).toFixed(0)} msg/s`,
+      );
     }
     const mb = (xs: ChildResult[]): number => Number(median(xs.map((x) => x.bytes / x.seconds / 1e6)).toFixed(2));
     // Ratios are taken per rep (raw and reflex back to back, under the same load) and then the
@@ -293,6 +366,11 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     if (wire.length > 0) {
       out[`raw_same_wire_msgs_per_s_${label}`] = Math.round(median(wire.map(rate)));
       out[`ratio_vs_same_wire_${label}`] = Number(median(rfx.map((x, i) => rate(x) / rate(wire[i]!))).toFixed(3));
+    }
+    if (sendWriter.length > 0) {
+      out[`send_msgs_per_s_writer_${label}`] = Math.round(median(sendWriter.map(rate)));
+      out[`send_msgs_per_s_cborx_${label}`] = Math.round(median(sendCborx.map(rate)));
+      out[`send_ratio_writer_over_cborx_${label}`] = Number(median(sendWriter.map((x, i) => rate(x) / rate(sendCborx[i]!))).toFixed(3));
     }
     if (large) {
       out[`copy_mb_per_s_${label}`] = mb(rfxCopy);

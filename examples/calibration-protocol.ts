@@ -40,7 +40,10 @@ const clock: Clock = values.fast ? new VirtualClock(0) : systemClock;
 const t0 = clock.now();
 const at = () => `${((clock.now() - t0) / 1000).toFixed(3).padStart(8)} s`;
 const functions = calibrationFunctions({
-  prompt: (p) => console.log(`${at()}  >>> ${p.phase === 'done' ? 'Done, thank you.' : `${p.phase.toUpperCase()} for ${p.durationMs / 1000} s (trial ${p.trial + 1}/${p.trials})`}`),
+  prompt: (p) =>
+    console.log(
+      `${at()}  >>> ${p.phase === 'done' ? 'Done, thank you.' : `${p.phase.toUpperCase()} for ${p.durationMs / 1000} s (trial ${p.trial + 1}/${p.trials})`}`,
+    ),
   mark: (m) => console.log(`${at()}      mark ${m.label} ${m.edge}`),
 });
 

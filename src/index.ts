@@ -9,7 +9,20 @@ export { DEFAULT_OUTPUTS, defaultConfig, loadConfig, validateConfig, type Output
 export { boardsDir, listBoards, loadBoard, validateBoard } from './boards/load.js';
 export type { ActuatorDef, ActuatorKind, BoardDef, LineRef, SourceDef } from './boards/types.js';
 export { META_FILE, readModelMeta, validateModelMeta, type ReflexModelMeta } from './predict/metadata.js';
-export { Logger, nullLogger, type LogLevel, type LogSink } from './core/log.js';
-export { ConfigError, DisconnectedError, isReflexError, ReflexError } from './core/errors.js';
+export {
+  formatLogRecord,
+  formattedSink,
+  LOG_FORMATS,
+  Logger,
+  nullLogger,
+  parseLogFormat,
+  type LogFields,
+  type LogFormat,
+  type LogLevel,
+  type LogRecord,
+  type LogSettings,
+  type LogSink,
+} from './core/log.js';
+export { ConfigError, DisconnectedError, isReflexError, ReflexError, type ErrorCode } from './core/errors.js';
 export type { SampleBlock } from './core/block.js';
 export { monotonicMs } from './time/monotonic.js';

@@ -29,7 +29,10 @@ test('bridge actuators of the sim board batch one ACTUATE per cycle in protocol 
     { channel: 2, kind: 'digital', value: 1 },
   ]);
   set.safeAll();
-  t.deepEqual(sink.frames.at(-1)!.map((e) => e.value), [1500, 1000, 0]);
+  t.deepEqual(
+    sink.frames.at(-1)!.map((e) => e.value),
+    [1500, 1000, 0],
+  );
   t.true(set.inSafeState);
 });
 
@@ -50,7 +53,10 @@ test('bridge batch: unchanged commands are resent only as a keep-alive; changes 
   set.safeAll();
   set.safeAll();
   t.is(sink.frames.length, 5, 'every safe-state command is sent');
-  t.deepEqual(sink.frames[4]!.map((e) => e.value), [1500, 1000, 0]);
+  t.deepEqual(
+    sink.frames[4]!.map((e) => e.value),
+    [1500, 1000, 0],
+  );
 });
 
 test('protocol conversion: pwm in 0.01 % units, servo within 500..2500, digital thresholded', (t) => {
@@ -60,8 +66,10 @@ test('protocol conversion: pwm in 0.01 % units, servo within 500..2500, digital 
   t.is(toProtocolValue('digital', 0.49), 0);
   const batch = new BridgeBatch(new RecordingSink());
   new BridgeActuator({ name: 'a', kind: 'servo', via: 'bridge', channel: 3, min: 1000, max: 2000, slewPerS: 1, safe: 1500, unit: 'us' }, batch);
-  const err = t.throws(() => new BridgeActuator({ name: 'b', kind: 'servo', via: 'bridge', channel: 3, min: 1000, max: 2000, slewPerS: 1, safe: 1500, unit: 'us' }, batch));
-  t.regex(err!.message, /share channel 3/);
+  const err = t.throws(
+    () => new BridgeActuator({ name: 'b', kind: 'servo', via: 'bridge', channel: 3, min: 1000, max: 2000, slewPerS: 1, safe: 1500, unit: 'us' }, batch),
+  );
+  t.regex(err.message, /share channel 3/);
 });
 
 test('GPIO digital output opens at its safe level and writes logical levels', (t) => {
@@ -80,8 +88,28 @@ test('GPIO digital output opens at its safe level and writes logical levels', (t
 test('sysfs PWM: duty from 0..1 or from servo µs, enabled at the safe value', (t) => {
   const pwm = new FakePwm();
   const defs: ActuatorDef[] = [
-    { name: 'fan', kind: 'pwm', via: 'sysfs-pwm', pwm: { chip: 'reflex-sim-pwm', channel: 0, periodNs: 1_000_000 }, min: 0, max: 1, slewPerS: 10, safe: 0, unit: 'duty' },
-    { name: 'servo', kind: 'servo', via: 'sysfs-pwm', pwm: { chip: 'reflex-sim-pwm', channel: 1, periodNs: 20_000_000 }, min: 1000, max: 2000, slewPerS: 4000, safe: 1500, unit: 'us' },
+    {
+      name: 'fan',
+      kind: 'pwm',
+      via: 'sysfs-pwm',
+      pwm: { chip: 'reflex-sim-pwm', channel: 0, periodNs: 1_000_000 },
+      min: 0,
+      max: 1,
+      slewPerS: 10,
+      safe: 0,
+      unit: 'duty',
+    },
+    {
+      name: 'servo',
+      kind: 'servo',
+      via: 'sysfs-pwm',
+      pwm: { chip: 'reflex-sim-pwm', channel: 1, periodNs: 20_000_000 },
+      min: 1000,
+      max: 2000,
+      slewPerS: 4000,
+      safe: 1500,
+      unit: 'us',
+    },
   ];
   const set = createActuators(defs, { pwm });
   const a = { chip: 'reflex-sim-pwm', channel: 0 };
@@ -110,7 +138,7 @@ test('simulated actuators record every command and whether it was the safe state
 test('missing backends and bad limits are configuration errors naming the actuator', (t) => {
   const e1 = t.throws(() => createActuators(sim.actuators, {}));
   t.is((e1 as { code?: string }).code, 'E_ACTUATOR_BACKEND');
-  t.regex(e1!.message, /"wrist"/);
+  t.regex(e1.message, /"wrist"/);
   const bad = { ...sim.actuators[0]!, safe: 3000 };
   const e2 = t.throws(() => createActuators([bad], {}, { simulate: true }));
   t.is((e2 as { code?: string }).code, 'E_ACTUATOR_LIMITS');
@@ -118,24 +146,41 @@ test('missing backends and bad limits are configuration errors naming the actuat
 
 test('safeAll tries every actuator even when one fails, then reports the failure', (t) => {
   const gpio = new FakeGpio();
-  const d = (name: string, line: number): ActuatorDef => ({ name, kind: 'digital', via: 'gpio', line: { chip: 'reflex-sim', line }, min: 0, max: 1, slewPerS: Infinity, safe: 0, unit: 'bool' });
+  const d = (name: string, line: number): ActuatorDef => ({
+    name,
+    kind: 'digital',
+    via: 'gpio',
+    line: { chip: 'reflex-sim', line },
+    min: 0,
+    max: 1,
+    slewPerS: Infinity,
+    safe: 0,
+    unit: 'bool',
+  });
   const set = createActuators([d('a', 1), d('b', 2)], { gpio });
   set.apply([1, 1]);
   set.actuators[0]!.close(); // writes to a closed line throw
   const err = t.throws(() => set.safeAll());
   t.is((err as { code?: string }).code, 'E_SAFE_FAILED');
-  t.regex(err!.message, /a: /);
+  t.regex(err.message, /a: /);
   t.is(gpio.level({ chip: 'reflex-sim', line: 2 }), 0, 'the other actuator still went safe');
 });
 
 test('output map: linear maps from named outputs, unmapped actuators hold safe, errors name the entry', (t) => {
-  const m = new OutputMap([{ actuator: 'grip', output: 'grip', scale: 1000, offset: 1000 }, { actuator: 'wrist', output: 'wrist_angle', scale: 10, offset: 1500 }], sim.actuators, ['wrist_angle', 'grip']);
+  const m = new OutputMap(
+    [
+      { actuator: 'grip', output: 'grip', scale: 1000, offset: 1000 },
+      { actuator: 'wrist', output: 'wrist_angle', scale: 10, offset: 1500 },
+    ],
+    sim.actuators,
+    ['wrist_angle', 'grip'],
+  );
   const targets = new Float64Array(3);
   m.map([-20, 0.5], targets);
   t.deepEqual(Array.from(targets), [1300, 1500, 0]);
   const e = t.throws(() => new OutputMap([{ actuator: 'elbow', output: 'grip' }], sim.actuators, ['grip']));
   t.is((e as { code?: string }).code, 'E_MAP_ACTUATOR');
-  t.regex(e!.message, /mapping\[0\]\.actuator "elbow"/);
+  t.regex(e.message, /mapping\[0\]\.actuator "elbow"/);
   const e2 = t.throws(() => new OutputMap([{ actuator: 'grip', output: 'force' }], sim.actuators, ['grip']));
   t.is((e2 as { code?: string }).code, 'E_MAP_OUTPUT');
 });

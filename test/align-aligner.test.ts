@@ -165,9 +165,15 @@ test('late tracker samples are inserted in order; older than a full ring are dro
   };
   for (const time of [10, 30, 20, 50, 40]) t.true(push(time));
   t.is(ring.counters.inserted, 2);
-  t.deepEqual([0, 1, 2, 3, 4].map((k) => ring.timeAt(k)), [10, 20, 30, 40, 50]);
+  t.deepEqual(
+    [0, 1, 2, 3, 4].map((k) => ring.timeAt(k)),
+    [10, 20, 30, 40, 50],
+  );
   t.true(push(35)); // full: 10 goes, 35 goes in between
-  t.deepEqual([0, 1, 2, 3, 4].map((k) => ring.timeAt(k)), [20, 30, 35, 40, 50]);
+  t.deepEqual(
+    [0, 1, 2, 3, 4].map((k) => ring.timeAt(k)),
+    [20, 30, 35, 40, 50],
+  );
   t.false(push(15), 'older than everything held in a full ring');
   t.is(ring.counters.dropped, 1);
   const out = new Float32Array(1);

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { buildCyclic, causeOf, measureFloor, parseFloorLine, type FloorResult } from '../bench/platform-floor.js';
+import { buildCyclic, causeOf, FloorError, measureFloor, parseFloorLine, type FloorResult } from '../bench/platform-floor.js';
 
 let bin = '';
 test.before(async () => {
@@ -84,8 +84,11 @@ test('--fifo 50 applies when permitted and is reported, not fatal, when not', as
 (isRoot && setpriv ? test : test.skip)('without CAP_SYS_NICE the SCHED_FIFO failure is in errors and the run still completes', async (t) => {
   // Root with CAP_SYS_NICE dropped and RLIMIT_RTPRIO 0 is refused like an unprivileged user.
   const out = await new Promise<string>((resolve, reject) => {
-    execFile(setpriv!, ['--inh-caps=-sys_nice', '--bounding-set=-sys_nice', '--', bin, '--hz', '1000', '--seconds', '0.1', '--fifo', '50'], { encoding: 'utf8' }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+    execFile(
+      setpriv!,
+      ['--inh-caps=-sys_nice', '--bounding-set=-sys_nice', '--', bin, '--hz', '1000', '--seconds', '0.1', '--fifo', '50'],
+      { encoding: 'utf8' },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
     );
   });
   const r = parseFloorLine(out.trim());
@@ -96,17 +99,23 @@ test('--fifo 50 applies when permitted and is reported, not fatal, when not', as
   t.regex(r.errors[0] ?? '', /^SCHED_FIFO .*: Operation not permitted$/);
 });
 
-test('bad options are a ConfigError before anything runs', async (t) => {
-  for (const o of [{ hz: 0, seconds: 1 }, { hz: 1000, seconds: -1 }, { hz: 1000, seconds: 1, fifo: 100 }, { hz: 1000, seconds: 1, spinUs: -5 }, { hz: 1e5, seconds: 1e4 }]) {
-    const err = await t.throwsAsync(measureFloor(o));
-    t.is((err as { code?: string }).code, 'E_FLOOR_OPTIONS');
+test('bad options are an E_FLOOR_OPTIONS FloorError before anything runs', async (t) => {
+  for (const o of [
+    { hz: 0, seconds: 1 },
+    { hz: 1000, seconds: -1 },
+    { hz: 1000, seconds: 1, fifo: 100 },
+    { hz: 1000, seconds: 1, spinUs: -5 },
+    { hz: 1e5, seconds: 1e4 },
+  ]) {
+    const err = await t.throwsAsync(measureFloor(o), { instanceOf: FloorError });
+    t.is(err.code, 'E_FLOOR_OPTIONS');
   }
 });
 
 test('no C compiler: a clear error naming what to install', async (t) => {
   const err = await t.throwsAsync(buildCyclic('/nonexistent/reflex-no-cc'));
   t.is((err as { code?: string }).code, 'E_FLOOR_NO_CC');
-  t.regex(err!.message, /apt-get install gcc|set CC/);
+  t.regex(err.message, /apt-get install gcc|set CC/);
 });
 
 test('output missing a field is rejected, not half-read', (t) => {

@@ -64,25 +64,31 @@ test('validation errors name the key and have a stable code', (t) => {
 test('unknown board id lists the known ones; bad JSON names the file', (t) => {
   const err = t.throws(() => loadBoard('nope'));
   t.is((err as ConfigError).code, 'E_BOARD_UNKNOWN');
-  t.true(err!.message.includes('sim'));
+  t.true(err.message.includes('sim'));
   const dir = mkdtempSync(join(tmpdir(), 'reflex-board-'));
   const f = join(dir, 'broken.json');
   writeFileSync(f, '{ nope');
   const e2 = t.throws(() => loadBoard(f));
   t.is((e2 as ConfigError).code, 'E_CONFIG');
-  t.true(e2!.message.includes(f));
+  t.true(e2.message.includes(f));
 });
 
 test('firmwareArgs of a simulated board: only host-firmware flags a board may pass, with valid values', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'reflex-board-fw-'));
   const sim = (firmwareArgs: unknown) => ({
-    id: 's', name: 'S', source: { kind: 'bridge', transport: 'sim', rate: 2000, channels: 8, firmwareArgs }, actuators: [],
+    id: 's',
+    name: 'S',
+    source: { kind: 'bridge', transport: 'sim', rate: 2000, channels: 8, firmwareArgs },
+    actuators: [],
   });
   const file = join(dir, 'sim-x.json');
   const ok = validateBoard(sim(['--seed', '7', '--mains', '60', '--fault', 'drop:5@1000', '--autostart', '--actuator-log', 'act.log']), file);
   if (ok.source.kind !== 'bridge' || ok.source.transport !== 'sim') throw new Error('not a sim source');
-  t.deepEqual(ok.source.firmwareArgs, ['--seed', '7', '--mains', '60', '--fault', 'drop:5@1000', '--autostart', '--actuator-log', join(dir, 'act.log')],
-    'relative file paths are taken from the board file directory');
+  t.deepEqual(
+    ok.source.firmwareArgs,
+    ['--seed', '7', '--mains', '60', '--fault', 'drop:5@1000', '--autostart', '--actuator-log', join(dir, 'act.log')],
+    'relative file paths are taken from the board file directory',
+  );
   const cases: Array<[unknown, string, RegExp]> = [
     ['--seed 7', '"source.firmwareArgs"', /must be an array/],
     [['--seed', 7], '"source.firmwareArgs[1]"', /must be a string/],

@@ -2,8 +2,8 @@ import test from 'ava';
 import { Counters } from '../src/core/counters.js';
 import { DisconnectedError, type ReflexError } from '../src/core/errors.js';
 import { FrameType } from '../src/bridge/frames.js';
-import { BridgeCommander } from '../src/devices/bridge-commander.js';
-import type { LinkCounterKey } from '../src/devices/bridge-link-types.js';
+import { BridgeCommander } from '../src/devices/bridge/commander.js';
+import type { LinkCounterKey } from '../src/devices/bridge/link-types.js';
 import type { SerialPortLike } from '../src/hal/serial.js';
 
 /** A port whose write lets the test act while the bytes are "in flight". */

@@ -48,7 +48,12 @@ const shape = fc.record({ channels: fc.integer({ min: 1, max: 16 }), samples: fc
 /** A consecutive SAMPLES stream with random shapes and values, mixed with other frame types. */
 const streamSpec = fc.array(
   fc.oneof(
-    { weight: 6, arbitrary: shape.chain((s) => fc.array(int24, { minLength: s.channels * s.samples, maxLength: s.channels * s.samples }).map((counts) => ({ kind: 'samples' as const, ...s, counts }))) },
+    {
+      weight: 6,
+      arbitrary: shape.chain((s) =>
+        fc.array(int24, { minLength: s.channels * s.samples, maxLength: s.channels * s.samples }).map((counts) => ({ kind: 'samples' as const, ...s, counts })),
+      ),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('ack' as const), reqId: fc.integer({ min: 0, max: 0xfffe }) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('tracker' as const), values: fc.array(fc.float({ noNaN: true }), { minLength: 1, maxLength: 6 }) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('pong' as const), pingId: fc.nat() }) },
@@ -132,13 +137,16 @@ test('any chunking of a stream gives identical output', (t) => {
 
 test('byte-at-a-time feeding gives the same output as one push', (t) => {
   const spec: StreamSpec = [
-    { kind: 'samples', channels: 16, samples: 20, counts: Array.from({ length: 320 }, (_, k) => (k * 104729) % 16777216 - 8388608) },
+    { kind: 'samples', channels: 16, samples: 20, counts: Array.from({ length: 320 }, (_, k) => ((k * 104729) % 16777216) - 8388608) },
     { kind: 'ack', reqId: 0 },
     { kind: 'samples', channels: 3, samples: 1, counts: [0, 0, 0] },
   ];
   const { bytes } = build(spec);
   const whole = decodeChunked(bytes, []);
-  const single = decodeChunked(bytes, Array.from({ length: bytes.length }, (_, i) => i));
+  const single = decodeChunked(
+    bytes,
+    Array.from({ length: bytes.length }, (_, i) => i),
+  );
   t.deepEqual(single.events, whole.events);
   t.is(whole.events.length, 3);
 });
@@ -164,7 +172,7 @@ test('random corruption never yields a block that differs from an original block
   fc.assert(
     fc.property(streamSpec, fc.array(mutation, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 20 }), (spec, muts, cuts) => {
       const { bytes, blocks, frames } = build(spec);
-      let b = Array.from(bytes);
+      const b = Array.from(bytes);
       for (const m of muts) {
         const at = m.at % (b.length + 1);
         if (m.op === 'flip' && at < b.length) b[at] = b[at]! ^ m.xor;
@@ -208,7 +216,10 @@ test('garbage between frames is counted segment by segment and every frame survi
       const g = Uint8Array.from([...garbage, 0]);
       const stream = Uint8Array.from([...bytes.subarray(0, at), ...g, ...bytes.subarray(at)]);
       // Each non-empty zero-delimited run of garbage is one bad frame (oversize ones included).
-      const segments = Buffer.from(g).toString('latin1').split('\0').filter((x) => x.length > 0).length;
+      const segments = Buffer.from(g)
+        .toString('latin1')
+        .split('\0')
+        .filter((x) => x.length > 0).length;
       const out = decodeChunked(stream, [at + 1, at + 700]);
       const s = out.dec.stats();
       return s.bad === segments && s.frames === frames.length && blocksAreOriginal(out.events, blocks);
@@ -223,7 +234,11 @@ function kindOf(...chunks: Uint8Array[]): { bad: BadKind[]; events: unknown[]; c
   const r = recorder();
   const dec = new BridgeDecoder(r.handlers, { rate: 1000 });
   for (const c of chunks) dec.push(c);
-  return { bad: r.events.filter((e) => (e as unknown[])[0] === 'bad').map((e) => (e as unknown[])[1] as BadKind), events: r.events, counters: dec.counters.snapshot() };
+  return {
+    bad: r.events.filter((e) => (e as unknown[])[0] === 'bad').map((e) => (e as unknown[])[1] as BadKind),
+    events: r.events,
+    counters: dec.counters.snapshot(),
+  };
 }
 
 const w = new FrameWriter();
@@ -247,7 +262,7 @@ test('each bad kind is classified on its own', (t) => {
   t.deepEqual(kindOf(Uint8Array.of(0x05, 0x01, 0x02, 0x00)).bad, ['bad_cobs']);
   t.deepEqual(kindOf(Uint8Array.of(0x03, 0x01, 0x02, 0x00)).bad, ['truncated'], 'a 2-byte packet');
   const crc = good();
-  crc[crc.length - 2] ^= 0x01;
+  crc[crc.length - 2]! ^= 0x01;
   t.deepEqual(kindOf(crc).bad, ['bad_crc']);
   t.deepEqual(kindOf(rawFrame(FrameType.SAMPLES, samplesPayload(1, 1), 2)).bad, ['wrong_version']);
   t.deepEqual(kindOf(rawFrame(0x08, [1, 2, 3])).bad, ['unknown_type']);
@@ -284,7 +299,22 @@ test('oversize: more than 1030 bytes without a delimiter is dropped up to the ne
 test('a HELLO with a foreign major version is read for its version, not acted upon', (t) => {
   const fw = new FrameWriter();
   fw.version = 2;
-  const hello = fw.hello({ protoMajor: 2, protoMinor: 3, fwMajor: 9, fwMinor: 0, fwPatch: 0, maxChannels: 8, adcBits: 24, nActuators: 0, bootId: 1, rateHz: 1000, channels: 8, blockSamples: 1, flags: 0, name: 'future' });
+  const hello = fw.hello({
+    protoMajor: 2,
+    protoMinor: 3,
+    fwMajor: 9,
+    fwMinor: 0,
+    fwPatch: 0,
+    maxChannels: 8,
+    adcBits: 24,
+    nActuators: 0,
+    bootId: 1,
+    rateHz: 1000,
+    channels: 8,
+    blockSamples: 1,
+    flags: 0,
+    name: 'future',
+  });
   const r = kindOf(hello);
   t.deepEqual(r.events, [['foreign', { version: 2, protoMajor: 2, protoMinor: 3 }]]);
   t.deepEqual(r.bad, []);
@@ -301,7 +331,12 @@ test('gaps are reported with exact spans, and the block counters keep counting t
   const gaps = r.events.filter((e) => (e as unknown[])[0] === 'gap');
   t.deepEqual(gaps, [['gap', { fromSeq: 1, toSeq: 5, missingFrames: 3, missingSamples: 6, deviceSpanUs: 8000 }]]);
   const blocks = r.events.filter((e) => (e as unknown[])[0] === 'samples').map((e) => (e as unknown[]).slice(6, 8));
-  t.deepEqual(blocks, [[0, 0], [1, 2], [5, 10], [6, 12]]);
+  t.deepEqual(blocks, [
+    [0, 0],
+    [1, 2],
+    [5, 10],
+    [6, 12],
+  ]);
   t.like(r.counters, { gaps: 1, missing_frames: 3, missing_samples: 6 });
   // The gap event comes before the first block after the gap.
   t.deepEqual((r.events[2] as unknown[])[0], 'gap');
@@ -309,18 +344,32 @@ test('gaps are reported with exact spans, and the block counters keep counting t
 
 test('a first_sample jump with consecutive seq is a gap too (samples lost inside the device)', (t) => {
   const r = kindOf(samplesFrame(0, 0, 0), samplesFrame(1, 7, 3500));
-  t.deepEqual(r.events.filter((e) => (e as unknown[])[0] === 'gap'), [['gap', { fromSeq: 0, toSeq: 1, missingFrames: 0, missingSamples: 5, deviceSpanUs: 3500 }]]);
+  t.deepEqual(
+    r.events.filter((e) => (e as unknown[])[0] === 'gap'),
+    [['gap', { fromSeq: 0, toSeq: 1, missingFrames: 0, missingSamples: 5, deviceSpanUs: 3500 }]],
+  );
 });
 
 test('seq back to 0 is a stream restart, not a gap; wrapping at 2^32 is neither', (t) => {
   const r = kindOf(samplesFrame(0, 0, 0), samplesFrame(1, 2, 2000), samplesFrame(0, 0, 50));
-  t.deepEqual(r.events.filter((e) => ['gap', 'restart'].includes((e as unknown[])[0] as string)), [['restart', { lastSeq: 1, lastFirstSample: 2, lastTUs: 2000, tUs: 50 }]]);
+  t.deepEqual(
+    r.events.filter((e) => ['gap', 'restart'].includes((e as unknown[])[0] as string)),
+    [['restart', { lastSeq: 1, lastFirstSample: 2, lastTUs: 2000, tUs: 50 }]],
+  );
   t.is(r.counters.restarts, 1);
   const wrap = kindOf(samplesFrame(0xfffffffe, 0xfffffffc, 0), samplesFrame(0xffffffff, 0xfffffffe, 2000), samplesFrame(0, 0, 4000), samplesFrame(1, 2, 6000));
-  t.deepEqual(wrap.events.filter((e) => ['gap', 'restart'].includes((e as unknown[])[0] as string)), []);
+  t.deepEqual(
+    wrap.events.filter((e) => ['gap', 'restart'].includes((e as unknown[])[0] as string)),
+    [],
+  );
   // Extended counters keep growing past 2^32.
   const ext = wrap.events.filter((e) => (e as unknown[])[0] === 'samples').map((e) => (e as unknown[]).slice(6, 8));
-  t.deepEqual(ext, [[0xfffffffe, 0xfffffffc], [0xffffffff, 0xfffffffe], [2 ** 32, 2 ** 32], [2 ** 32 + 1, 2 ** 32 + 2]]);
+  t.deepEqual(ext, [
+    [0xfffffffe, 0xfffffffc],
+    [0xffffffff, 0xfffffffe],
+    [2 ** 32, 2 ** 32],
+    [2 ** 32 + 1, 2 ** 32 + 2],
+  ]);
 });
 
 test('reset() forgets partial frames and gap tracking (a new connection)', (t) => {
@@ -331,7 +380,10 @@ test('reset() forgets partial frames and gap tracking (a new connection)', (t) =
   dec.push(f.subarray(0, 5));
   dec.reset();
   dec.push(samplesFrame(40, 80, 9000));
-  t.deepEqual(r.events.map((e) => (e as unknown[])[0]), ['samples', 'samples']);
+  t.deepEqual(
+    r.events.map((e) => (e as unknown[])[0]),
+    ['samples', 'samples'],
+  );
   t.is(dec.stats().bad, 0);
 });
 

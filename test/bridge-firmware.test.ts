@@ -11,8 +11,8 @@ import { BridgeDecoder } from '../src/bridge/decoder.js';
 import { FrameWriter } from '../src/bridge/encode.js';
 import { DeviceErrorCode, FrameType } from '../src/bridge/frames.js';
 import type { ReflexError } from '../src/core/errors.js';
-import { BridgeLink, type LinkGap } from '../src/devices/bridge-link.js';
-import { firmwareBinaryPath, startSimFirmware, type SimFirmware } from '../src/devices/sim-firmware.js';
+import { BridgeLink, type LinkGap } from '../src/devices/bridge/link.js';
+import { firmwareBinaryPath, startSimFirmware, type SimFirmware } from '../src/devices/sim/firmware.js';
 import { openNodeSerial } from '../src/hal/serial-node.js';
 
 const fwTest = existsSync(firmwareBinaryPath()) ? test.serial : test.skip;
@@ -37,7 +37,13 @@ function readDump(file: string): Map<number, number[]> {
 }
 
 /** Resolve when `pred` holds for an event, or reject after `ms` (a failure guard, not a sleep). */
-function until<T extends unknown[]>(link: BridgeLink, event: 'samples' | 'gap' | 'state', pred: (...args: T) => boolean, ms: number, what: string): Promise<void> {
+function until<T extends unknown[]>(
+  link: BridgeLink,
+  event: 'samples' | 'gap' | 'state',
+  pred: (...args: T) => boolean,
+  ms: number,
+  what: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       link.off(event, on as never);
@@ -96,13 +102,25 @@ fwTest('2000 samples of 16 channels at 4 kHz arrive value for value as the firmw
   t.true(compared >= 2000);
   // A pty does not corrupt bytes: no bad frame of any kind.
   const c = link.counters();
-  t.is(Object.entries(c.decoder).filter(([k]) => !['gaps', 'restarts', 'missing_frames', 'missing_samples'].includes(k)).reduce((a, [, v]) => a + v, 0), 0, JSON.stringify(c.decoder));
+  t.is(
+    Object.entries(c.decoder)
+      .filter(([k]) => !['gaps', 'restarts', 'missing_frames', 'missing_samples'].includes(k))
+      .reduce((a, [, v]) => a + v, 0),
+    0,
+    JSON.stringify(c.decoder),
+  );
   // Consecutive from 0, except exactly where a gap was reported: on a loaded machine the
   // device may overflow its transmit buffer (it says so with ERROR OVERFLOW), never silently.
   const idx = [...got.keys()].sort((a, b) => a - b);
   t.is(idx[0], 0);
-  const holes = idx.slice(1).map((v, i) => v - idx[i]! - 1).filter((h) => h > 0);
-  t.deepEqual(holes, gaps.filter((g) => g.cause === 'frames').map((g) => g.missingSamples));
+  const holes = idx
+    .slice(1)
+    .map((v, i) => v - idx[i]! - 1)
+    .filter((h) => h > 0);
+  t.deepEqual(
+    holes,
+    gaps.filter((g) => g.cause === 'frames').map((g) => g.missingSamples),
+  );
   for (const e of errors) t.is(e.code, 'E_DEVICE_REPORT', e.message);
   if (holes.length > 0) t.log(`device dropped frames under load: ${holes.length} gaps, all reported`);
 });
@@ -187,7 +205,11 @@ fwTest('every documented refusal gets the documented ERROR from the firmware, an
     // The writer reuses its buffer: copy before the next frame is built.
     await port.write(frame.slice());
     return new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no reply to ${Buffer.from(frame).toString("hex")}; got ${JSON.stringify(replies)}; decoder ${JSON.stringify(decoder.stats())}`)), 5000);
+      const timer = setTimeout(
+        () =>
+          reject(new Error(`no reply to ${Buffer.from(frame).toString('hex')}; got ${JSON.stringify(replies)}; decoder ${JSON.stringify(decoder.stats())}`)),
+        5000,
+      );
       const check = (): void => {
         const r = replies.find((x) => want.includes(x.kind));
         if (!r) return;
@@ -211,15 +233,31 @@ fwTest('every documented refusal gets the documented ERROR from the firmware, an
     ['channel out of range', () => w.actuateRaw(11, [{ channel: 4, kind: 0, value: 0 }]), { reqId: 11, commandType: ACTUATE, code: BAD_ARG }],
     ['channel repeated', () => w.actuateRaw(12, [servo0, { ...servo0, value: 1600 }]), { reqId: 12, commandType: ACTUATE, code: BAD_ARG }],
     ['unknown kind', () => w.actuateRaw(13, [{ channel: 0, kind: 3, value: 0 }]), { reqId: 13, commandType: ACTUATE, code: BAD_ARG }],
-    ['kind the channel does not support (PWM on digital)', () => w.actuateRaw(14, [{ channel: 2, kind: 1, value: 10 }]), { reqId: 14, commandType: ACTUATE, code: BAD_ARG }],
-    ['kind the channel does not support (digital on servo)', () => w.actuateRaw(15, [{ channel: 0, kind: 0, value: 1 }]), { reqId: 15, commandType: ACTUATE, code: BAD_ARG }],
+    [
+      'kind the channel does not support (PWM on digital)',
+      () => w.actuateRaw(14, [{ channel: 2, kind: 1, value: 10 }]),
+      { reqId: 14, commandType: ACTUATE, code: BAD_ARG },
+    ],
+    [
+      'kind the channel does not support (digital on servo)',
+      () => w.actuateRaw(15, [{ channel: 0, kind: 0, value: 1 }]),
+      { reqId: 15, commandType: ACTUATE, code: BAD_ARG },
+    ],
     ['digital value 2', () => w.actuateRaw(16, [{ channel: 2, kind: 0, value: 2 }]), { reqId: 16, commandType: ACTUATE, code: BAD_ARG }],
     ['PWM value 10001', () => w.actuateRaw(17, [{ channel: 1, kind: 1, value: 10001 }]), { reqId: 17, commandType: ACTUATE, code: BAD_ARG }],
     ['servo value 499', () => w.actuateRaw(18, [{ channel: 1, kind: 2, value: 499 }]), { reqId: 18, commandType: ACTUATE, code: BAD_ARG }],
     ['servo value 2501', () => w.actuateRaw(19, [{ channel: 1, kind: 2, value: 2501 }]), { reqId: 19, commandType: ACTUATE, code: BAD_ARG }],
     ['one bad entry after a good one', () => w.actuateRaw(20, [servo0, { channel: 3, kind: 0, value: 7 }]), { reqId: 20, commandType: ACTUATE, code: BAD_ARG }],
-    ['length not 6 + 8*count (one byte more)', () => w.raw(ACTUATE, Uint8Array.from([...u16(21), 1, 0, 0, 0, 0, 2, 0, 0, 0xdc, 0x05, 0, 0, 0])), { reqId: 21, commandType: ACTUATE, code: BAD_ARG }],
-    ['shorter than its fixed part, req_id readable', () => w.raw(ACTUATE, Uint8Array.from([...u16(22), 1])), { reqId: 22, commandType: ACTUATE, code: BAD_ARG }],
+    [
+      'length not 6 + 8*count (one byte more)',
+      () => w.raw(ACTUATE, Uint8Array.from([...u16(21), 1, 0, 0, 0, 0, 2, 0, 0, 0xdc, 0x05, 0, 0, 0])),
+      { reqId: 21, commandType: ACTUATE, code: BAD_ARG },
+    ],
+    [
+      'shorter than its fixed part, req_id readable',
+      () => w.raw(ACTUATE, Uint8Array.from([...u16(22), 1])),
+      { reqId: 22, commandType: ACTUATE, code: BAD_ARG },
+    ],
     ['req_id 0xFFFF', () => w.actuateRaw(0xffff, [servo0]), UNSOLICITED],
     ['ACTUATE of 1 byte: no req_id', () => w.raw(ACTUATE, Uint8Array.from([1])), UNSOLICITED],
     ['CONFIG without its arguments', () => w.raw(FrameType.CONFIG, Uint8Array.from(u16(23))), { reqId: 23, commandType: FrameType.CONFIG, code: BAD_ARG }],
@@ -229,7 +267,11 @@ fwTest('every documented refusal gets the documented ERROR from the firmware, an
     ['START without a req_id', () => w.raw(FrameType.START, Uint8Array.from([1])), UNSOLICITED],
     ['FAULT of an unknown kind', () => w.fault(26, 99, 0), { reqId: 26, commandType: FrameType.FAULT, code: BAD_ARG }],
     ['unknown host type 0x50', () => w.raw(0x50, Uint8Array.from([...u16(27), 9, 9])), { reqId: 27, commandType: 0x50, code: DeviceErrorCode.UNKNOWN_TYPE }],
-    ['a device-to-host type (SAMPLES)', () => w.raw(FrameType.SAMPLES, Uint8Array.from(u16(28))), { reqId: 28, commandType: FrameType.SAMPLES, code: DeviceErrorCode.UNKNOWN_TYPE }],
+    [
+      'a device-to-host type (SAMPLES)',
+      () => w.raw(FrameType.SAMPLES, Uint8Array.from(u16(28))),
+      { reqId: 28, commandType: FrameType.SAMPLES, code: DeviceErrorCode.UNKNOWN_TYPE },
+    ],
   ];
   await send(w.helloReq(1, 1, 1), ['hello']);
   for (const [what, frame, want] of cases) t.like(await send(frame()), { kind: 'error', ...want }, what);
@@ -246,10 +288,21 @@ fwTest('every documented refusal gets the documented ERROR from the firmware, an
   t.like(await send(w.stop(33)), { kind: 'ack', reqId: 33 });
 
   // Only now one valid ACTUATE: the log must show it and nothing from the refused ones.
-  t.like(await send(w.actuateRaw(34, [{ channel: 1, kind: 2, value: 1234 }, { channel: 3, kind: 0, value: 1 }])), { kind: 'ack', reqId: 34, commandType: ACTUATE });
+  t.like(
+    await send(
+      w.actuateRaw(34, [
+        { channel: 1, kind: 2, value: 1234 },
+        { channel: 3, kind: 0, value: 1 },
+      ]),
+    ),
+    { kind: 'ack', reqId: 34, commandType: ACTUATE },
+  );
   await port.close();
   await fw.stop();
-  const applied = readFileSync(actuatorLog, 'utf8').split('\n').filter((l) => l && !l.endsWith(' safe')).map((l) => l.split(' ').slice(1).join(' '));
+  const applied = readFileSync(actuatorLog, 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.endsWith(' safe'))
+    .map((l) => l.split(' ').slice(1).join(' '));
   t.deepEqual(applied, ['1 2 1234', '3 0 1']);
 });
 
@@ -266,16 +319,17 @@ fwTest('CONFIG with automatic block_samples rounds rate/1000 halves up (docs/pro
     decoder.push(chunk);
     wake?.();
   });
-  const until = (pred: () => boolean, what: string): Promise<void> => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 5000);
-    wake = () => {
-      if (!pred()) return;
-      clearTimeout(timer);
-      wake = null;
-      resolve();
-    };
-    wake();
-  });
+  const until = (pred: () => boolean, what: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 5000);
+      wake = () => {
+        if (!pred()) return;
+        clearTimeout(timer);
+        wake = null;
+        resolve();
+      };
+      wake();
+    });
   const w = new FrameWriter();
   const blockAt = async (rate: number, channels: number): Promise<number> => {
     const a = acks;

@@ -46,4 +46,3 @@ export class HostFrames {
 
 export type Actuate = Extract<HostCommand, { type: typeof FrameType.ACTUATE }>;
 export const lastActuate = (h: HostFrames): Actuate | undefined => h.frames.filter((f): f is Actuate => f.type === FrameType.ACTUATE).at(-1);
-

@@ -5,8 +5,8 @@ import { nullLogger } from '../src/core/log.js';
 import { FrameWriter } from '../src/bridge/encode.js';
 import { DeviceErrorCode, FrameType } from '../src/bridge/frames.js';
 import { BridgeDeviceError } from '../src/bridge/errors.js';
-import { FakeBridgeDevice } from '../src/devices/bridge-fake-device.js';
-import { BridgeLink, type BridgeLinkOptions, type LinkGap, type LinkTimers, type PongSample } from '../src/devices/bridge-link.js';
+import { FakeBridgeDevice } from '../src/testing/bridge-fake-device.js';
+import { BridgeLink, type BridgeLinkOptions, type LinkGap, type LinkTimers, type PongSample } from '../src/devices/bridge/link.js';
 import { FakeSerialBus } from '../src/hal/serial-fake.js';
 
 /** Manual time: timers fire only when the test advances the clock. */
@@ -49,7 +49,17 @@ function setup(linkOpts: Partial<BridgeLinkOptions> = {}, devOpts: ConstructorPa
   const bus = new FakeSerialBus();
   const dev = new FakeBridgeDevice(bus, PATH, devOpts);
   const clock = new FakeClock();
-  const link = new BridgeLink({ open: bus.open, path: PATH, rate: 4000, channels: 3, block: 2, timers: clock, now: () => clock.now, logger: nullLogger(), ...linkOpts });
+  const link = new BridgeLink({
+    open: bus.open,
+    path: PATH,
+    rate: 4000,
+    channels: 3,
+    block: 2,
+    timers: clock,
+    now: () => clock.now,
+    logger: nullLogger(),
+    ...linkOpts,
+  });
   const states: string[] = [];
   const errors: ReflexError[] = [];
   const gaps: LinkGap[] = [];
@@ -77,7 +87,13 @@ test('handshake: 0x00 + HELLO_REQ, HELLO, STOP, CONFIG, START, then samples in Â
   const expected = (k: number, c: number) => Math.fround(FakeBridgeDevice.count(k, c) * 0.5);
   // Channel-major: channel 0 samples 0,1 then channel 1 ...
   t.deepEqual(blocks[1]!.data, [expected(2, 0), expected(3, 0), expected(2, 1), expected(3, 1), expected(2, 2), expected(3, 2)]);
-  t.deepEqual(blocks.map((b) => [b.seq, b.first, b.rate]), [[0, 0, 4000], [1, 2, 4000]]);
+  t.deepEqual(
+    blocks.map((b) => [b.seq, b.first, b.rate]),
+    [
+      [0, 0, 4000],
+      [1, 2, 4000],
+    ],
+  );
   t.is(blocks[0]!.at, clock.now);
   await link.stop();
   t.is(dev.received.at(-1)!.type, FrameType.STOP);
@@ -89,9 +105,9 @@ test('a device ERROR to CONFIG rejects start() with the device code and stops th
   const { dev, link } = setup();
   dev.reply = (cmd) => (cmd.type === FrameType.CONFIG ? { error: DeviceErrorCode.BAD_ARG, message: 'rate out of range' } : 'default');
   const err = await t.throwsAsync(link.start(), { instanceOf: BridgeDeviceError });
-  t.is(err!.code, 'E_DEVICE_BAD_ARG');
-  t.is((err as BridgeDeviceError).deviceCode, 2);
-  t.regex(err!.message, /CONFIG.*rate out of range/);
+  t.is(err.code, 'E_DEVICE_BAD_ARG');
+  t.is(err.deviceCode, 2);
+  t.regex(err.message, /CONFIG.*rate out of range/);
   t.is(link.state, 'stopped');
 });
 
@@ -141,28 +157,45 @@ test('version mismatch: E_BAD_VERSION names both versions and the side to update
     return 'silent';
   };
   const e1 = await t.throwsAsync<ReflexError>(newer.link.start());
-  t.is(e1!.code, 'E_BAD_VERSION');
-  t.regex(e1!.message, /protocol 2\.1, this host speaks 1\.0: update Reflex/);
+  t.is(e1.code, 'E_BAD_VERSION');
+  t.regex(e1.message, /protocol 2\.1, this host speaks 1\.0: update Reflex/);
 
   const older = setup({}, { protoMajor: 1 });
   older.dev.reply = (cmd) => {
     if (cmd.type === FrameType.HELLO_REQ) {
       const w = new FrameWriter();
-      older.dev.send(w.hello({ protoMajor: 0, protoMinor: 9, fwMajor: 0, fwMinor: 0, fwPatch: 0, maxChannels: 8, adcBits: 24, nActuators: 0, bootId: 1, rateHz: 1000, channels: 8, blockSamples: 1, flags: 0, name: 'old' }));
+      older.dev.send(
+        w.hello({
+          protoMajor: 0,
+          protoMinor: 9,
+          fwMajor: 0,
+          fwMinor: 0,
+          fwPatch: 0,
+          maxChannels: 8,
+          adcBits: 24,
+          nActuators: 0,
+          bootId: 1,
+          rateHz: 1000,
+          channels: 8,
+          blockSamples: 1,
+          flags: 0,
+          name: 'old',
+        }),
+      );
       return 'silent';
     }
     return 'default';
   };
   const e2 = await t.throwsAsync<ReflexError>(older.link.start());
-  t.is(e2!.code, 'E_BAD_VERSION');
-  t.regex(e2!.message, /0\.9.*update the device firmware/);
+  t.is(e2.code, 'E_BAD_VERSION');
+  t.regex(e2.message, /0\.9.*update the device firmware/);
 
   // A device that can frame an ERROR we read (major 1) but refuses our range.
   const refusing = setup();
   refusing.dev.reply = (cmd) => (cmd.type === FrameType.HELLO_REQ ? { error: DeviceErrorCode.BAD_VERSION, message: 'wants 2' } : 'default');
   const e3 = await t.throwsAsync<ReflexError>(refusing.link.start());
-  t.is(e3!.code, 'E_BAD_VERSION');
-  t.regex(e3!.message, /refused firmware-bridge protocol 1\.0/);
+  t.is(e3.code, 'E_BAD_VERSION');
+  t.regex(e3.message, /refused firmware-bridge protocol 1\.0/);
 });
 
 test('stall: silence longer than stallMs reconnects, and the outage is one gap with its host span', async (t) => {
@@ -299,11 +332,20 @@ test('actuate awaits the ACK; ERROR BAD_ARG rejects; not connected rejects at on
   const { dev, link } = setup();
   await t.throwsAsync(link.actuate([{ channel: 0, kind: 'servo', value: 1500 }]), { instanceOf: DisconnectedError });
   await link.start();
-  await link.actuate([{ channel: 0, kind: 'servo', value: 1500 }, { channel: 1, kind: 'digital', value: 1 }]);
-  t.like(dev.received.at(-1), { type: FrameType.ACTUATE, entries: [{ channel: 0, kind: 2, value: 1500 }, { channel: 1, kind: 0, value: 1 }] });
+  await link.actuate([
+    { channel: 0, kind: 'servo', value: 1500 },
+    { channel: 1, kind: 'digital', value: 1 },
+  ]);
+  t.like(dev.received.at(-1), {
+    type: FrameType.ACTUATE,
+    entries: [
+      { channel: 0, kind: 2, value: 1500 },
+      { channel: 1, kind: 0, value: 1 },
+    ],
+  });
   dev.reply = (cmd) => (cmd.type === FrameType.ACTUATE ? { error: DeviceErrorCode.BAD_ARG, message: 'servo 3000' } : 'default');
   const err = await t.throwsAsync<ReflexError>(link.actuate([{ channel: 0, kind: 'servo', value: 3000 }]));
-  t.is(err!.code, 'E_DEVICE_BAD_ARG');
+  t.is(err.code, 'E_DEVICE_BAD_ARG');
   await t.throwsAsync(link.actuate([{ channel: 0, kind: 'laser' as 'pwm', value: 1 }]), { instanceOf: RangeError });
   dev.reply = () => 'default';
   await link.fault('DROP', 3);
@@ -345,7 +387,10 @@ test('samples from an old stream before START are not passed on', async (t) => {
   t.is(blocks.length, 0);
   t.is(link.counters().link.samples_before_start, 2);
   dev.emitSamples(1);
-  t.deepEqual(blocks.map((b) => b.seq), [0]);
+  t.deepEqual(
+    blocks.map((b) => b.seq),
+    [0],
+  );
   await link.stop();
 });
 
@@ -404,7 +449,10 @@ test('samples in the same chunk as the START ACK: streaming at once, and a synch
     return 'silent';
   };
   await link.start();
-  t.deepEqual(blocks.map((b) => b.seq), [0, 1]);
+  t.deepEqual(
+    blocks.map((b) => b.seq),
+    [0, 1],
+  );
   t.deepEqual(states, ['connecting', 'streaming']);
   t.is(pongs.length, 1, 'the PING sent from inside the samples handler got its PONG decoded');
   t.is(Object.keys(link.counters().decoder).length, 0, 'nothing counted bad');

@@ -21,7 +21,16 @@ const encoders: Record<string, () => Uint8Array> = {
   start: () => w.start(2),
   config: () => w.config(5, 4000, 16, 0),
   samples: () =>
-    w.samples({ seq: 7, firstSample: 14, tUs: 123456789, uvPerLsb: Math.fround(0.02235174), channels: 2, samples: 2, format: 0, counts: [1, -1, 8388607, -8388608] }),
+    w.samples({
+      seq: 7,
+      firstSample: 14,
+      tUs: 123456789,
+      uvPerLsb: Math.fround(0.02235174),
+      channels: 2,
+      samples: 2,
+      format: 0,
+      counts: [1, -1, 8388607, -8388608],
+    }),
   pong: () => w.pong({ pingId: 5, hostToken: 0x0102030405060708n, tRxUs: 1000, tTxUs: 1010 }),
   actuate: () =>
     w.actuate(3, [
@@ -91,7 +100,22 @@ test('device frames decode to the field values they were made from', (t) => {
   });
   for (const name of ['hello', 'samples', 'pong', 'error', 'heartbeat', 'tracker', 'ack']) dec.push(Buffer.from(vectors.get(name)!, 'hex'));
   t.is(dec.stats().bad, 0);
-  t.like(seen.hello as object, { protoMajor: 1, protoMinor: 0, fwMajor: 1, fwMinor: 2, fwPatch: 3, maxChannels: 16, adcBits: 24, nActuators: 4, bootId: 0xdeadbeef, rateHz: 2000, channels: 8, blockSamples: 2, flags: 7, name: 'reflex-sim' });
+  t.like(seen.hello, {
+    protoMajor: 1,
+    protoMinor: 0,
+    fwMajor: 1,
+    fwMinor: 2,
+    fwPatch: 3,
+    maxChannels: 16,
+    adcBits: 24,
+    nActuators: 4,
+    bootId: 0xdeadbeef,
+    rateHz: 2000,
+    channels: 8,
+    blockSamples: 2,
+    flags: 7,
+    name: 'reflex-sim',
+  });
   const uv = Math.fround(0.02235174);
   // Channel-major in the block: ch0 = [s0, s1], ch1 = [s0, s1].
   t.deepEqual(seen.samples, { data: [1, 8388607, -1, -8388608].map((c) => Math.fround(c * uv)), seq: 7, first: 14, t: 123456789, uv });
@@ -101,7 +125,16 @@ test('device frames decode to the field values they were made from', (t) => {
   t.deepEqual(seen.tracker, { seq: 3, tUs: 20000, values: [12.5, 0.25] });
   t.deepEqual(seen.ack, { reqId: 2, commandType: 0x41 });
   const s = packetOf('samples');
-  t.deepEqual(parseSamples(s.dv, s.off, s.len), { seq: 7, firstSample: 14, tUs: 123456789, uvPerLsb: uv, channels: 2, samples: 2, format: 0, counts: Int32Array.of(1, -1, 8388607, -8388608) });
+  t.deepEqual(parseSamples(s.dv, s.off, s.len), {
+    seq: 7,
+    firstSample: 14,
+    tUs: 123456789,
+    uvPerLsb: uv,
+    channels: 2,
+    samples: 2,
+    format: 0,
+    counts: Int32Array.of(1, -1, 8388607, -8388608),
+  });
 });
 
 test('host commands parse back to their field values', (t) => {
@@ -109,7 +142,14 @@ test('host commands parse back to their field values', (t) => {
     hello_req: { type: FrameType.HELLO_REQ, reqId: 1, minMajor: 1, maxMajor: 1 },
     start: { type: FrameType.START, reqId: 2 },
     config: { type: FrameType.CONFIG, reqId: 5, rateHz: 4000, channels: 16, blockSamples: 0 },
-    actuate: { type: FrameType.ACTUATE, reqId: 3, entries: [{ channel: 0, kind: 2, value: 1500 }, { channel: 2, kind: 0, value: 1 }] },
+    actuate: {
+      type: FrameType.ACTUATE,
+      reqId: 3,
+      entries: [
+        { channel: 0, kind: 2, value: 1500 },
+        { channel: 2, kind: 0, value: 1 },
+      ],
+    },
     fault: { type: FrameType.FAULT, reqId: 4, kind: 5, param: -200 },
     ping: { type: FrameType.PING, pingId: 1, hostToken: 42n },
   };

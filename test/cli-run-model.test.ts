@@ -20,7 +20,18 @@ const DEFAULT = fileURLToPath(new URL('../models/default', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'reflex-bad-model-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
-const args = (model: string): string[] => ['run', '--quiet', '--duration', '2', '--model', model, '--pub', 'tcp://127.0.0.1:*', '--control', 'tcp://127.0.0.1:*'];
+const args = (model: string): string[] => [
+  'run',
+  '--quiet',
+  '--duration',
+  '2',
+  '--model',
+  model,
+  '--pub',
+  'tcp://127.0.0.1:*',
+  '--control',
+  'tcp://127.0.0.1:*',
+];
 
 async function inProcess(model: string): Promise<{ code: number | null; err: string }> {
   const stderr = new PassThrough();
@@ -56,28 +67,82 @@ const editJson = <T>(file: string, f: (j: T) => void): void => {
 /** [case, the model path to pass, the file the line must name, what it must say, also as a process]. */
 const cases: Array<[string, () => string, (dir: string) => string, RegExp, boolean?]> = [
   ['a missing directory', () => join(tmp, 'nope'), (d) => d, /does not exist/, true],
-  ['a file instead of a directory', () => {
-    const f = join(tmp, 'a-file');
-    writeFileSync(f, 'not a model');
-    return f;
-  }, (d) => d, /is a file, not a model directory/],
+  [
+    'a file instead of a directory',
+    () => {
+      const f = join(tmp, 'a-file');
+      writeFileSync(f, 'not a model');
+      return f;
+    },
+    (d) => d,
+    /is a file, not a model directory/,
+  ],
   ['an empty model.json', () => variant('empty', (d) => writeFileSync(join(d, 'model.json'), '')), (d) => join(d, 'model.json'), /is empty/],
-  ['a corrupt model.json', () => variant('corrupt', (d) => writeFileSync(join(d, 'model.json'), readFileSync(join(DEFAULT, 'model.json'), 'utf8').slice(0, 300))), (d) => join(d, 'model.json'), /not valid JSON/],
-  ['a model.json naming a layer TensorFlow.js does not know', () => variant('topology', (d) => editJson<{ modelTopology: { config: { layers: Array<{ class_name: string }> } } }>(join(d, 'model.json'), (j) => {
-    j.modelTopology.config.layers[1].class_name = 'NoSuchLayer';
-  })), (d) => join(d, 'model.json'), /Unknown layer: NoSuchLayer/, true],
-  ['weights too short', () => variant('short', (d) => writeFileSync(join(d, 'weights.bin'), readFileSync(join(DEFAULT, 'weights.bin')).subarray(0, 1000))), (d) => join(d, 'weights.bin'), /has 1000 bytes.*too short/, true],
-  ['weights too long', () => variant('long', (d) => writeFileSync(join(d, 'weights.bin'), Buffer.concat([readFileSync(join(DEFAULT, 'weights.bin')), Buffer.alloc(8)]))), (d) => join(d, 'weights.bin'), /too long/],
+  [
+    'a corrupt model.json',
+    () => variant('corrupt', (d) => writeFileSync(join(d, 'model.json'), readFileSync(join(DEFAULT, 'model.json'), 'utf8').slice(0, 300))),
+    (d) => join(d, 'model.json'),
+    /not valid JSON/,
+  ],
+  [
+    'a model.json naming a layer TensorFlow.js does not know',
+    () =>
+      variant('topology', (d) =>
+        editJson<{ modelTopology: { config: { layers: Array<{ class_name: string }> } } }>(join(d, 'model.json'), (j) => {
+          j.modelTopology.config.layers[1]!.class_name = 'NoSuchLayer';
+        }),
+      ),
+    (d) => join(d, 'model.json'),
+    /Unknown layer: NoSuchLayer/,
+    true,
+  ],
+  [
+    'weights too short',
+    () => variant('short', (d) => writeFileSync(join(d, 'weights.bin'), readFileSync(join(DEFAULT, 'weights.bin')).subarray(0, 1000))),
+    (d) => join(d, 'weights.bin'),
+    /has 1000 bytes.*too short/,
+    true,
+  ],
+  [
+    'weights too long',
+    () => variant('long', (d) => writeFileSync(join(d, 'weights.bin'), Buffer.concat([readFileSync(join(DEFAULT, 'weights.bin')), Buffer.alloc(8)]))),
+    (d) => join(d, 'weights.bin'),
+    /too long/,
+  ],
   ['a missing reflex-model.json', () => variant('nometa', (d) => rmSync(join(d, 'reflex-model.json'))), (d) => join(d, 'reflex-model.json'), /does not exist/],
-  ['an invalid reflex-model.json', () => variant('badmeta', (d) => editJson<{ input: { samples: unknown } }>(join(d, 'reflex-model.json'), (j) => {
-    j.input.samples = 'twenty';
-  })), (d) => join(d, 'reflex-model.json'), /"input\.samples" must be a positive integer/],
-  ['a normalisation std of 0', () => variant('std0', (d) => editJson<{ normalization: { std: number[] } }>(join(d, 'reflex-model.json'), (j) => {
-    j.normalization.std[2] = 0;
-  })), (d) => join(d, 'reflex-model.json'), /"normalization\.std\[2\]" must be a positive finite number \(it is 0/],
-  ['a negative normalisation std', () => variant('stdneg', (d) => editJson<{ normalization: { std: number[] } }>(join(d, 'reflex-model.json'), (j) => {
-    j.normalization.std[0] = -1;
-  })), (d) => join(d, 'reflex-model.json'), /"normalization\.std\[0\]"/],
+  [
+    'an invalid reflex-model.json',
+    () =>
+      variant('badmeta', (d) =>
+        editJson<{ input: { samples: unknown } }>(join(d, 'reflex-model.json'), (j) => {
+          j.input.samples = 'twenty';
+        }),
+      ),
+    (d) => join(d, 'reflex-model.json'),
+    /"input\.samples" must be a positive integer/,
+  ],
+  [
+    'a normalisation std of 0',
+    () =>
+      variant('std0', (d) =>
+        editJson<{ normalization: { std: number[] } }>(join(d, 'reflex-model.json'), (j) => {
+          j.normalization.std[2] = 0;
+        }),
+      ),
+    (d) => join(d, 'reflex-model.json'),
+    /"normalization\.std\[2\]" must be a positive finite number \(it is 0/,
+  ],
+  [
+    'a negative normalisation std',
+    () =>
+      variant('stdneg', (d) =>
+        editJson<{ normalization: { std: number[] } }>(join(d, 'reflex-model.json'), (j) => {
+          j.normalization.std[0] = -1;
+        }),
+      ),
+    (d) => join(d, 'reflex-model.json'),
+    /"normalization\.std\[0\]"/,
+  ],
 ];
 
 function check(t: import('ava').ExecutionContext, name: string, r: { code: number | null; err: string }, file: string, says: RegExp): void {

@@ -93,10 +93,15 @@ async function inProcess(args: string[]): Promise<{ code: number; err: string }>
 /** A one-actuator bridge board on a serial path, written to `dir`. */
 function serialBoard(dir: string, path: string): string {
   const file = join(dir, 'board.json');
-  writeFileSync(file, JSON.stringify({
-    id: 'bench', name: 'bench board', source: { kind: 'bridge', transport: 'serial', path, rate: 2000, channels: 8 },
-    actuators: [{ name: 'wrist', kind: 'servo', via: 'bridge', channel: 0, min: 1000, max: 2000, slewPerS: 4000, safe: 1500, unit: 'us' }],
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      id: 'bench',
+      name: 'bench board',
+      source: { kind: 'bridge', transport: 'serial', path, rate: 2000, channels: 8 },
+      actuators: [{ name: 'wrist', kind: 'servo', via: 'bridge', channel: 0, min: 1000, max: 2000, slewPerS: 4000, safe: 1500, unit: 'us' }],
+    }),
+  );
   return file;
 }
 
@@ -120,7 +125,10 @@ test('a source path that does not exist: --duration ends the run while connectin
   const r = await reflex(['run', '--board', board, '--duration', '1', '--quiet', ...ephemeral]).exited;
   t.is(r.code, 1, r.err);
   // On a loaded machine the second may be up before the first open attempt has failed.
-  t.regex(errorLine(r.err), /source never connected: (cannot open serial port .*no-such-tty|no error reported yet).*--duration 1 s elapsed \[E_SOURCE_NOT_CONNECTED\]/);
+  t.regex(
+    errorLine(r.err),
+    /source never connected: (cannot open serial port .*no-such-tty|no error reported yet).*--duration 1 s elapsed \[E_SOURCE_NOT_CONNECTED\]/,
+  );
   t.regex(r.err, /runtime stopped/);
 });
 

@@ -16,7 +16,7 @@ test('createBlock is channel-major and checks its size', (t) => {
 });
 
 test('errors carry stable codes', (t) => {
-  t.is(new ReflexError('E_X', 'm').code, 'E_X');
+  t.is(new ReflexError('E_CONFIG', 'm').code, 'E_CONFIG');
   t.true(new ConfigError('E_USAGE', 'm') instanceof ReflexError);
   const d = new DisconnectedError('gone');
   t.is(d.code, 'E_DISCONNECTED');

@@ -80,7 +80,12 @@ function nextStateMatching(dev: CytonDevice, want: CytonState, detail: RegExp, t
   });
 }
 
-function makeDevice(t: { teardown: (fn: () => unknown) => void }, bus: FakeSerialBus, clock: { t: number }, extra: Partial<ConstructorParameters<typeof CytonDevice>[0]> = {}) {
+function makeDevice(
+  t: { teardown: (fn: () => unknown) => void },
+  bus: FakeSerialBus,
+  clock: { t: number },
+  extra: Partial<ConstructorParameters<typeof CytonDevice>[0]> = {},
+) {
   const dev = new CytonDevice({
     open: bus.open,
     path: PATH,
@@ -113,8 +118,14 @@ test('session: s, v, wait for $$$, b; samples flow; stop sends s and closes', as
   t.true(dev.resetReply.endsWith('$$$'));
   t.true(dev.resetReply.includes('Firmware: v3.1.2'));
   cyton.send(3);
-  t.deepEqual(samples.map((s) => s.firstSample), [0, 1, 2]);
-  t.deepEqual(samples[0]!.data, COUNTS.map((c) => Math.fround(c * uvPerCount(24))));
+  t.deepEqual(
+    samples.map((s) => s.firstSample),
+    [0, 1, 2],
+  );
+  t.deepEqual(
+    samples[0]!.data,
+    COUNTS.map((c) => Math.fround(c * uvPerCount(24))),
+  );
   const port = bus.port(PATH);
   await dev.stop();
   t.deepEqual(cyton.commands, ['s', 'v', 'b', 's']);
@@ -129,7 +140,10 @@ test('gain from the board file scales the samples', async (t) => {
   const { dev, samples } = makeDevice(t, bus, { t: 0 }, { gain: 8 });
   await dev.start();
   cyton.send(1);
-  t.deepEqual(samples[0]!.data, COUNTS.map((c) => Math.fround(c * uvPerCount(8))));
+  t.deepEqual(
+    samples[0]!.data,
+    COUNTS.map((c) => Math.fround(c * uvPerCount(8))),
+  );
   await dev.stop();
 });
 
@@ -180,13 +194,27 @@ test('unplug and replug: reconnects by itself and reports the outage as one gap'
   t.deepEqual(cyton.commands, ['s', 'v', 'b', 's', 'v', 'b']);
   clock.t = 1000 + 400; // 400 ms after the last bytes: 100 sample periods, 99 samples missing
   cyton.send(2);
-  t.deepEqual(gaps, [{
-    stream: 'emg', reason: 'outage', fromSample: 5, missingSamples: 99, deviceTimeUs: 20000,
-    deviceSpanUs: 400_000, hostFromMs: 1000, hostToMs: 1400, hostSpanMs: 400, fromSeq: NaN, toSeq: NaN,
-  }]);
+  t.deepEqual(gaps, [
+    {
+      stream: 'emg',
+      reason: 'outage',
+      fromSample: 5,
+      missingSamples: 99,
+      deviceTimeUs: 20000,
+      deviceSpanUs: 400_000,
+      hostFromMs: 1000,
+      hostToMs: 1400,
+      hostSpanMs: 400,
+      fromSeq: NaN,
+      toSeq: NaN,
+    },
+  ]);
   t.is(dev.counters.get('outages'), 1);
   t.is(dev.counters.get('connections'), 2);
-  t.deepEqual(samples.map((s) => s.firstSample), [0, 1, 2, 3, 4, 104, 105]);
+  t.deepEqual(
+    samples.map((s) => s.firstSample),
+    [0, 1, 2, 3, 4, 104, 105],
+  );
   await dev.stop();
 });
 
@@ -207,8 +235,14 @@ test('a stalled link (no bytes for stallTimeoutMs) is closed, reopened and repor
   t.is(dev.counters.get('stalls'), 1);
   clock.t = 2000;
   cyton.send(1);
-  t.deepEqual(gaps.map((g) => [g.reason, g.fromSample, g.missingSamples]), [['stall', 2, 499]]);
-  t.deepEqual(samples.map((s) => s.firstSample), [0, 1, 501]);
+  t.deepEqual(
+    gaps.map((g) => [g.reason, g.fromSample, g.missingSamples]),
+    [['stall', 2, 499]],
+  );
+  t.deepEqual(
+    samples.map((s) => s.firstSample),
+    [0, 1, 501],
+  );
   await dev.stop();
 });
 
@@ -222,7 +256,10 @@ test('dropped packets inside a session are gaps too', async (t) => {
   cyton.sn += 3;
   clock.t = 20; // the packet after the hole arrives 20 ms after the one before it
   cyton.send(1);
-  t.deepEqual(gaps.map((g) => [g.reason, g.fromSample, g.missingSamples]), [['dropped', 2, 3]]);
+  t.deepEqual(
+    gaps.map((g) => [g.reason, g.fromSample, g.missingSamples]),
+    [['dropped', 2, 3]],
+  );
   t.like(gaps[0], { hostFromMs: 0, hostToMs: 20, hostSpanMs: 20, deviceSpanUs: 16_000, fromSeq: 1, toSeq: 5 });
   t.is(dev.counters.get('dropped_samples'), 3);
   await dev.stop();
@@ -339,7 +376,9 @@ test('stop() while a write never completes: bounded by writeTimeoutMs, counted',
   let closed = false;
   const port: SerialPortLike = {
     path: PATH,
-    get isOpen() { return !closed; },
+    get isOpen() {
+      return !closed;
+    },
     write: () => new Promise<void>(() => undefined),
     close: async () => {
       closed = true;
@@ -347,7 +386,14 @@ test('stop() while a write never completes: bounded by writeTimeoutMs, counted',
     onData: () => undefined,
     onClose: () => undefined,
   };
-  const dev = new CytonDevice({ open: async () => port, path: PATH, writeTimeoutMs: 50, resetTimeoutMs: 60_000, backoffInitialMs: 60_000, logger: nullLogger() });
+  const dev = new CytonDevice({
+    open: async () => port,
+    path: PATH,
+    writeTimeoutMs: 50,
+    resetTimeoutMs: 60_000,
+    backoffInitialMs: 60_000,
+    logger: nullLogger(),
+  });
   const resetting = nextState(dev, 'resetting');
   const started = dev.start();
   await resetting;

@@ -17,13 +17,13 @@ export interface FakeCyton {
 /** A Cyton played by a Python script on a pseudo-terminal; the script prints its pty path and reports on stdout. */
 export function startPythonCyton(script: string): FakeCyton {
   const proc = spawn('/usr/bin/python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+  const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
   const next = async (): Promise<string> => {
     const r = await lines.next();
     if (r.done) throw new Error('fake Cyton exited early');
-    return r.value as string;
+    return r.value;
   };
-  return { proc, next, cmd: (s: string) => proc.stdin!.write(s + '\n') };
+  return { proc, next, cmd: (s: string) => proc.stdin.write(s + '\n') };
 }
 export function int24be(v: number): number[] {
   const u = v & 0xffffff;

@@ -11,7 +11,12 @@ interface Out {
   gaps: CytonGapEvent[];
 }
 
-function collect(opts: { gain?: number; blockSamples?: number } = {}): { parser: CytonParser; out: Out; blockObjects: Set<SampleBlock>; auxObjects: Set<CytonAuxEvent> } {
+function collect(opts: { gain?: number; blockSamples?: number } = {}): {
+  parser: CytonParser;
+  out: Out;
+  blockObjects: Set<SampleBlock>;
+  auxObjects: Set<CytonAuxEvent>;
+} {
   const out: Out = { blocks: [], aux: [], gaps: [] };
   const blockObjects = new Set<SampleBlock>();
   const auxObjects = new Set<CytonAuxEvent>();
@@ -50,7 +55,13 @@ test('a block per packet: stream emg, 8 channels, 250 Hz, µV, sample-clock devi
   const got: SampleBlock[] = [];
   parser.push(concat([packet(7, COUNTS), packet(8, COUNTS)]));
   t.is(out.blocks.length, 2);
-  t.deepEqual(out.blocks.map((b) => [b.firstSample, b.seq, b.deviceTimeUs]), [[0, 7, 0], [1, 8, 4000]]);
+  t.deepEqual(
+    out.blocks.map((b) => [b.firstSample, b.seq, b.deviceTimeUs]),
+    [
+      [0, 7, 0],
+      [1, 8, 4000],
+    ],
+  );
   const p = new CytonParser({ onBlock: (b) => got.push(b) });
   p.push(packet(0, COUNTS));
   const b = got[0]!;
@@ -65,7 +76,12 @@ test('a block per packet: stream emg, 8 channels, 250 Hz, µV, sample-clock devi
 
 test('blocks of N samples are channel-major; a gap flushes the partial block', (t) => {
   const { parser, out } = collect({ blockSamples: 4 });
-  const ps = [0, 1, 2, 3, 4, 5].map((sn) => packet(sn, COUNTS.map((_c, ch) => ch * 100 + sn)));
+  const ps = [0, 1, 2, 3, 4, 5].map((sn) =>
+    packet(
+      sn,
+      COUNTS.map((_c, ch) => ch * 100 + sn),
+    ),
+  );
   parser.push(concat(ps), 100);
   t.is(out.blocks.length, 1);
   const b = out.blocks[0]!;
@@ -78,10 +94,21 @@ test('blocks of N samples are channel-major; a gap flushes the partial block', (
   t.is(out.blocks[1]!.samples, 2);
   t.is(out.blocks[1]!.firstSample, 4);
   // Spans from the samples either side: arrivals 100 -> 116.5 ms on the host, samples 5 -> 9 on the device.
-  t.deepEqual(out.gaps, [{
-    stream: 'emg', reason: 'dropped', fromSample: 6, missingSamples: 3, deviceTimeUs: 24000,
-    deviceSpanUs: 16000, hostFromMs: 100, hostToMs: 116.5, hostSpanMs: 16.5, fromSeq: 5, toSeq: 9,
-  }]);
+  t.deepEqual(out.gaps, [
+    {
+      stream: 'emg',
+      reason: 'dropped',
+      fromSample: 6,
+      missingSamples: 3,
+      deviceTimeUs: 24000,
+      deviceSpanUs: 16000,
+      hostFromMs: 100,
+      hostToMs: 116.5,
+      hostSpanMs: 16.5,
+      fromSeq: 5,
+      toSeq: 9,
+    },
+  ]);
   t.is(parser.lastPacketRxMs, 116.5);
   parser.push(concat([10, 11, 12].map((sn) => packet(sn, COUNTS))));
   t.is(out.blocks.length, 3);
@@ -94,11 +121,20 @@ test('sample number wraps without a gap; drops across the wrap are counted', (t)
   const { parser, out } = collect();
   const sns = [250, 251, 252, 253, 254, 255, 0, 1, 2];
   parser.push(concat(sns.map((sn) => packet(sn, COUNTS))));
-  t.deepEqual(out.blocks.map((b) => b.firstSample), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  t.deepEqual(
+    out.blocks.map((b) => b.firstSample),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8],
+  );
   t.deepEqual(out.gaps, []);
   parser.push(packet(254, COUNTS)); // 2 -> 254: 251 missing
   parser.push(packet(1, COUNTS)); // 254 -> 1: 255 and 0 missing
-  t.deepEqual(out.gaps.map((g) => [g.fromSample, g.missingSamples]), [[9, 251], [261, 2]]);
+  t.deepEqual(
+    out.gaps.map((g) => [g.fromSample, g.missingSamples]),
+    [
+      [9, 251],
+      [261, 2],
+    ],
+  );
   t.is(out.blocks.at(-1)!.firstSample, 263);
   t.is(parser.counters.get('dropped_samples'), 253);
   t.is(parser.counters.get('gaps'), 2);
@@ -112,10 +148,16 @@ test('garbage and a torn packet: resync on header/footer, bad input counted by k
   const torn = packet(0, [1, 2, 3, 4, 5, 6, 7, 8]).subarray(0, 20);
   const text = new TextEncoder().encode('OpenBCI V3 8-16 channel\n$$$');
   parser.push(concat([text, torn, packet(1, COUNTS), packet(2, COUNTS)]));
-  t.deepEqual(out.blocks.map((b) => b.seq), [1, 2]);
+  t.deepEqual(
+    out.blocks.map((b) => b.seq),
+    [1, 2],
+  );
   t.is(parser.counters.get('bad_footer'), 1);
   t.is(parser.counters.get('garbage_bytes'), text.length + torn.length);
-  t.deepEqual(out.blocks[0]!.data, COUNTS.map((c) => Math.fround(c * uvPerCount(24))));
+  t.deepEqual(
+    out.blocks[0]!.data,
+    COUNTS.map((c) => Math.fround(c * uvPerCount(24))),
+  );
 });
 
 test('restart: a new session continues at the index it is given', (t) => {
@@ -123,7 +165,14 @@ test('restart: a new session continues at the index it is given', (t) => {
   parser.push(concat([packet(40, COUNTS), packet(41, COUNTS)]));
   parser.restart(100);
   parser.push(packet(0, COUNTS));
-  t.deepEqual(out.blocks.map((b) => [b.firstSample, b.deviceTimeUs]), [[0, 0], [1, 4000], [100, 400000]]);
+  t.deepEqual(
+    out.blocks.map((b) => [b.firstSample, b.deviceTimeUs]),
+    [
+      [0, 0],
+      [1, 4000],
+      [100, 400000],
+    ],
+  );
   t.deepEqual(out.gaps, [], 'the parser does not invent the outage: the session reports it');
 });
 
@@ -157,12 +206,26 @@ test('aux 0xC1/0xC2: raw bytes passed on; 0xC7..0xCF counted as unknown but kept
 test('aux 0xC3/0xC4: accel assembled from AC/AV bytes, board timestamp gives device time', (t) => {
   const { parser, out } = collect();
   const ts = 1_000_000; // ms since board start
-  const seq: Array<[number, number]> = [[0x58, 0x1f], [0x78, 0x40], [0x59, 0xf0], [0x79, 0x60], [0, 0], [0x5a, 0x00], [0x7a, 0x10]];
+  const seq: Array<[number, number]> = [
+    [0x58, 0x1f],
+    [0x78, 0x40],
+    [0x59, 0xf0],
+    [0x79, 0x60],
+    [0, 0],
+    [0x5a, 0x00],
+    [0x7a, 0x10],
+  ];
   seq.forEach(([ac, av], i) => parser.push(packet(i, COUNTS, i === 0 ? 0xc3 : 0xc4, [ac, av, ...uint32be(ts + 4 * i)])));
-  t.deepEqual(out.blocks.map((b) => b.deviceTimeUs), seq.map((_, i) => (ts + 4 * i) * 1000));
+  t.deepEqual(
+    out.blocks.map((b) => b.deviceTimeUs),
+    seq.map((_, i) => (ts + 4 * i) * 1000),
+  );
   const accel = out.aux.filter((a) => a.kind === 'accel');
-  t.deepEqual(accel, [{ kind: 'accel', sample: 6, x: 0x1f40 * 0.002 / 16, y: -4000 * 0.002 / 16, z: 16 * 0.002 / 16, boardTimeMs: ts + 24 }]);
-  t.deepEqual(out.aux.filter((a) => a.kind === 'time_sync'), [{ kind: 'time_sync', sample: 0, boardTimeMs: ts }]);
+  t.deepEqual(accel, [{ kind: 'accel', sample: 6, x: (0x1f40 * 0.002) / 16, y: (-4000 * 0.002) / 16, z: (16 * 0.002) / 16, boardTimeMs: ts + 24 }]);
+  t.deepEqual(
+    out.aux.filter((a) => a.kind === 'time_sync'),
+    [{ kind: 'time_sync', sample: 0, boardTimeMs: ts }],
+  );
   // A low byte without its high byte is ignored rather than combined with a stale one.
   const second = collect();
   second.parser.push(packet(0, COUNTS, 0xc4, [0x78, 0x40, ...uint32be(1)]));
@@ -178,7 +241,10 @@ test('aux 0xC5/0xC6: raw user bytes with the timestamp; board time unwraps past 
     { kind: 'raw', sample: 0, footer: 0xc5, bytes: [0xab, 0xcd, 0xff, 0xff, 0xff, 0xfe], boardTimeMs: 0xfffffffe },
     { kind: 'raw', sample: 1, footer: 0xc6, bytes: [0x01, 0x02, 0, 0, 0, 2], boardTimeMs: 2 ** 32 + 2 },
   ]);
-  t.deepEqual(out.blocks.map((b) => b.deviceTimeUs), [0xfffffffe * 1000, (2 ** 32 + 2) * 1000]);
+  t.deepEqual(
+    out.blocks.map((b) => b.deviceTimeUs),
+    [0xfffffffe * 1000, (2 ** 32 + 2) * 1000],
+  );
 });
 
 // ---- properties ----
@@ -206,7 +272,13 @@ function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
 test('property: any chunking of any bytes gives the same blocks, aux, gaps and counters', (t) => {
   fc.assert(
     fc.property(
-      fc.array(fc.oneof(packetArb.map((p) => ({ p })), fc.uint8Array({ maxLength: 40 }).map((g) => ({ g }))), { maxLength: 30 }),
+      fc.array(
+        fc.oneof(
+          packetArb.map((p) => ({ p })),
+          fc.uint8Array({ maxLength: 40 }).map((g) => ({ g })),
+        ),
+        { maxLength: 30 },
+      ),
       fc.array(fc.nat(), { maxLength: 40 }),
       fc.integer({ min: 1, max: 5 }),
       (items, cuts, blockSamples) => {
@@ -229,7 +301,13 @@ test('property: any chunking of any bytes gives the same blocks, aux, gaps and c
 test('property: packets separated by header-free garbage are all recovered exactly', (t) => {
   fc.assert(
     fc.property(
-      fc.array(fc.tuple(packetArb, fc.uint8Array({ maxLength: 50 }).map((g) => g.filter((b) => b !== 0xa0))), { minLength: 1, maxLength: 25 }),
+      fc.array(
+        fc.tuple(
+          packetArb,
+          fc.uint8Array({ maxLength: 50 }).map((g) => g.filter((b) => b !== 0xa0)),
+        ),
+        { minLength: 1, maxLength: 25 },
+      ),
       fc.array(fc.nat(), { maxLength: 20 }),
       (items, cuts) => {
         let sn = 0;
@@ -245,8 +323,14 @@ test('property: packets separated by header-free garbage are all recovered exact
         });
         const { parser, out } = collect();
         for (const part of splitAt(concat(parts), cuts)) parser.push(part);
-        t.deepEqual(out.blocks.map((b) => b.firstSample), expectedIndex);
-        t.deepEqual(out.blocks.map((b) => b.data), items.map(([p]) => p.counts.map((c) => Math.fround(c * uvPerCount(24)))));
+        t.deepEqual(
+          out.blocks.map((b) => b.firstSample),
+          expectedIndex,
+        );
+        t.deepEqual(
+          out.blocks.map((b) => b.data),
+          items.map(([p]) => p.counts.map((c) => Math.fround(c * uvPerCount(24)))),
+        );
         const dropped = items.slice(1).reduce((n, [p]) => n + p.step - 1, 0);
         t.is(parser.counters.get('dropped_samples'), dropped);
         t.is(parser.counters.get('packets'), items.length);

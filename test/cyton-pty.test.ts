@@ -62,18 +62,26 @@ test('over a real pseudo-terminal: handshake, 20 packets decoded, stop sends s, 
   const dev = new CytonDevice({ open: openNodeSerial, path, backoffInitialMs: 20, backoffMaxMs: 50, stallTimeoutMs: 60_000, logger: nullLogger() });
   t.teardown(() => dev.stop());
   const samples: Array<{ firstSample: number; data: number[] }> = [];
-  const got20 = until<void>('20 samples', (done) => dev.on('samples', (b) => {
-    samples.push({ firstSample: b.firstSample, data: Array.from(b.data) });
-    if (samples.length === 20) done();
-  }));
+  const got20 = until<void>('20 samples', (done) =>
+    dev.on('samples', (b) => {
+      samples.push({ firstSample: b.firstSample, data: Array.from(b.data) });
+      if (samples.length === 20) done();
+    }),
+  );
   await dev.start();
   t.is(await cyton.next(), 'CMD s');
   t.is(await cyton.next(), 'CMD v');
   t.is(await cyton.next(), 'CMD b');
   await got20;
-  t.deepEqual(samples.map((s) => s.firstSample), Array.from({ length: 20 }, (_, i) => i));
+  t.deepEqual(
+    samples.map((s) => s.firstSample),
+    Array.from({ length: 20 }, (_, i) => i),
+  );
   const k = uvPerCount(24);
-  t.deepEqual(samples[4]!.data, [1, 2, 3, 4, 5, 6, 7, 8].map((ch) => Math.fround(ch * 5 * 1000 * (ch % 2 ? -1 : 1) * k)));
+  t.deepEqual(
+    samples[4]!.data,
+    [1, 2, 3, 4, 5, 6, 7, 8].map((ch) => Math.fround(ch * 5 * 1000 * (ch % 2 ? -1 : 1) * k)),
+  );
   t.is(dev.counters.get('garbage_bytes'), 0);
 
   const reconnecting = until<string>('reconnecting', (done) => dev.on('state', (s: CytonState, d) => s === 'reconnecting' && done(d)));

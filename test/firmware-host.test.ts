@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { firmwareBinaryPath } from '../src/devices/sim-firmware.js';
+import { firmwareBinaryPath } from '../src/devices/sim/firmware.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -51,8 +51,14 @@ function crc16(b: Uint8Array): number {
 
 test('--vectors prints the 13 canonical frames as well-formed wire bytes', async (t) => {
   const { stdout } = await run(bin, ['--vectors']);
-  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; hex: string });
-  t.deepEqual(lines.map((l) => l.name), VECTOR_NAMES);
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { name: string; hex: string });
+  t.deepEqual(
+    lines.map((l) => l.name),
+    VECTOR_NAMES,
+  );
   for (const { name, hex } of lines) {
     t.regex(hex, /^([0-9a-f]{2})+$/, name);
     const bytes = Uint8Array.from(Buffer.from(hex, 'hex'));
@@ -82,10 +88,15 @@ test('--vectors agrees with the independent fixture file', async (t) => {
     frames: { name: string; hex: string }[];
   };
   const { stdout } = await run(bin, ['--vectors']);
-  const mine = new Map(stdout.trim().split('\n').map((l) => {
-    const o = JSON.parse(l) as { name: string; hex: string };
-    return [o.name, o.hex] as const;
-  }));
+  const mine = new Map(
+    stdout
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const o = JSON.parse(l) as { name: string; hex: string };
+        return [o.name, o.hex] as const;
+      }),
+  );
   for (const f of fixture.frames) {
     if (mine.has(f.name)) t.is(mine.get(f.name), f.hex, f.name);
   }

@@ -62,7 +62,13 @@ function setup(t: { teardown: (fn: () => void) => void }, env: Record<string, st
     if (events.some(pred)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; saw ${JSON.stringify(events)}`)), 5000);
-      waiters.push({ pred, resolve: () => { clearTimeout(timer); resolve(); } });
+      waiters.push({
+        pred,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
     });
   };
   const logLines = () => readFileSync(log, 'utf8').trim().split('\n');
@@ -80,13 +86,11 @@ test('output: label resolved with gpiodetect, gpioset held per value, respawned 
   line.write(1); // unchanged: nothing new
   line.close();
   await waitFor((e) => e.tool === 'gpioset' && e.event === 'exit' && e.args.at(-1) === '17=1', 'exit of 17=1');
-  t.deepEqual(logLines(), [
-    'gpiodetect --version',
-    'gpiodetect ',
-    'gpioset --banner -c gpiochip0 -l 17=0',
-    'gpioset --banner -c gpiochip0 -l 17=1',
-  ]);
-  t.deepEqual(events.filter((e) => e.event === 'exit').map((e) => e.detail), ['killed by SIGTERM', 'killed by SIGTERM']);
+  t.deepEqual(logLines(), ['gpiodetect --version', 'gpiodetect ', 'gpioset --banner -c gpiochip0 -l 17=0', 'gpioset --banner -c gpiochip0 -l 17=1']);
+  t.deepEqual(
+    events.filter((e) => e.event === 'exit').map((e) => e.detail),
+    ['killed by SIGTERM', 'killed by SIGTERM'],
+  );
   t.is(provider.counters.get('gpio_helper_failures'), 0);
   t.is((t.throws(() => line.write(0)) as { code?: string }).code, 'E_GPIO_CLOSED');
 });
@@ -96,10 +100,12 @@ test('input: gpioget for the initial level, gpiomon on both edges, listener gets
   const estop = provider.input({ chip: 'raspberrypi-exp-gpio', line: 4 }, 'falling');
   t.is(estop.read(), 1);
   const seen: Level[] = [];
-  const fell = new Promise<void>((resolve) => estop.watch((v) => {
-    seen.push(v);
-    resolve();
-  }));
+  const fell = new Promise<void>((resolve) =>
+    estop.watch((v) => {
+      seen.push(v);
+      resolve();
+    }),
+  );
   await waitFor(ready('gpiomon', '4'), 'gpiomon banner');
   const w = await open(fifo, 'w');
   await w.write('4 1\n4 2\n');
@@ -120,16 +126,16 @@ test('libgpiod v1 tools are refused with a clear error; a missing tool says what
   const { provider } = setup(t, { FAKE_GPIOD_VERSION: 'v1.6.3' });
   const err = t.throws(() => provider.output({ chip: 'pinctrl-bcm2711', line: 17 }, 0));
   t.is((err as { code?: string }).code, 'E_GPIO_CHARDEV_VERSION');
-  t.regex(err!.message, /gpiod >= 2/);
+  t.regex(err.message, /gpiod >= 2/);
   const none = new ChardevGpioProvider({ binDir: '/nonexistent-reflex-bin', logger: nullLogger() });
   const missing = t.throws(() => none.input({ chip: 'x', line: 0 }, 'both'));
   t.is((missing as { code?: string }).code, 'E_GPIO_HELPER');
-  t.regex(missing!.message, /gpiod >= 2/);
+  t.regex(missing.message, /gpiod >= 2/);
 });
 
 test('unknown labels list what gpiodetect found', (t) => {
   const { provider } = setup(t);
   const err = t.throws(() => provider.output({ chip: 'pinctrl-rp1', line: 17 }, 0));
   t.is((err as { code?: string }).code, 'E_GPIO_CHIP_NOT_FOUND');
-  t.regex(err!.message, /"pinctrl-bcm2711", "raspberrypi-exp-gpio"/);
+  t.regex(err.message, /"pinctrl-bcm2711", "raspberrypi-exp-gpio"/);
 });

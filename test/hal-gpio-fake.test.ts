@@ -44,6 +44,6 @@ test('label and range errors carry the real backends codes', (t) => {
   const gpio = new FakeGpio({ 'reflex-sim': 8 });
   const err = t.throws(() => gpio.output({ chip: 'pinctrl-bcm2711', line: 1 }, 0));
   t.is((err as { code?: string }).code, 'E_GPIO_CHIP_NOT_FOUND');
-  t.regex(err!.message, /"reflex-sim"/);
+  t.regex(err.message, /"reflex-sim"/);
   t.is((t.throws(() => gpio.input({ chip: 'reflex-sim', line: 8 }, 'both')) as { code?: string }).code, 'E_GPIO_LINE_RANGE');
 });

@@ -12,7 +12,12 @@ function fakeOnoff() {
   class FakeGpio implements OnoffGpioLike {
     value: Level = 0;
     watchers: Array<(err: Error | null | undefined, value: Level) => void> = [];
-    constructor(readonly gpio: number, readonly direction: string, readonly edge?: string, readonly options?: { activeLow?: boolean }) {
+    constructor(
+      readonly gpio: number,
+      readonly direction: string,
+      readonly edge?: string,
+      readonly options?: { activeLow?: boolean },
+    ) {
       calls.push(['new', gpio, direction, edge, options]);
       instances.push(this);
     }
@@ -109,5 +114,5 @@ test('a wrong label fails before onoff is touched; constructor errors become E_G
   const q = new OnoffGpioProvider({ sysRoot: sys(t), Gpio: Throwing, logger: nullLogger() });
   const err = t.throws(() => q.output({ chip: 'pinctrl-bcm2711', line: 1 }, 0));
   t.is((err as { code?: string }).code, 'E_GPIO_OPEN');
-  t.regex(err!.message, /group "gpio"/);
+  t.regex(err.message, /group "gpio"/);
 });

@@ -1,13 +1,6 @@
 import test from 'ava';
 import { join } from 'node:path';
-import {
-  listChardevChips,
-  listSysfsGpioChips,
-  parseGpiodetect,
-  pickChardevChip,
-  resolveChardevLine,
-  resolveSysfsLine,
-} from '../src/hal/gpio-resolve.js';
+import { listChardevChips, listSysfsGpioChips, parseGpiodetect, pickChardevChip, resolveChardevLine, resolveSysfsLine } from '../src/hal/gpio-resolve.js';
 import { makeGpioTree, tmpRoot } from './fixtures/sysfs/tree.js';
 
 function oldKernel(t: { teardown: (fn: () => void) => void }): string {
@@ -36,20 +29,23 @@ test('the same label + offset resolves to base + offset whatever the base (0, 51
   t.is(resolveSysfsLine(led, { sysRoot: oldSys }), 17);
   t.is(resolveSysfsLine(led, { sysRoot: newSys }), 529);
   t.is(resolveSysfsLine({ chip: 'raspberrypi-exp-gpio', line: 2 }, { sysRoot: newSys }), 573);
-  t.deepEqual(listSysfsGpioChips({ sysRoot: newSys }).map((c) => [c.name, c.label, c.base, c.ngpio]), [
-    ['gpiochip512', 'pinctrl-bcm2711', 512, 58],
-    ['gpiochip571', 'raspberrypi-exp-gpio', 571, 8],
-  ]);
+  t.deepEqual(
+    listSysfsGpioChips({ sysRoot: newSys }).map((c) => [c.name, c.label, c.base, c.ngpio]),
+    [
+      ['gpiochip512', 'pinctrl-bcm2711', 512, 58],
+      ['gpiochip571', 'raspberrypi-exp-gpio', 571, 8],
+    ],
+  );
 });
 
 test('unknown label: E_GPIO_CHIP_NOT_FOUND listing the labels present; bad offset: E_GPIO_LINE_RANGE', (t) => {
   const sys = newKernel(t);
   const err = t.throws(() => resolveSysfsLine({ chip: 'pinctrl-rp1', line: 4 }, { sysRoot: sys }));
   t.is((err as { code?: string }).code, 'E_GPIO_CHIP_NOT_FOUND');
-  t.regex(err!.message, /"pinctrl-bcm2711", "raspberrypi-exp-gpio"/);
+  t.regex(err.message, /"pinctrl-bcm2711", "raspberrypi-exp-gpio"/);
   const range = t.throws(() => resolveSysfsLine({ chip: 'raspberrypi-exp-gpio', line: 8 }, { sysRoot: sys }));
   t.is((range as { code?: string }).code, 'E_GPIO_LINE_RANGE');
-  t.regex(range!.message, /0\.\.7/);
+  t.regex(range.message, /0\.\.7/);
   t.is((t.throws(() => resolveSysfsLine({ chip: 'pinctrl-bcm2711', line: -1 }, { sysRoot: sys })) as { code?: string }).code, 'E_GPIO_LINE_RANGE');
 });
 
@@ -58,7 +54,7 @@ test('no sysfs GPIO at all: a clear E_GPIO_NO_SYSFS pointing at the chardev back
   t.teardown(cleanup);
   const err = t.throws(() => resolveSysfsLine({ chip: 'x', line: 0 }, { sysRoot: root }));
   t.is((err as { code?: string }).code, 'E_GPIO_NO_SYSFS');
-  t.regex(err!.message, /chardev/);
+  t.regex(err.message, /chardev/);
 });
 
 test('chardev: /dev/gpiochipN found through bus/gpio/devices, labelled via the class entry', (t) => {

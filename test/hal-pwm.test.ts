@@ -103,7 +103,7 @@ test('sysfs PWM: unknown chip lists the chips present; channel range checked aga
   const k = fakeKernel(t);
   const err = t.throws(() => k.provider.open({ chip: 'fe20c000.pwm0', channel: 0 }));
   t.is((err as { code?: string }).code, 'E_PWM_CHIP_NOT_FOUND');
-  t.regex(err!.message, /"1f00098000\.pwm" \(pwmchip0\), "fe20c000\.pwm" \(pwmchip2\)/);
+  t.regex(err.message, /"1f00098000\.pwm" \(pwmchip0\), "fe20c000\.pwm" \(pwmchip2\)/);
   t.is((t.throws(() => k.provider.open({ chip: 'fe20c000.pwm', channel: 2 })) as { code?: string }).code, 'E_PWM_CHANNEL_RANGE');
 });
 
@@ -117,7 +117,7 @@ test('sysfs PWM: kernel errors surface as E_PWM_WRITE with a hint; export that n
   });
   const err = t.throws(() => denied.open({ chip: 'fe20c000.pwm', channel: 0 }));
   t.is((err as { code?: string }).code, 'E_PWM_WRITE');
-  t.regex(err!.message, /udev rule/);
+  t.regex(err.message, /udev rule/);
   const lazy = new SysfsPwmProvider({ sysRoot: k.sys, writeFile: () => {}, exportSettleMs: 30 });
   t.is((t.throws(() => lazy.open({ chip: 'fe20c000.pwm', channel: 0 })) as { code?: string }).code, 'E_PWM_EXPORT');
 });
@@ -136,6 +136,9 @@ test('fake PWM: same rules as the kernel, state and op log for tests', (t) => {
   t.is((t.throws(() => pwm.open(ref)) as { code?: string }).code, 'E_PWM_BUSY');
   ch.close();
   t.deepEqual(pwm.state(ref), { periodNs: 20_000_000, dutyNs: 1_000_000, enabled: false, open: false });
-  t.deepEqual(pwm.ops.map((o) => o.op), ['period', 'duty', 'enable', 'close']);
+  t.deepEqual(
+    pwm.ops.map((o) => o.op),
+    ['period', 'duty', 'enable', 'close'],
+  );
   t.is((t.throws(() => pwm.open({ chip: 'nope', channel: 0 })) as { code?: string }).code, 'E_PWM_CHIP_NOT_FOUND');
 });

@@ -11,10 +11,10 @@ import type { ActuatorDef } from '../src/boards/types.js';
 import type { ReflexError } from '../src/core/errors.js';
 import { nullLogger } from '../src/core/log.js';
 import { FrameWriter } from '../src/bridge/encode.js';
-import { LOOP_REQ_ID_BASE } from '../src/devices/bridge-link-types.js';
-import { ReplyTable } from '../src/devices/bridge-replies.js';
-import { BridgeLink } from '../src/devices/bridge-link.js';
-import { startSimFirmware } from '../src/devices/sim-firmware.js';
+import { LOOP_REQ_ID_BASE } from '../src/bridge/req-ids.js';
+import { ReplyTable } from '../src/devices/bridge/replies.js';
+import { BridgeLink } from '../src/devices/bridge/link.js';
+import { startSimFirmware } from '../src/devices/sim/firmware.js';
 import { openNodeSerial } from '../src/hal/serial-node.js';
 import { ControlLoop } from '../src/loop/loop.js';
 
@@ -27,7 +27,10 @@ const defs: ActuatorDef[] = [
   { name: 'wrist', kind: 'servo', via: 'bridge', channel: 0, min: 1000, max: 2000, slewPerS: 1e9, safe: 1500, unit: 'us' },
   { name: 'grip', kind: 'servo', via: 'bridge', channel: 1, min: 1000, max: 2000, slewPerS: 1e9, safe: 1000, unit: 'us' },
 ];
-const mapping = [{ actuator: 'wrist', output: 'a', offset: 1500 }, { actuator: 'grip', output: 'b', offset: 1000 }];
+const mapping = [
+  { actuator: 'wrist', output: 'a', offset: 1500 },
+  { actuator: 'grip', output: 'b', offset: 1000 },
+];
 
 async function until(ok: () => boolean, what: string, ms = 10_000): Promise<void> {
   const t0 = Date.now();
@@ -37,7 +40,7 @@ async function until(ok: () => boolean, what: string, ms = 10_000): Promise<void
   }
 }
 
-test.serial('worker path on a pty: ACTUATEs reach the firmware, ACKs are counted as the loop\'s, the fd follows a reconnect', async (t) => {
+test.serial("worker path on a pty: ACTUATEs reach the firmware, ACKs are counted as the loop's, the fd follows a reconnect", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'reflex-actpty-'));
   const logPath = join(dir, 'act.log');
   const linkPath = join(dir, 'port');
@@ -46,9 +49,13 @@ test.serial('worker path on a pty: ACTUATEs reach the firmware, ACKs are counted
   const errors: ReflexError[] = [];
   link.on('error', (e) => errors.push(e));
   const loop = await ControlLoop.start({
-    schedule: { rateHz: 1000, policy: 'skip' }, watchdog: { staleMs: 3000, overrunStreak: 1000 },
+    schedule: { rateHz: 1000, policy: 'skip' },
+    watchdog: { staleMs: 3000, overrunStreak: 1000 },
     predictor: { kind: 'module', url: PREDICTOR, inputSize: 4, outputNames: ['a', 'b'] },
-    actuators: defs, mapping, startArmed: true, actuation: { bridge: { keepAliveMs: 50 } },
+    actuators: defs,
+    mapping,
+    startArmed: true,
+    actuation: { bridge: { keepAliveMs: 50 } },
   });
   const fds: number[] = [];
   const off = link.onActuatorFd((fd) => {
@@ -67,7 +74,7 @@ test.serial('worker path on a pty: ACTUATEs reach the firmware, ACKs are counted
   let w = 0;
   const push = setInterval(() => loop.pushWindow(Float32Array.of(100 + (w++ % 2), 200, 0, 0)), 2);
   t.teardown(() => clearInterval(push));
-  await until(() => (link.counters().link.loop_acks ?? 0) >= 20, 'ACKs to the loop\'s ACTUATEs');
+  await until(() => (link.counters().link.loop_acks ?? 0) >= 20, "ACKs to the loop's ACTUATEs");
   t.is(link.counters().link.unmatched_replies ?? 0, 0);
   t.is(link.counters().link.loop_errors ?? 0, 0);
   await until(() => existsSync(logPath) && /^\d+ 0 2 160[01]$/m.test(readFileSync(logPath, 'utf8')), 'the firmware to apply the command');
@@ -90,13 +97,16 @@ test.serial('worker path on a pty: ACTUATEs reach the firmware, ACKs are counted
   const acks = link.counters().link.loop_acks!;
   await until(() => link.counters().link.loop_acks! >= acks + 10, 'ACKs after the reconnect');
   t.is(link.counters().link.unmatched_replies ?? 0, 0);
-  t.deepEqual(errors.filter((e) => /control loop/.test(e.message)), []);
+  t.deepEqual(
+    errors.filter((e) => /control loop/.test(e.message)),
+    [],
+  );
   const c = loop.actuationCounters();
   // Between the hang-up and the link noticing it, writes fail with EIO (counted); never EBADF.
   t.is(c.badFd, 0, 'no write ever hit a closed fd');
 });
 
-test('the link numbers its own commands below the loop\'s req_id range, and wraps there', (t) => {
+test("the link numbers its own commands below the loop's req_id range, and wraps there", (t) => {
   const table = new ReplyTable({ setTimeout: () => 0, clearTimeout: () => {} });
   let max = 0;
   let min = Infinity;

@@ -3,7 +3,8 @@ import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { ACT, createActuationBlock, FdFrameWriter, LOOP_REQ_ID_BASE, LOOP_REQ_ID_MAIN, readActuationCounters } from '../src/actuate/fd-bridge.js';
+import { ACT, createActuationBlock, FdFrameWriter, readActuationCounters } from '../src/actuate/fd-bridge.js';
+import { LOOP_REQ_ID_BASE, LOOP_REQ_ID_MAIN } from '../src/bridge/req-ids.js';
 import { FrameWriter } from '../src/bridge/encode.js';
 import { createFakeMirror } from '../src/actuate/worker-backends.js';
 import type { ActuatorDef } from '../src/boards/types.js';
@@ -22,9 +23,13 @@ type Ctx = { teardown(fn: () => unknown): void };
 
 async function start(t: Ctx, defs: ActuatorDef[], mapping: ControlLoopOptions['mapping'], over: Partial<ControlLoopOptions>): Promise<ControlLoop> {
   const loop = await ControlLoop.start({
-    schedule: { rateHz: 1000, policy: 'skip' }, watchdog: { staleMs: 3000, overrunStreak: 50 },
+    schedule: { rateHz: 1000, policy: 'skip' },
+    watchdog: { staleMs: 3000, overrunStreak: 50 },
     predictor: { kind: 'module', url: PREDICTOR, inputSize: 4, outputNames: ['a', 'b'] },
-    actuators: defs, mapping, startArmed: true, ...over,
+    actuators: defs,
+    mapping,
+    startArmed: true,
+    ...over,
   });
   t.teardown(() => loop.stop());
   return loop;
@@ -54,9 +59,22 @@ function fifo(t: Ctx): number {
 
 const local: ActuatorDef[] = [
   { name: 'led', kind: 'digital', via: 'gpio', line: { chip: 'reflex-sim', line: 5 }, min: 0, max: 1, slewPerS: 1e9, safe: 0, unit: 'bool' },
-  { name: 'fan', kind: 'pwm', via: 'sysfs-pwm', pwm: { chip: 'reflex-sim-pwm', channel: 0, periodNs: 1_000_000 }, min: 0, max: 1, slewPerS: 1e9, safe: 0, unit: 'duty' },
+  {
+    name: 'fan',
+    kind: 'pwm',
+    via: 'sysfs-pwm',
+    pwm: { chip: 'reflex-sim-pwm', channel: 0, periodNs: 1_000_000 },
+    min: 0,
+    max: 1,
+    slewPerS: 1e9,
+    safe: 0,
+    unit: 'duty',
+  },
 ];
-const localMap = [{ actuator: 'led', output: 'a' }, { actuator: 'fan', output: 'b' }];
+const localMap = [
+  { actuator: 'led', output: 'a' },
+  { actuator: 'fan', output: 'b' },
+];
 
 test.serial('worker path: the worker drives fake GPIO and PWM itself; e-stop has them safe by the time estop() returns', async (t) => {
   const mirror = createFakeMirror(local.length);
@@ -81,7 +99,10 @@ test.serial('worker path: a watchdog trip (stale input) has the fakes safe befor
   const mirror = createFakeMirror(local.length);
   // staleMs well above a loaded machine's event-loop stalls: the windows pushed below must keep
   // it armed until the fakes are driven (40 ms tripped it first when the whole suite ran).
-  const loop = await start(t, local, localMap, { actuation: { gpio: 'fake', pwm: 'fake', fakeMirror: mirror.buffer }, watchdog: { staleMs: 400, overrunStreak: 1000 } });
+  const loop = await start(t, local, localMap, {
+    actuation: { gpio: 'fake', pwm: 'fake', fakeMirror: mirror.buffer },
+    watchdog: { staleMs: 400, overrunStreak: 1000 },
+  });
   const seen = new Promise<{ values: number[]; cycle: number }>((resolve) =>
     loop.onSafetyEvent((e) => e.reason === 'stale_input' && e.entered && resolve({ values: Array.from(mirror.values), cycle: e.cycle })),
   );
@@ -118,7 +139,10 @@ const bridged: ActuatorDef[] = [
   { name: 'wrist', kind: 'servo', via: 'bridge', channel: 0, min: 1000, max: 2000, slewPerS: 1e9, safe: 1500, unit: 'us' },
   { name: 'grip', kind: 'servo', via: 'bridge', channel: 1, min: 1000, max: 2000, slewPerS: 1e9, safe: 1000, unit: 'us' },
 ];
-const bridgedMap = [{ actuator: 'wrist', output: 'a', offset: 1500 }, { actuator: 'grip', output: 'b', offset: 1000 }];
+const bridgedMap = [
+  { actuator: 'wrist', output: 'a', offset: 1500 },
+  { actuator: 'grip', output: 'b', offset: 1000 },
+];
 
 test.serial('worker path: bridge actuators go out as well-formed ACTUATE frames on the fd, loop req_ids; e-stop sends the safe frame', async (t) => {
   const fd = fifo(t);
@@ -136,7 +160,13 @@ test.serial('worker path: bridge actuators go out as well-formed ACTUATE frames 
   t.is(acts.length, h.frames.length);
   for (const a of acts) {
     t.true(a.reqId >= LOOP_REQ_ID_BASE && a.reqId <= LOOP_REQ_ID_MAIN, `req_id ${a.reqId} in the loop range`);
-    t.deepEqual(a.entries.map((e) => [e.channel, e.kind]), [[0, 2], [1, 2]]);
+    t.deepEqual(
+      a.entries.map((e) => [e.channel, e.kind]),
+      [
+        [0, 2],
+        [1, 2],
+      ],
+    );
   }
   loop.estop('test');
   h.drain(fd);
@@ -146,7 +176,11 @@ test.serial('worker path: bridge actuators go out as well-formed ACTUATE frames 
   // writes it again once the worker confirmed, and from there on only safe values.
   const iMain = all.map((a) => a.reqId).lastIndexOf(LOOP_REQ_ID_MAIN);
   t.true(iMain >= acts.length);
-  for (const a of all.slice(iMain)) t.deepEqual(a.entries.map((e) => e.value), [1500, 1000]);
+  for (const a of all.slice(iMain))
+    t.deepEqual(
+      a.entries.map((e) => e.value),
+      [1500, 1000],
+    );
   t.true(all.slice(acts.length).some((a) => a.reqId !== LOOP_REQ_ID_MAIN && a.entries[0]!.value === 1500 && a.entries[1]!.value === 1000));
   t.is(h.bad, 0);
   const c = loop.actuationCounters();

@@ -32,10 +32,14 @@ test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 const KERNEL_A = [1, 10, 2, 20, 3, 30];
 const KERNEL_B = [0, 0, 0, 0, 1, 0];
 const meta: ReflexModelMeta = {
-  format: 'reflex-model', version: 1,
+  format: 'reflex-model',
+  version: 1,
   input: { channels: C, samples: S, rateHz: 1000, windowMs: 3 },
   normalization: { mean: [1, 2], std: [2, 4] },
-  outputs: [{ name: 'a', unit: 'x', mean: -4, std: 0.5 }, { name: 'b', unit: 'x' }],
+  outputs: [
+    { name: 'a', unit: 'x', mean: -4, std: 0.5 },
+    { name: 'b', unit: 'x' },
+  ],
 };
 
 /** Channel 0 reads 3, 5, 7 and channel 1 reads 2, 6, 10 at T0, T0+1, T0+2 ms. */
@@ -98,12 +102,15 @@ test.serial('the aligner window is time-major and the Predictor reads it as such
   p.dispose();
 });
 
-test.serial('ControlLoop.pushWindow hands the time-major window to the worker\'s predictor unchanged', async (t) => {
+test.serial("ControlLoop.pushWindow hands the time-major window to the worker's predictor unchanged", async (t) => {
   const defs: ActuatorDef[] = [{ name: 'wrist', kind: 'servo', via: 'sim', min: 1000, max: 2000, slewPerS: 1e9, safe: 1500, unit: 'us' }];
   const loop = await ControlLoop.start({
-    schedule: { rateHz: 500, policy: 'skip' }, watchdog: { staleMs: 5000, overrunStreak: 1000 },
-    predictor: { kind: 'model', dir: await modelDir(), warmUp: 1 }, actuators: defs,
-    mapping: [{ actuator: 'wrist', output: 'a', offset: 1500 }], startArmed: true,
+    schedule: { rateHz: 500, policy: 'skip' },
+    watchdog: { staleMs: 5000, overrunStreak: 1000 },
+    predictor: { kind: 'model', dir: await modelDir(), warmUp: 1 },
+    actuators: defs,
+    mapping: [{ actuator: 'wrist', output: 'a', offset: 1500 }],
+    startArmed: true,
   });
   t.teardown(() => loop.stop());
   t.is(loop.inputSize, S * C);

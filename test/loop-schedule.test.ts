@@ -94,7 +94,7 @@ test('catch-up with maxCatchUp 0 behaves like skip; the streak counts consecutiv
 });
 
 test('bad options are refused with the key named', (t) => {
-  t.is(t.throws(() => new DeadlineSchedule({ rateHz: 2001, policy: 'skip' }, 0))!.message.includes('1..2000'), true);
+  t.is(t.throws(() => new DeadlineSchedule({ rateHz: 2001, policy: 'skip' }, 0)).message.includes('1..2000'), true);
   t.is((t.throws(() => new DeadlineSchedule({ rateHz: 100, policy: 'late' as 'skip' }, 0)) as { code?: string }).code, 'E_LOOP_POLICY');
 });
 

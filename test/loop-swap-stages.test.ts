@@ -20,20 +20,39 @@ const mapping = [{ actuator: 'wrist', output: 'y', scale: 1, offset: 1500 }];
 /** The running predictor: y = 7 whatever the window. */
 type Seven = CorePredictor & { disposed: number; dispose(): void };
 const sevenPredictor = (): Seven => ({
-  inputSize: 2, outputSize: 1, disposed: 0,
+  inputSize: 2,
+  outputSize: 1,
+  disposed: 0,
   predict: (_x, y) => void (y[0] = 7),
-  dispose() { this.disposed++; },
+  dispose() {
+    this.disposed++;
+  },
 });
 
 /** The new model as data: y = 2 * x0 + 3 * x1 (a one-op dense kernel, identity scaling). */
 function request2x3(id: number, over: Partial<SwapRequest> = {}): SwapRequest {
   const spec: KernelSpec = {
-    format: 'reflex-kernel', version: 1, inputShape: [2], outputShape: [1],
+    format: 'reflex-kernel',
+    version: 1,
+    inputShape: [2],
+    outputShape: [1],
     ops: [{ op: 'dense', layer: 'd', inShape: [2], units: 1, act: 'linear', kernelT: Float32Array.from([2, 3]), bias: null }],
   };
   return {
-    id, dir: '/models/new', spec, outputNames: ['y'], needMs: 0.3, giveUpMs: 100,
-    scaling: { channels: 2, samples: 1, mean: new Float32Array(2), invStd: Float32Array.from([1, 1]), outMean: new Float32Array(1), outStd: Float32Array.from([1]) },
+    id,
+    dir: '/models/new',
+    spec,
+    outputNames: ['y'],
+    needMs: 0.3,
+    giveUpMs: 100,
+    scaling: {
+      channels: 2,
+      samples: 1,
+      mean: new Float32Array(2),
+      invStd: Float32Array.from([1, 1]),
+      outMean: new Float32Array(1),
+      outStd: Float32Array.from([1]),
+    },
     ...over,
   };
 }
@@ -45,12 +64,24 @@ function rig() {
   const ch = new MessageChannel();
   const posted: WorkerMessage[] = [];
   const core = new ControlCore({
-    predictor: seven, map: new OutputMap(mapping, defs, ['y']), limiter: new SafetyLimiter(defs),
-    watchdog: { staleMs: 1e9, overrunStreak: 1e9 }, startArmed: true, predictEveryCycle: true, onEvent: () => {},
+    predictor: seven,
+    map: new OutputMap(mapping, defs, ['y']),
+    limiter: new SafetyLimiter(defs),
+    watchdog: { staleMs: 1e9, overrunStreak: 1e9 },
+    startArmed: true,
+    predictEveryCycle: true,
+    onEvent: () => {},
   });
   core.input.set([1, 1]);
   const sw = new ModelSwapper({
-    port: ch.port2, ctrl, core, actuators: defs, mapping, spinMs: 0.1, clock: () => now, post: (m) => posted.push(m),
+    port: ch.port2,
+    ctrl,
+    core,
+    actuators: defs,
+    mapping,
+    spinMs: 0.1,
+    clock: () => now,
+    post: (m) => posted.push(m),
     retire: (old) => {
       (old as Seven).dispose();
       return 0;

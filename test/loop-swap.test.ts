@@ -21,7 +21,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'reflex-swap-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
 const meta = (over: Partial<ReflexModelMeta['input']> = {}, outputs = ['a', 'b']): ReflexModelMeta => ({
-  format: 'reflex-model', version: 1,
+  format: 'reflex-model',
+  version: 1,
   input: { channels: C, samples: S, rateHz: 1000, windowMs: 3, ...over },
   normalization: { mean: Array(over.channels ?? C).fill(1), std: Array(over.channels ?? C).fill(2) },
   outputs: outputs.map((name) => ({ name, unit: 'x', mean: 0.5, std: 3 })),
@@ -30,11 +31,13 @@ const meta = (over: Partial<ReflexModelMeta['input']> = {}, outputs = ['a', 'b']
 
 async function denseDir(name: string, seed: number, m = meta()): Promise<string> {
   const dir = join(tmp, name);
-  const model = tf.sequential({ layers: [
-    tf.layers.flatten({ inputShape: [m.input.samples, m.input.channels] }),
-    tf.layers.dense({ units: 4, activation: 'tanh', kernelInitializer: tf.initializers.randomNormal({ seed }) }),
-    tf.layers.dense({ units: m.outputs.length, kernelInitializer: tf.initializers.randomNormal({ seed: seed + 1 }) }),
-  ] });
+  const model = tf.sequential({
+    layers: [
+      tf.layers.flatten({ inputShape: [m.input.samples, m.input.channels] }),
+      tf.layers.dense({ units: 4, activation: 'tanh', kernelInitializer: tf.initializers.randomNormal({ seed }) }),
+      tf.layers.dense({ units: m.outputs.length, kernelInitializer: tf.initializers.randomNormal({ seed: seed + 1 }) }),
+    ],
+  });
   await saveReflexModel(model, dir, m);
   model.dispose();
   return dir;
@@ -45,9 +48,13 @@ const WINDOW = Float32Array.from([3, 2, 5, 6, 7, 10]);
 
 async function start(dir: string, armed: boolean): Promise<ControlLoop> {
   return ControlLoop.start({
-    schedule: { rateHz: 500, policy: 'skip' }, watchdog: { staleMs: 60_000, overrunStreak: 100_000 },
-    predictor: { kind: 'model', dir, warmUp: 1 }, actuators: defs,
-    mapping: [{ actuator: 'wrist', output: 'a', scale: 10, offset: 1500 }], startArmed: armed, predictEveryCycle: true,
+    schedule: { rateHz: 500, policy: 'skip' },
+    watchdog: { staleMs: 60_000, overrunStreak: 100_000 },
+    predictor: { kind: 'model', dir, warmUp: 1 },
+    actuators: defs,
+    mapping: [{ actuator: 'wrist', output: 'a', scale: 10, offset: 1500 }],
+    startArmed: armed,
+    predictEveryCycle: true,
   });
 }
 
@@ -89,10 +96,10 @@ test.serial('swap: refused models change nothing; a good one runs from the next 
 
   const shape = await t.throwsAsync(loop.swapModel(dir3ch));
   t.is((shape as { code?: string }).code, 'E_MODEL_SHAPE');
-  t.true(shape!.message.includes(join(dir3ch, 'reflex-model.json')), shape!.message);
+  t.true(shape.message.includes(join(dir3ch, 'reflex-model.json')), shape.message);
   const compile = await t.throwsAsync(loop.swapModel(rnn));
   t.is((compile as { code?: string }).code, 'E_COMPILE_UNSUPPORTED');
-  t.regex(compile!.message, /SimpleRNN.*restart with --model/s);
+  t.regex(compile.message, /SimpleRNN.*restart with --model/s);
   const still = await after(loop, before.cycle);
   t.deepEqual(bits(still.outputs), wantA, 'the old model still runs');
   t.false(still.safe, 'and the loop is still armed');
@@ -122,8 +129,12 @@ test.serial('swap: refused models change nothing; a good one runs from the next 
 
 test('swap check: window, features, output count and mapping are named with the file', (t) => {
   const req = {
-    inputSize: S * C, outputCount: 2, actuators: defs, mapping: [{ actuator: 'wrist', output: 'a' }],
-    board: { id: 'sim', channels: C }, running: { input: meta().input, features: meta().features },
+    inputSize: S * C,
+    outputCount: 2,
+    actuators: defs,
+    mapping: [{ actuator: 'wrist', output: 'a' }],
+    board: { id: 'sim', channels: C },
+    running: { input: meta().input, features: meta().features },
   };
   const f = '/m/reflex-model.json';
   t.notThrows(() => checkSwap(meta(), f, req));
@@ -134,11 +145,32 @@ test('swap check: window, features, output count and mapping are named with the 
     t.true(e.message.startsWith(f), e.message);
     return e.code;
   };
-  t.is(code(() => checkSwap(meta({ channels: 3 }), f, req)), 'E_MODEL_SHAPE');
-  t.is(code(() => checkSwap(meta({ samples: 6, channels: 1 }), f, { ...req, board: undefined })), 'E_MODEL_FEATURES');
-  t.is(code(() => checkSwap(meta({ samples: 2 }), f, req)), 'E_MODEL_SHAPE');
-  t.is(code(() => checkSwap(meta({ rateHz: 500 }), f, req)), 'E_MODEL_FEATURES');
-  t.is(code(() => checkSwap({ ...meta(), features: { pipeline: [{ unit: 'envelope', cutoff: 8 }] } }, f, req)), 'E_MODEL_FEATURES');
-  t.is(code(() => checkSwap(meta({}, ['a', 'b', 'c']), f, req)), 'E_MODEL_SHAPE');
-  t.is(code(() => checkSwap(meta({}, ['x', 'y']), f, req)), 'E_MAP_OUTPUT');
+  t.is(
+    code(() => checkSwap(meta({ channels: 3 }), f, req)),
+    'E_MODEL_SHAPE',
+  );
+  t.is(
+    code(() => checkSwap(meta({ samples: 6, channels: 1 }), f, { ...req, board: undefined })),
+    'E_MODEL_FEATURES',
+  );
+  t.is(
+    code(() => checkSwap(meta({ samples: 2 }), f, req)),
+    'E_MODEL_SHAPE',
+  );
+  t.is(
+    code(() => checkSwap(meta({ rateHz: 500 }), f, req)),
+    'E_MODEL_FEATURES',
+  );
+  t.is(
+    code(() => checkSwap({ ...meta(), features: { pipeline: [{ unit: 'envelope', cutoff: 8 }] } }, f, req)),
+    'E_MODEL_FEATURES',
+  );
+  t.is(
+    code(() => checkSwap(meta({}, ['a', 'b', 'c']), f, req)),
+    'E_MODEL_SHAPE',
+  );
+  t.is(
+    code(() => checkSwap(meta({}, ['x', 'y']), f, req)),
+    'E_MAP_OUTPUT',
+  );
 });

@@ -10,8 +10,12 @@ test('the worker reports its live tensor count after warm-up and at stop; predic
   const board = loadBoard('sim');
   const actuators = board.actuators.map((a) => ({ ...a, via: 'sim' as const }));
   const loop = await ControlLoop.start({
-    schedule: { rateHz: 500, policy: 'skip' }, watchdog: { staleMs: 60_000, overrunStreak: 1_000_000 },
-    predictor: { kind: 'model', dir: MODEL, mode: 'tfjs' }, actuators, mapping: [], startArmed: true,
+    schedule: { rateHz: 500, policy: 'skip' },
+    watchdog: { staleMs: 60_000, overrunStreak: 1_000_000 },
+    predictor: { kind: 'model', dir: MODEL, mode: 'tfjs' },
+    actuators,
+    mapping: [],
+    startArmed: true,
   });
   t.true((loop.predictor.tensors ?? 0) > 0, 'the loaded model holds its weights as tensors');
   t.true(Number.isNaN(loop.tensorsGrowth), 'no figure before stop');

@@ -35,7 +35,10 @@ const defs: ActuatorDef[] = [
   { name: 'wrist', kind: 'servo', via: 'sim', min: 1000, max: 2000, slewPerS: 1e6, safe: 1500, unit: 'us' },
   { name: 'grip', kind: 'servo', via: 'sim', min: 1000, max: 2000, slewPerS: 1e6, safe: 1000, unit: 'us' },
 ];
-const mapping = [{ actuator: 'wrist', output: 'a', scale: 1, offset: 1500 }, { actuator: 'grip', output: 'b', scale: 1, offset: 1000 }];
+const mapping = [
+  { actuator: 'wrist', output: 'a', scale: 1, offset: 1500 },
+  { actuator: 'grip', output: 'b', scale: 1, offset: 1000 },
+];
 
 /** A time-major window: channel 0 holds `a` and channel 1 `b` at every sample. */
 function windowOf(a: number, b: number): Float32Array {
@@ -48,7 +51,12 @@ function windowOf(a: number, b: number): Float32Array {
 }
 
 /** Resolve when `pred` holds for a fresh read of the loop's latest output, polling on the event loop. */
-async function until(loop: ControlLoop, pred: (o: ReturnType<ControlLoop['createOutput']>) => boolean, what: string, timeoutMs = 8000): Promise<ReturnType<ControlLoop['createOutput']>> {
+async function until(
+  loop: ControlLoop,
+  pred: (o: ReturnType<ControlLoop['createOutput']>) => boolean,
+  what: string,
+  timeoutMs = 8000,
+): Promise<ReturnType<ControlLoop['createOutput']>> {
   const o = loop.createOutput();
   const t0 = Date.now();
   for (;;) {
@@ -61,8 +69,14 @@ async function until(loop: ControlLoop, pred: (o: ReturnType<ControlLoop['create
 async function withLoop(t: { teardown(fn: () => unknown): void }, over: Partial<Parameters<typeof ControlLoop.start>[0]> = {}) {
   const sink = createActuators(defs, {});
   const loop = await ControlLoop.start({
-    schedule: { rateHz: 1000, policy: 'skip' }, watchdog: { staleMs: 3000, overrunStreak: 50 },
-    predictor: spec, actuators: defs, mapping, sink, startArmed: true, ...over,
+    schedule: { rateHz: 1000, policy: 'skip' },
+    watchdog: { staleMs: 3000, overrunStreak: 50 },
+    predictor: spec,
+    actuators: defs,
+    mapping,
+    sink,
+    startArmed: true,
+    ...over,
   });
   t.teardown(() => loop.stop());
   const events: SafetyEvent[] = [];
@@ -77,10 +91,14 @@ test.serial('the worker runs a few hundred cycles at 1 kHz and reports stats thr
   loop.pushWindow(w);
   // Keep input fresh while the loop runs; wait for cycle 300 and the commands to reach the actuators.
   const s = emptyStats();
-  const out = await until(loop, (o) => {
-    loop.pushWindow(w);
-    return loop.readStats(s) && s.cycles >= 300 && !o.safe && sims[0]!.last === 1600 && sims[1]!.last === 1000;
-  }, '300 cycles');
+  const out = await until(
+    loop,
+    (o) => {
+      loop.pushWindow(w);
+      return loop.readStats(s) && s.cycles >= 300 && !o.safe && sims[0]!.last === 1600 && sims[1]!.last === 1000;
+    },
+    '300 cycles',
+  );
   t.deepEqual(Array.from(out.outputs), [100, -200]);
   t.deepEqual(Array.from(out.commands), [1600, 1000]);
   t.true(loop.readStats(s));
@@ -108,14 +126,28 @@ test.serial('starting unarmed holds actuators safe until release()', async (t) =
   const { loop, sims, events } = await withLoop(t, { startArmed: false });
   const w = windowOf(300, 300);
   loop.pushWindow(w);
-  const o1 = await until(loop, (o) => { loop.pushWindow(w); return o.cycle >= 20; }, '20 cycles');
+  const o1 = await until(
+    loop,
+    (o) => {
+      loop.pushWindow(w);
+      return o.cycle >= 20;
+    },
+    '20 cycles',
+  );
   t.true(o1.safe);
   t.is(o1.reason, 'startup');
   t.deepEqual(Array.from(o1.commands), [1500, 1000]);
   t.true(sims.every((a) => a.last === a.def.safe));
   const released = new Promise<SafetyEvent>((resolve) => loop.onSafetyEvent((e) => e.reason === 'released' && resolve(e)));
   loop.release();
-  await until(loop, (o) => { loop.pushWindow(w); return !o.safe && o.commands[0] === 1800; }, 'armed commands');
+  await until(
+    loop,
+    (o) => {
+      loop.pushWindow(w);
+      return !o.safe && o.commands[0] === 1800;
+    },
+    'armed commands',
+  );
   const e = await released;
   t.false(e.entered);
   t.true(events.includes(e));

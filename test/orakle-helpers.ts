@@ -12,7 +12,12 @@ export function endpoint(transport: Transport): string {
 }
 
 /** A bound publisher and a subscriber whose subscription the publisher has seen. */
-export async function pair(transport: Transport, opts: ArrayPublisherOptions, subTopic = opts.topic, rcvhwm?: number): Promise<{ pub: ArrayPublisher; sub: ArraySubscriber; close: () => void }> {
+export async function pair(
+  transport: Transport,
+  opts: ArrayPublisherOptions,
+  subTopic = opts.topic,
+  rcvhwm?: number,
+): Promise<{ pub: ArrayPublisher; sub: ArraySubscriber; close: () => void }> {
   const pub = new ArrayPublisher(opts);
   const ep = await pub.bind(endpoint(transport));
   const sub = new ArraySubscriber({ topic: subTopic, ...(rcvhwm !== undefined ? { receiveHighWaterMark: rcvhwm } : {}) });

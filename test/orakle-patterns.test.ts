@@ -150,11 +150,14 @@ test('predictAndPublish serves predictions with the input timestamps and forward
   for (let i = 0; i < 3; i++) got.push((await output.sub.receive({ timeoutMs: 5000 }))!);
   ac.abort();
   t.deepEqual(await loop, { predicted: 2, invalidInputs: 1 });
-  t.deepEqual(got.map((m) => [m.status, m.timestampMs, [...m.data]]), [
-    [Status.OK, 5, [2, 3]],
-    [Status.INVALID, 6, []],
-    [Status.OK, 7, [10, 7]],
-  ]);
+  t.deepEqual(
+    got.map((m) => [m.status, m.timestampMs, [...m.data]]),
+    [
+      [Status.OK, 5, [2, 3]],
+      [Status.INVALID, 6, []],
+      [Status.OK, 7, [10, 7]],
+    ],
+  );
 });
 
 test('a throwing predict publishes INVALID and ends the loop with the error', async (t) => {
@@ -164,9 +167,13 @@ test('a throwing predict publishes INVALID and ends the loop with the error', as
     input.close();
     output.close();
   });
-  const loop = predictAndPublish(input.sub, () => {
-    throw new Error('model missing');
-  }, output.pub);
+  const loop = predictAndPublish(
+    input.sub,
+    () => {
+      throw new Error('model missing');
+    },
+    output.pub,
+  );
   await input.pub.publish(Float32Array.of(1), { timestampMs: 9 });
   const err = (await t.throwsAsync(loop)) as ReflexError;
   t.is(err.code, 'E_ORAKLE_PREDICT');

@@ -138,10 +138,28 @@ test('the packed tarball installs into a fresh project, where every entry point 
   const files = info!.files.map((f) => f.path);
   t.log(`${files.length} files in ${info!.filename}`);
   const shipped = new Set(files);
-  t.deepEqual(files.filter((f) => f.startsWith('firmware-bridge/build/') || f.startsWith('firmware-bridge/test/')), [], 'no firmware build outputs or firmware tests');
-  t.deepEqual(files.filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('bench/')), [], 'no sources besides the declarations, no tests, no benches');
-  t.deepEqual(files.filter((f) => f.endsWith('.o') || f.endsWith('.tgz') || f.endsWith('.stamp')), [], 'no object files or archives');
-  for (const f of ['firmware-bridge/Makefile', 'firmware-bridge/host/main.cpp', 'firmware-bridge/core/protocol.cpp', 'boards/sim.json', 'models/default/model.json']) {
+  t.deepEqual(
+    files.filter((f) => f.startsWith('firmware-bridge/build/') || f.startsWith('firmware-bridge/test/')),
+    [],
+    'no firmware build outputs or firmware tests',
+  );
+  t.deepEqual(
+    files.filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('bench/')),
+    [],
+    'no sources besides the declarations, no tests, no benches',
+  );
+  t.deepEqual(
+    files.filter((f) => f.endsWith('.o') || f.endsWith('.tgz') || f.endsWith('.stamp')),
+    [],
+    'no object files or archives',
+  );
+  for (const f of [
+    'firmware-bridge/Makefile',
+    'firmware-bridge/host/main.cpp',
+    'firmware-bridge/core/protocol.cpp',
+    'boards/sim.json',
+    'models/default/model.json',
+  ]) {
     t.true(shipped.has(f), `${f} must be shipped`);
   }
   for (const f of Object.values(pkgJson.bin)) t.true(shipped.has(f.replace(/^\.\//, '')), `bin ${f} must be shipped`);
@@ -171,12 +189,23 @@ test('the packed tarball installs into a fresh project, where every entry point 
       allowScripts: { reflex: true, zeromq: true, epoll: true, '@serialport/bindings-cpp': true, 'cbor-extract': true, 'core-js': false },
     }),
   );
-  const installed = await run('npm', ['install', '--no-audit', '--no-fund', '--omit=optional', '--prefer-offline', join(stage, info!.filename)], app, env, 6 * 60_000);
+  const installed = await run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--omit=optional', '--prefer-offline', join(stage, info!.filename)],
+    app,
+    env,
+    6 * 60_000,
+  );
   t.is(installed.code, 0, `npm install of the tarball failed:\n${show(installed)}`);
-  t.true(existsSync(join(app, 'node_modules', 'reflex', 'firmware-bridge', 'build', 'reflex-bridge-host')), `the install script did not build the host firmware:\n${show(installed)}`);
+  t.true(
+    existsSync(join(app, 'node_modules', 'reflex', 'firmware-bridge', 'build', 'reflex-bridge-host')),
+    `the install script did not build the host firmware:\n${show(installed)}`,
+  );
 
   // Every entry point imports; internals stay out of all of them; deep paths are refused.
-  const entries = Object.keys(pkgJson.exports).filter((k) => k !== './package.json').map((k) => (k === '.' ? 'reflex' : `reflex/${k.slice(2)}`));
+  const entries = Object.keys(pkgJson.exports)
+    .filter((k) => k !== './package.json')
+    .map((k) => (k === '.' ? 'reflex' : `reflex/${k.slice(2)}`));
   t.deepEqual(entries.sort(), Object.keys(MUST_EXPORT).sort(), 'the exports map and this test name the same entry points');
   writeFileSync(
     join(app, 'imports.mjs'),
@@ -194,11 +223,23 @@ console.log(JSON.stringify(out));
   t.is(imported.code, 0, `importing the entry points failed:\n${show(imported)}`);
   const names = JSON.parse(imported.stdout) as Record<string, string[]> & { deep: string; native: Array<[string, string]> };
   t.is(names.deep, 'ERR_PACKAGE_PATH_NOT_EXPORTED');
-  t.deepEqual(names.native, [['zeromq', 'object'], ['@serialport/bindings-cpp', 'object'], ['onoff', 'object']]);
+  t.deepEqual(names.native, [
+    ['zeromq', 'object'],
+    ['@serialport/bindings-cpp', 'object'],
+    ['onoff', 'object'],
+  ]);
   for (const [entry, must] of Object.entries(MUST_EXPORT)) {
     const got = new Set(names[entry]);
-    t.deepEqual(must.filter((n) => !got.has(n)), [], `${entry} lacks exports`);
-    t.deepEqual(INTERNAL.filter((n) => got.has(n)), [], `${entry} exports internals`);
+    t.deepEqual(
+      must.filter((n) => !got.has(n)),
+      [],
+      `${entry} lacks exports`,
+    );
+    t.deepEqual(
+      INTERNAL.filter((n) => got.has(n)),
+      [],
+      `${entry} exports internals`,
+    );
   }
 
   // The consumer's TypeScript against the installed declarations: one file importing every
@@ -250,7 +291,13 @@ export const used = [config, start, buildPipeline, Streamer, ProgramRunner, Arra
   t.is(version.code, 0, show(version));
   t.is(version.stdout.trim().split(' ')[1], pkgJson.version);
   const port = await freePort();
-  const ran = await run('npx', ['--no', 'reflex', 'run', '--board', 'sim', '--duration', '3', '--no-control', '--pub', `tcp://127.0.0.1:${port}`], app, env, 90_000);
+  const ran = await run(
+    'npx',
+    ['--no', 'reflex', 'run', '--board', 'sim', '--duration', '3', '--no-control', '--pub', `tcp://127.0.0.1:${port}`],
+    app,
+    env,
+    90_000,
+  );
   t.is(ran.code, 0, `reflex run failed:\n${show(ran)}`);
   const samples = /samples (\d+)/.exec(ran.stderr);
   t.truthy(samples, `no status line with a sample count:\n${show(ran)}`);

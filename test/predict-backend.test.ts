@@ -20,7 +20,11 @@ test('tfjs-node installed but its native library missing, wasm broken too: falls
         throw new Error('libtensorflow.so.2: cannot open shared object file: No such file or directory');
       }
       // A wasm package whose setup throws, as a corrupt install would.
-      return { setWasmPaths: () => { throw new Error('tfjs-backend-wasm.wasm is missing from the package'); } };
+      return {
+        setWasmPaths: () => {
+          throw new Error('tfjs-backend-wasm.wasm is missing from the package');
+        },
+      };
     },
     log: new Logger({ sink: (_level, msg) => lines.push(msg), level: 'info' }),
   });
@@ -33,7 +37,10 @@ test('tfjs-node installed but its native library missing, wasm broken too: falls
   t.regex(choice.attempts[1]!.reason!, /wasm is missing/);
   t.like(choice.attempts[2], { name: 'cpu', ok: true });
   // The log line names the backend in use and why the others were skipped.
-  t.true(lines.some((l) => l.includes('backend: cpu') && l.includes('libtensorflow.so.2') && l.includes('wasm is missing')), lines.join('\n'));
+  t.true(
+    lines.some((l) => l.includes('backend: cpu') && l.includes('libtensorflow.so.2') && l.includes('wasm is missing')),
+    lines.join('\n'),
+  );
   // It sticks for the process: a later call returns the same choice without importing again.
   t.is(await selectBackend(), choice);
   t.is(imported.length, 2);

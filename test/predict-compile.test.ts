@@ -12,44 +12,70 @@ function randomiseAll(m: tf.LayersModel): void {
   for (const l of m.layers) {
     const ws = l.getWeights();
     if (ws.length === 0) continue;
-    l.setWeights(ws.map((w) => tf.tidy(() => (w.shape.length === 1 ? tf.randomUniform(w.shape, 0.5, 1.5, 'float32', 7) : tf.randomNormal(w.shape, 0, 0.3, 'float32', 7)))));
+    l.setWeights(
+      ws.map((w) => tf.tidy(() => (w.shape.length === 1 ? tf.randomUniform(w.shape, 0.5, 1.5, 'float32', 7) : tf.randomNormal(w.shape, 0, 0.3, 'float32', 7)))),
+    );
   }
 }
 
 const cases: Array<[string, () => tf.LayersModel]> = [
-  ['dense chain with every activation', () => tf.sequential({ layers: [
-    tf.layers.flatten({ inputShape: [6, 4] }),
-    tf.layers.dense({ units: 16, activation: 'relu' }),
-    tf.layers.dense({ units: 12, activation: 'elu' }),
-    tf.layers.dense({ units: 10, activation: 'sigmoid' }),
-    tf.layers.dense({ units: 8, activation: 'tanh' }),
-    tf.layers.dense({ units: 5, activation: 'softmax' }),
-    tf.layers.dense({ units: 3, activation: 'linear', useBias: false }),
-  ] })],
-  ['conv1d same/valid, strides, dilation, pooling', () => tf.sequential({ layers: [
-    tf.layers.conv1d({ inputShape: [20, 3], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }),
-    tf.layers.conv1d({ filters: 5, kernelSize: 2, strides: 2, padding: 'valid' }),
-    tf.layers.conv1d({ filters: 4, kernelSize: 3, dilationRate: 2, padding: 'same', activation: 'tanh' }),
-    tf.layers.maxPooling1d({ poolSize: 3, strides: 2, padding: 'same' }),
-    tf.layers.averagePooling1d({ poolSize: 2, padding: 'same' }),
-    tf.layers.flatten(),
-    tf.layers.dense({ units: 2 }),
-  ] })],
-  ['global pooling, batch norm, layer norm, activation, dropout, reshape', () => tf.sequential({ layers: [
-    tf.layers.reshape({ inputShape: [24], targetShape: [8, 3] }),
-    tf.layers.batchNormalization(),
-    tf.layers.conv1d({ filters: 6, kernelSize: 3, padding: 'valid' }),
-    tf.layers.layerNormalization(),
-    tf.layers.activation({ activation: 'elu' }),
-    tf.layers.dropout({ rate: 0.5 }),
-    tf.layers.globalAveragePooling1d(),
-    tf.layers.dense({ units: 4 }),
-  ] })],
-  ['global max pooling and valid average pooling', () => tf.sequential({ layers: [
-    tf.layers.averagePooling1d({ inputShape: [9, 2], poolSize: 3, padding: 'valid' }),
-    tf.layers.globalMaxPooling1d(),
-    tf.layers.dense({ units: 1, activation: 'sigmoid' }),
-  ] })],
+  [
+    'dense chain with every activation',
+    () =>
+      tf.sequential({
+        layers: [
+          tf.layers.flatten({ inputShape: [6, 4] }),
+          tf.layers.dense({ units: 16, activation: 'relu' }),
+          tf.layers.dense({ units: 12, activation: 'elu' }),
+          tf.layers.dense({ units: 10, activation: 'sigmoid' }),
+          tf.layers.dense({ units: 8, activation: 'tanh' }),
+          tf.layers.dense({ units: 5, activation: 'softmax' }),
+          tf.layers.dense({ units: 3, activation: 'linear', useBias: false }),
+        ],
+      }),
+  ],
+  [
+    'conv1d same/valid, strides, dilation, pooling',
+    () =>
+      tf.sequential({
+        layers: [
+          tf.layers.conv1d({ inputShape: [20, 3], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }),
+          tf.layers.conv1d({ filters: 5, kernelSize: 2, strides: 2, padding: 'valid' }),
+          tf.layers.conv1d({ filters: 4, kernelSize: 3, dilationRate: 2, padding: 'same', activation: 'tanh' }),
+          tf.layers.maxPooling1d({ poolSize: 3, strides: 2, padding: 'same' }),
+          tf.layers.averagePooling1d({ poolSize: 2, padding: 'same' }),
+          tf.layers.flatten(),
+          tf.layers.dense({ units: 2 }),
+        ],
+      }),
+  ],
+  [
+    'global pooling, batch norm, layer norm, activation, dropout, reshape',
+    () =>
+      tf.sequential({
+        layers: [
+          tf.layers.reshape({ inputShape: [24], targetShape: [8, 3] }),
+          tf.layers.batchNormalization(),
+          tf.layers.conv1d({ filters: 6, kernelSize: 3, padding: 'valid' }),
+          tf.layers.layerNormalization(),
+          tf.layers.activation({ activation: 'elu' }),
+          tf.layers.dropout({ rate: 0.5 }),
+          tf.layers.globalAveragePooling1d(),
+          tf.layers.dense({ units: 4 }),
+        ],
+      }),
+  ],
+  [
+    'global max pooling and valid average pooling',
+    () =>
+      tf.sequential({
+        layers: [
+          tf.layers.averagePooling1d({ inputShape: [9, 2], poolSize: 3, padding: 'valid' }),
+          tf.layers.globalMaxPooling1d(),
+          tf.layers.dense({ units: 1, activation: 'sigmoid' }),
+        ],
+      }),
+  ],
 ];
 
 for (const [name, build] of cases) {
@@ -74,8 +100,8 @@ test('a corrupted kernel weight is caught: E_COMPILE_MISMATCH', (t) => {
   kernel[3] = kernel[3]! + 0.01;
   const err = t.throws(() => verifyCompiled(r.kernel, m, { file: '/models/x/model.json' }));
   t.is((err as { code?: string }).code, 'E_COMPILE_MISMATCH');
-  t.regex(err!.message, /\/models\/x\/model\.json/);
-  t.regex(err!.message, /max abs difference/);
+  t.regex(err.message, /\/models\/x\/model\.json/);
+  t.regex(err.message, /max abs difference/);
   m.dispose();
 });
 

@@ -20,15 +20,21 @@ const tmp = mkdtempSync(join(tmpdir(), 'reflex-graph-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
 const meta: ReflexModelMeta = {
-  format: 'reflex-model', version: 1,
+  format: 'reflex-model',
+  version: 1,
   input: { channels: C, samples: S, rateHz: 100, windowMs: 40 },
   normalization: { mean: [1, 2, 3], std: [2, 2, 4] },
-  outputs: [{ name: 'a', unit: 'deg', mean: 10, std: 5 }, { name: 'b', unit: 'unit' }],
+  outputs: [
+    { name: 'a', unit: 'deg', mean: 10, std: 5 },
+    { name: 'b', unit: 'unit' },
+  ],
 };
 
 const dims = (...d: number[]): { dim: Array<{ size: string }> } => ({ dim: d.map((n) => ({ size: String(n) })) });
 const constNode = (name: string, dtype: 'DT_FLOAT' | 'DT_INT32', shape: number[]): unknown => ({
-  name, op: 'Const', attr: { dtype: { type: dtype }, value: { tensor: { dtype, tensorShape: dims(...shape) } } },
+  name,
+  op: 'Const',
+  attr: { dtype: { type: dtype }, value: { tensor: { dtype, tensorShape: dims(...shape) } } },
 });
 
 /** Write a graph-model directory computing y = reshape(x, [-1, N]) @ w + b. */
@@ -48,16 +54,29 @@ function graphModelDir(name: string, w: Float32Array, b: Float32Array, inputShap
   const shape = Int32Array.of(-1, N);
   const bin = Buffer.concat([Buffer.from(shape.buffer), Buffer.from(w.buffer, w.byteOffset, w.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)]);
   writeFileSync(join(dir, 'weights.bin'), bin);
-  writeFileSync(join(dir, 'model.json'), JSON.stringify({
-    format: 'graph-model', generatedBy: 'hand', convertedBy: 'test/predict-graph-model.test.ts',
-    signature: { inputs: { x: { name: 'x:0', dtype: 'DT_FLOAT', tensorShape: dims(...inputShape) } }, outputs: { y: { name: 'y:0', dtype: 'DT_FLOAT', tensorShape: dims(-1, 2) } } },
-    modelTopology: { node, library: {}, versions: { producer: 1 } },
-    weightsManifest: [{ paths: ['weights.bin'], weights: [
-      { name: 'flat_shape', shape: [2], dtype: 'int32' },
-      { name: 'w', shape: [N, 2], dtype: 'float32' },
-      { name: 'b', shape: [2], dtype: 'float32' },
-    ] }],
-  }));
+  writeFileSync(
+    join(dir, 'model.json'),
+    JSON.stringify({
+      format: 'graph-model',
+      generatedBy: 'hand',
+      convertedBy: 'test/predict-graph-model.test.ts',
+      signature: {
+        inputs: { x: { name: 'x:0', dtype: 'DT_FLOAT', tensorShape: dims(...inputShape) } },
+        outputs: { y: { name: 'y:0', dtype: 'DT_FLOAT', tensorShape: dims(-1, 2) } },
+      },
+      modelTopology: { node, library: {}, versions: { producer: 1 } },
+      weightsManifest: [
+        {
+          paths: ['weights.bin'],
+          weights: [
+            { name: 'flat_shape', shape: [2], dtype: 'int32' },
+            { name: 'w', shape: [N, 2], dtype: 'float32' },
+            { name: 'b', shape: [2], dtype: 'float32' },
+          ],
+        },
+      ],
+    }),
+  );
   writeFileSync(join(dir, META_FILE), JSON.stringify(m));
   return dir;
 }
@@ -100,7 +119,7 @@ test('a GraphModel whose input does not match the configured window: E_MODEL_SHA
   const dir = graphModelDir('wrong', new Float32Array(N * 2), new Float32Array(2), [-1, S + 1, C]);
   const err = await t.throwsAsync(Predictor.load(dir, { warmUp: 0 }));
   t.is((err as { code?: string }).code, 'E_MODEL_SHAPE');
-  t.true(err!.message.includes(join(dir, 'model.json')));
+  t.true(err.message.includes(join(dir, 'model.json')));
 });
 
 test('asking for the compiled path on a GraphModel is refused with E_COMPILE_UNSUPPORTED', async (t) => {
@@ -114,5 +133,5 @@ test('a GraphModel with fewer outputs than reflex-model.json lists: E_MODEL_SHAP
   const dir = graphModelDir('outputs', new Float32Array(N * 2), new Float32Array(2), [-1, S, C], three);
   const err = await t.throwsAsync(Predictor.load(dir, { warmUp: 0 }));
   t.is((err as { code?: string }).code, 'E_MODEL_SHAPE');
-  t.regex(err!.message, /output shape is \[batch, 2\] but reflex-model.json lists 3 outputs/);
+  t.regex(err.message, /output shape is \[batch, 2\] but reflex-model.json lists 3 outputs/);
 });

@@ -44,7 +44,10 @@ test('the default model: spec round trip gives bit-identical outputs, and the or
   // The transfer detached the spec's buffers, not the running kernel's.
   t.is((spec.ops[0] as { kernelT: Float32Array }).kernelT.length, 0);
   const rebuilt = kernelFromSpec(moved);
-  t.deepEqual(rebuilt.ops.map((o) => o.kind), k.ops.map((o) => o.kind));
+  t.deepEqual(
+    rebuilt.ops.map((o) => o.kind),
+    k.ops.map((o) => o.kind),
+  );
   sameBits(t, k, rebuilt);
   // With the model's scaling, the rebuilt kernel predicts exactly what the Predictor's compiled path does.
   const kp = new KernelPredictor(p.scaling, rebuilt);
@@ -58,17 +61,19 @@ test('the default model: spec round trip gives bit-identical outputs, and the or
 });
 
 test('a conv model with pooling, batch and layer norm: spec round trip gives bit-identical outputs', (t) => {
-  const m = tf.sequential({ layers: [
-    tf.layers.conv1d({ inputShape: [20, 3], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }),
-    tf.layers.batchNormalization({ movingMeanInitializer: 'randomNormal', movingVarianceInitializer: 'ones' }),
-    tf.layers.conv1d({ filters: 5, kernelSize: 2, strides: 2, dilationRate: 1, padding: 'valid', useBias: false }),
-    tf.layers.maxPooling1d({ poolSize: 3, strides: 2, padding: 'same' }),
-    tf.layers.layerNormalization(),
-    tf.layers.activation({ activation: 'tanh' }),
-    tf.layers.averagePooling1d({ poolSize: 2, padding: 'valid' }),
-    tf.layers.globalMaxPooling1d(),
-    tf.layers.dense({ units: 3, activation: 'softmax' }),
-  ] });
+  const m = tf.sequential({
+    layers: [
+      tf.layers.conv1d({ inputShape: [20, 3], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }),
+      tf.layers.batchNormalization({ movingMeanInitializer: 'randomNormal', movingVarianceInitializer: 'ones' }),
+      tf.layers.conv1d({ filters: 5, kernelSize: 2, strides: 2, dilationRate: 1, padding: 'valid', useBias: false }),
+      tf.layers.maxPooling1d({ poolSize: 3, strides: 2, padding: 'same' }),
+      tf.layers.layerNormalization(),
+      tf.layers.activation({ activation: 'tanh' }),
+      tf.layers.averagePooling1d({ poolSize: 2, padding: 'valid' }),
+      tf.layers.globalMaxPooling1d(),
+      tf.layers.dense({ units: 3, activation: 'softmax' }),
+    ],
+  });
   const r = compileLayersModel(m);
   if (!r.ok) return t.fail(r.reason);
   sameBits(t, r.kernel, kernelFromSpec(acrossThreads(kernelSpec(r.kernel))));

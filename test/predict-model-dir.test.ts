@@ -50,10 +50,16 @@ test('weights groups: sizes per group, split across files, quantised dtypes at t
   t.notThrows(() => checkWeightFiles(file, json));
   const long = structuredClone(json);
   long.weightsManifest[0]!.weights[0]!.shape = [2, 2];
-  t.regex(refusal(t, () => checkWeightFiles(file, long), 'E_MODEL_WEIGHTS', join(d, 'a.bin')), /24 bytes.*16 bytes.*too long/);
+  t.regex(
+    refusal(t, () => checkWeightFiles(file, long), 'E_MODEL_WEIGHTS', join(d, 'a.bin')),
+    /24 bytes.*16 bytes.*too long/,
+  );
   const short = structuredClone(json);
   (short.weightsManifest[1]!.weights[0] as { quantization: { dtype: string } }).quantization.dtype = 'uint16';
-  t.regex(refusal(t, () => checkWeightFiles(file, short), 'E_MODEL_WEIGHTS', `${join(d, 'b1.bin')} + ${join(d, 'b2.bin')}`), /12 bytes.*24 bytes.*too short/);
+  t.regex(
+    refusal(t, () => checkWeightFiles(file, short), 'E_MODEL_WEIGHTS', `${join(d, 'b1.bin')} + ${join(d, 'b2.bin')}`),
+    /12 bytes.*24 bytes.*too short/,
+  );
 });
 
 test('weights paths must stay inside the model directory; specs must be well formed', (t) => {
@@ -65,8 +71,18 @@ test('weights paths must stay inside the model directory; specs must be well for
   // A path that only seems to leave is inside.
   t.notThrows(() => checkWeightFiles(file, { weightsManifest: [{ paths: ['../escape/w.bin'], weights: w }] }));
   refusal(t, () => checkWeightFiles(file, { weightsManifest: [{ paths: ['/etc/passwd'], weights: w }] }), 'E_MODEL_FORMAT', file);
-  refusal(t, () => checkWeightFiles(file, { weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'x', shape: [-1], dtype: 'float32' }] }] }), 'E_MODEL_FORMAT', file);
-  refusal(t, () => checkWeightFiles(file, { weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'x', shape: [1], dtype: 'float64' }] }] }), 'E_MODEL_FORMAT', 'float64');
+  refusal(
+    t,
+    () => checkWeightFiles(file, { weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'x', shape: [-1], dtype: 'float32' }] }] }),
+    'E_MODEL_FORMAT',
+    file,
+  );
+  refusal(
+    t,
+    () => checkWeightFiles(file, { weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'x', shape: [1], dtype: 'float64' }] }] }),
+    'E_MODEL_FORMAT',
+    'float64',
+  );
   refusal(t, () => checkWeightFiles(file, { weightsManifest: [{ paths: ['gone.bin'], weights: w }] }), 'E_MODEL_MISSING', join(d, 'gone.bin'));
 });
 

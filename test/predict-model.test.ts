@@ -15,10 +15,14 @@ test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
 function meta(over: Partial<ReflexModelMeta> = {}): ReflexModelMeta {
   return {
-    format: 'reflex-model', version: 1,
+    format: 'reflex-model',
+    version: 1,
     input: { channels: C, samples: S, rateHz: 100, windowMs: 40 },
     normalization: { mean: [1, 2, 3], std: [2, 2, 4] },
-    outputs: [{ name: 'a', unit: 'deg', mean: 10, std: 5 }, { name: 'b', unit: 'unit' }],
+    outputs: [
+      { name: 'a', unit: 'deg', mean: 10, std: 5 },
+      { name: 'b', unit: 'unit' },
+    ],
     ...over,
   };
 }
@@ -86,21 +90,21 @@ test('normalisation and layout: time-major raw input is z-scored per channel and
 test('missing model file: E_MODEL_MISSING naming the path', async (t) => {
   const err = await t.throwsAsync(Predictor.load(join(tmp, 'nope')));
   t.is((err as { code?: string }).code, 'E_MODEL_MISSING');
-  t.true(err!.message.includes(join(tmp, 'nope')));
+  t.true(err.message.includes(join(tmp, 'nope')));
   const dir = await tinyModelDir('noweights', mlp);
   unlinkSync(join(dir, 'weights.bin'));
   const e2 = await t.throwsAsync(Predictor.load(dir));
   t.is((e2 as { code?: string }).code, 'E_MODEL_MISSING');
-  t.true(e2!.message.includes(join(dir, 'weights.bin')));
+  t.true(e2.message.includes(join(dir, 'weights.bin')));
 });
 
 test('input shape not matching the configured window: E_MODEL_SHAPE with file, expected and actual', async (t) => {
   const dir = await tinyModelDir('shape', mlp, meta({ input: { channels: C, samples: S + 1, rateHz: 100, windowMs: 50 } }));
   const err = await t.throwsAsync(Predictor.load(dir));
   t.is((err as { code?: string }).code, 'E_MODEL_SHAPE');
-  t.regex(err!.message, /model\.json/);
-  t.regex(err!.message, /\[batch, 4, 3\]/);
-  t.regex(err!.message, /expected \[batch, 5, 3\]/);
+  t.regex(err.message, /model\.json/);
+  t.regex(err.message, /\[batch, 4, 3\]/);
+  t.regex(err.message, /expected \[batch, 5, 3\]/);
 });
 
 test('bad metadata names the key', async (t) => {
@@ -108,7 +112,7 @@ test('bad metadata names the key', async (t) => {
   writeFileSync(join(dir, 'reflex-model.json'), JSON.stringify({ ...meta(), normalization: { mean: [0], std: [1] } }));
   const err = await t.throwsAsync(Predictor.load(dir));
   t.is((err as { code?: string }).code, 'E_MODEL_META');
-  t.regex(err!.message, /normalization\.mean/);
+  t.regex(err.message, /normalization\.mean/);
 });
 
 test('no tensor leaks over 100,000 predict calls on the tfjs path', async (t) => {
@@ -125,7 +129,9 @@ test('no tensor leaks over 100,000 predict calls on the tfjs path', async (t) =>
 });
 
 test('a model with an unsupported layer runs through TensorFlow.js, with the reason reported; forcing compiled refuses', async (t) => {
-  const dir = await tinyModelDir('rnn', () => tf.sequential({ layers: [tf.layers.simpleRNN({ inputShape: [S, C], units: 4 }), tf.layers.dense({ units: 2 })] }));
+  const dir = await tinyModelDir('rnn', () =>
+    tf.sequential({ layers: [tf.layers.simpleRNN({ inputShape: [S, C], units: 4 }), tf.layers.dense({ units: 2 })] }),
+  );
   const p = await Predictor.load(dir, { warmUp: 1 });
   t.is(p.path, 'tfjs');
   t.false(p.info.compiled.ok);
@@ -147,7 +153,10 @@ test('the shipped default model loads, compiles and predicts finite values', asy
   t.is(p.inputSize, 8 * 20);
   const y = new Float32Array(2);
   // Time-major: every channel ramps 30..49 over the 20 samples.
-  p.predict(Float32Array.from({ length: 160 }, (_, i) => 30 + Math.floor(i / 8)), y);
+  p.predict(
+    Float32Array.from({ length: 160 }, (_, i) => 30 + Math.floor(i / 8)),
+    y,
+  );
   t.true(y.every(Number.isFinite));
   p.dispose();
 });

@@ -58,10 +58,13 @@ test('REPEAT runs its body N times (N may come from a register) with a 0-based c
 
 test('LOOP repeats while its condition register is truthy, checked before each iteration', async (t) => {
   const ctx = tracer();
-  const regs = await run(SEQ(SET('go', true), SET('x', 0), LOOP(SEQ(CALL('add', [reg('x'), 5], 'x'), CALL('lt', [reg('x'), 20], 'go')), { while: reg('go'), counter: 'k' })), {
-    ...ctx,
-    functions: ctx.functions.merge(new FunctionRegistry({ lt: (_c, a, b) => (a as number) < (b as number) })),
-  });
+  const regs = await run(
+    SEQ(SET('go', true), SET('x', 0), LOOP(SEQ(CALL('add', [reg('x'), 5], 'x'), CALL('lt', [reg('x'), 20], 'go')), { while: reg('go'), counter: 'k' })),
+    {
+      ...ctx,
+      functions: ctx.functions.merge(new FunctionRegistry({ lt: (_c, a, b) => (a as number) < (b as number) })),
+    },
+  );
   t.is(regs.get('x'), 20);
   t.is(regs.get('k'), 3);
 });
@@ -76,7 +79,7 @@ test('CHOOSE/SWITCH runs the named case, the default, or fails naming the cases'
   t.is(SWITCH, CHOOSE);
   const err = await t.throwsAsync(run(CHOOSE('x', { a: log('A') }), ctx));
   t.is((err as ProgramError).code, 'E_PROGRAM_INVALID');
-  t.regex(err!.message, /no case for "x" and no default \(cases: a\)/);
+  t.regex(err.message, /no case for "x" and no default \(cases: a\)/);
 });
 
 test('WEAVE advances its children in turn, skipping waiting ones', async (t) => {
@@ -173,7 +176,7 @@ test('registers hold JSON only, typed by key', (t) => {
   r.set('name', 'x');
   const n: number | undefined = r.get('trial');
   t.is(n, 2);
-  t.throws(() => r.set('bad', Number.NaN as unknown as number), { code: 'E_PROGRAM_REGISTER' });
+  t.throws(() => r.set('bad', Number.NaN), { code: 'E_PROGRAM_REGISTER' });
   t.throws(() => r.set('bad', new Date() as unknown as string), { code: 'E_PROGRAM_REGISTER', message: /Date: registers hold JSON values only/ });
   t.throws(() => r.string('trial'), { code: 'E_PROGRAM_REGISTER' });
   t.deepEqual(r.written().sort(), ['name', 'trial']);

@@ -1,21 +1,6 @@
 import test from 'ava';
 import { threadId } from 'node:worker_threads';
-import {
-  CALL,
-  FunctionRegistry,
-  POPEN,
-  PRINT,
-  ProgramRunner,
-  reg,
-  run,
-  SEQ,
-  SET,
-  SPAWN,
-  VirtualClock,
-  WAIT,
-  WEAVE,
-  type Json,
-} from '../src/program/index.js';
+import { CALL, FunctionRegistry, POPEN, PRINT, ProgramRunner, reg, run, SEQ, SET, SPAWN, VirtualClock, WAIT, WEAVE } from '../src/program/index.js';
 
 const fixture = new URL('./program-spawn-fixture.ts', import.meta.url).href;
 
@@ -32,7 +17,9 @@ test('POPEN with check fails on a non-zero exit; missing commands and timeouts f
 
 test('the program keeps stepping other WEAVE branches while a POPEN runs', async (t) => {
   const lines: string[] = [];
-  const regs = await run(WEAVE([POPEN(['sh', '-c', 'read x < /dev/null; echo done'], { out: 'p' }), SEQ(PRINT('b1'), PRINT('b2'))]), { print: (l) => lines.push(l) });
+  const regs = await run(WEAVE([POPEN(['sh', '-c', 'read x < /dev/null; echo done'], { out: 'p' }), SEQ(PRINT('b1'), PRINT('b2'))]), {
+    print: (l) => lines.push(l),
+  });
   t.deepEqual(lines, ['b1', 'b2']);
   t.is((regs.get('p') as { stdout: string }).stdout, 'done\n');
 });
@@ -65,7 +52,10 @@ for (const mode of ['thread', 'process'] as const) {
 test('SPAWN merges only the listed registers when `merge` is given, and reports fragment failures', async (t) => {
   const regs = await run(SEQ(SPAWN(SEQ(SET('a', 1), SET('b', 2)), { merge: ['b'] })));
   t.deepEqual(regs.toJSON(), { b: 2 });
-  await t.throwsAsync(run(SEQ(SET('x', 1), SPAWN(CALL('fail'), { module: fixture }))), { code: 'E_PROGRAM_SPAWN', message: /SEQ\[1\]\.SPAWN: the spawned fragment failed: E_PROGRAM_CALL .*fragment failure/ });
+  await t.throwsAsync(run(SEQ(SET('x', 1), SPAWN(CALL('fail'), { module: fixture }))), {
+    code: 'E_PROGRAM_SPAWN',
+    message: /SEQ\[1\]\.SPAWN: the spawned fragment failed: E_PROGRAM_CALL .*fragment failure/,
+  });
 });
 
 test('a SPAWNed fragment runs while the parent steps other branches, on the parent clock', async (t) => {
@@ -79,5 +69,5 @@ test('a SPAWNed fragment runs while the parent steps other branches, on the pare
   const regs = await runner.run();
   t.deepEqual(order, ['p1', 'p2']);
   t.is(regs.get('nine'), 9);
-  t.deepEqual(Object.keys(regs.toJSON() as Record<string, Json>).sort(), ['at', 'nine']);
+  t.deepEqual(Object.keys(regs.toJSON()).sort(), ['at', 'nine']);
 });

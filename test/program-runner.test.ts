@@ -54,7 +54,9 @@ const sample: ProgramNode = SEQ(
     { counter: 't' },
   ),
   SET('go', true),
-  LOOP(SEQ(CALL('inc', ['loops']), WAIT(5), CALL('even', [reg('loops')], 'odd'), CHOOSE(reg('odd'), { true: SET('go', false) }, PRINT('loop {loops}'))), { while: reg('go') }),
+  LOOP(SEQ(CALL('inc', ['loops']), WAIT(5), CALL('even', [reg('loops')], 'odd'), CHOOSE(reg('odd'), { true: SET('go', false) }, PRINT('loop {loops}'))), {
+    while: reg('go'),
+  }),
   PRINT('end n={n}'),
 );
 

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { loadBoard } from '../src/boards/load.js';
 import type { BoardDef } from '../src/boards/types.js';
-import { ConfigError } from '../src/core/errors.js';
+import { ConfigError, type ErrorCode } from '../src/core/errors.js';
 import { readModelMeta, type ReflexModelMeta } from '../src/predict/metadata.js';
 import { checkDevice, checkModelFit, checkOutputs, suggest } from '../src/runtime/checks.js';
 import { defaultConfig } from '../src/runtime/config.js';
@@ -16,11 +16,11 @@ const cyton = loadBoard('openbci-cyton');
 const modelDir = defaultConfig().model!;
 const meta = (): ReflexModelMeta => structuredClone(readModelMeta(modelDir));
 
-function refused(t: import('ava').ExecutionContext, fn: () => void, code: string, ...mentions: string[]): void {
+function refused(t: import('ava').ExecutionContext, fn: () => void, code: ErrorCode, ...mentions: string[]): void {
   const err = t.throws(fn);
   t.true(err instanceof ConfigError, String(err));
   t.is((err as ConfigError).code, code, err?.message);
-  for (const m of mentions) t.true(err!.message.includes(m), `"${err!.message}" should mention ${m}`);
+  for (const m of mentions) t.true(err.message.includes(m), `"${err.message}" should mention ${m}`);
 }
 
 test('the default model fits the simulated board', (t) => {
@@ -64,7 +64,7 @@ test('features.channels must be the board channels; a bad pipeline names its uni
   (bad.features as { pipeline: Array<Record<string, unknown>> }).pipeline[0]!.high = 5000;
   const err = t.throws(() => checkModelFit(bad, sim, modelDir));
   t.true(err instanceof ConfigError);
-  t.regex(err!.message, /features\[0\]/);
+  t.regex(err.message, /features\[0\]/);
 });
 
 test('an output mapped to an actuator the board lacks is refused with the closest name', (t) => {

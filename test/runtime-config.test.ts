@@ -17,11 +17,16 @@ test('defaults: sim board, default model, loopback telemetry and control, no ext
 test('a config file overrides defaults; paths are relative to the file', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'reflex-cfg-'));
   const f = join(dir, 'run.json');
-  writeFileSync(f, JSON.stringify({
-    runtimeId: 'rig-a', model: 'm', loop: { rateHz: 500, overrun: 'catch-up' },
-    tracker: { kind: 'zmq', endpoint: 'tcp://127.0.0.1:5570', dims: 2 },
-    telemetry: { keysDir: 'keys', decimate: { 'emg.raw': 4 } },
-  }));
+  writeFileSync(
+    f,
+    JSON.stringify({
+      runtimeId: 'rig-a',
+      model: 'm',
+      loop: { rateHz: 500, overrun: 'catch-up' },
+      tracker: { kind: 'zmq', endpoint: 'tcp://127.0.0.1:5570', dims: 2 },
+      telemetry: { keysDir: 'keys', decimate: { 'emg.raw': 4 } },
+    }),
+  );
   const c = loadConfig(f);
   t.is(c.runtimeId, 'rig-a');
   t.is(c.model, join(dir, 'm'));
@@ -47,15 +52,18 @@ test('bad configs are ConfigErrors naming the key', (t) => {
   for (const [raw, key] of cases) {
     const err = t.throws(() => validateConfig(raw, 'run.json'));
     t.true(err instanceof ConfigError, String(err));
-    t.true(err!.message.includes(key), `${err!.message} should name ${key}`);
+    t.true(err.message.includes(key), `${err.message} should name ${key}`);
   }
   const missing = t.throws(() => loadConfig('/nonexistent/run.json'));
   t.is((missing as ConfigError).code, 'E_CONFIG_MISSING');
 });
 
-test('the default output map is a copy per configuration: editing one run\'s map changes no other', (t) => {
+test("the default output map is a copy per configuration: editing one run's map changes no other", (t) => {
   const a = defaultConfig();
-  t.deepEqual(a.outputs, DEFAULT_OUTPUTS.map((o) => ({ ...o })));
+  t.deepEqual(
+    a.outputs,
+    DEFAULT_OUTPUTS.map((o) => ({ ...o })),
+  );
   a.outputs[0]!.scale = 99;
   t.not(defaultConfig().outputs[0]!.scale, 99);
   t.true(Object.isFrozen(DEFAULT_OUTPUTS[0]));

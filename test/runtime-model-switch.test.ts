@@ -109,7 +109,10 @@ test.serial('model switch: a misfit is refused and the old model keeps running; 
     t.true(s2.safe, 'the e-stop latch survived the switch');
     await cyclesPast(r.swapped_at_cycle + 5);
     t.true((await status()).safe);
-    t.true(lines.some((l) => /model .*other.*swapped in at cycle/.test(l)), 'a model event says so');
+    t.true(
+      lines.some((l) => /model .*other.*swapped in at cycle/.test(l)),
+      'a model event says so',
+    );
     t.is(rt.loop?.predictor.model?.dir, other);
   } finally {
     await ctl.close();

@@ -9,11 +9,12 @@ import { readlink } from 'node:fs/promises';
 import type { BoardDef } from '../src/boards/types.js';
 import { Counters } from '../src/core/counters.js';
 import { Logger, nullLogger } from '../src/core/log.js';
-import { FakeBridgeDevice } from '../src/devices/bridge-fake-device.js';
+import { FakeBridgeDevice } from '../src/testing/bridge-fake-device.js';
 import { FakeSerialBus } from '../src/hal/serial-fake.js';
 import { openNodeSerial } from '../src/hal/serial-node.js';
 import type { SerialOpener } from '../src/hal/serial.js';
-import { openSource, type Source, type SourceGap } from '../src/runtime/source.js';
+import type { Source, SourceGap } from '../src/runtime/source.js';
+import { openSource } from '../src/runtime/source-open.js';
 import { BridgeSource } from '../src/runtime/source-bridge.js';
 import { wireSourceEvents } from '../src/runtime/source-events.js';
 import type { GapTimers } from '../src/runtime/source-gaps.js';
@@ -134,7 +135,12 @@ test('every third frame corrupted: every gap counted, at most one gap event and 
   const source = new BridgeSource(bridgeBoard('/dev/fake-bridge'), '/dev/fake-bridge', null, { log, open: bus.open });
   const counters = new Counters();
   const events: Array<Ev & { at: number }> = [];
-  const wiring = wireSourceEvents(source, { counters, event: (kind, level, message, data) => events.push({ kind, level, message, ...(data && { data }), at: clock.now }), now: () => clock.now, timers: clock });
+  const wiring = wireSourceEvents(source, {
+    counters,
+    event: (kind, level, message, data) => events.push({ kind, level, message, ...(data && { data }), at: clock.now }),
+    now: () => clock.now,
+    timers: clock,
+  });
   const gaps: SourceGap[] = [];
   source.on('gap', (g) => gaps.push(g));
   await source.start();
@@ -217,7 +223,7 @@ test('kill -9 of the simulated firmware looks like an unplug: link removed, disc
   const exit = await waitFor(events, pushed, (e) => e.data?.reason === 'firmware_exit', 'the firmware exit notice');
   t.is(exit.level, 'warn');
   t.like(exit.data, { pid: pidBefore, signal: 'SIGKILL', link_removed: true, will_restart: true });
-  t.false(linkAtExit, 'the dead pty\'s link is gone when the exit is reported');
+  t.false(linkAtExit, "the dead pty's link is gone when the exit is reported");
   const disconnect = await waitFor(events, pushed, (e) => e.kind === 'disconnect', 'a disconnect event');
   t.is(disconnect.level, 'warn');
   t.truthy(disconnect.data?.reason);
@@ -230,7 +236,7 @@ test('kill -9 of the simulated firmware looks like an unplug: link removed, disc
   t.like(gap.data, { cause: 'outage', device_reset: true, count: 1 });
   t.true(Number(gap.data!.host_span_ms) > 0);
   await waitFor([0], pushed, () => blocks > blocksBefore + 10, 'samples after the restart');
-  t.is(await readlink(link), String(source.describe().pty), 'the link points at the new firmware\'s pty');
+  t.is(await readlink(link), String(source.describe().pty), "the link points at the new firmware's pty");
   t.is(Number(source.describe().firmware_pid), Number(restart.data!.pid));
   const c = source.counters();
   t.like(c, { 'firmware.exits': 1, 'firmware.restarts': 1, 'firmware.gave_up': 0, 'link.device_resets': 1, 'link.outages': 1 });

@@ -42,14 +42,36 @@ test.serial('sim source: link, decoder, actuate and firmware counters in health 
     }
     throw new Error(`no telemetry message: ${what}; events: ${events.map((e) => e.body.message).join(' | ')}`);
   };
-  const health = (want: (c: Record<string, number>) => boolean) => (m: TelemetryMessage): m is Health => m.topic === 'health' && want(m.body.counters);
+  const health =
+    (want: (c: Record<string, number>) => boolean) =>
+    (m: TelemetryMessage): m is Health =>
+      m.topic === 'health' && want(m.body.counters);
 
-  const h1 = await next(health((c) => (c['source.samples'] ?? 0) > 0 && (c['source.link.pongs'] ?? 0) > 0), 'health with samples and pongs');
+  const h1 = await next(
+    health((c) => (c['source.samples'] ?? 0) > 0 && (c['source.link.pongs'] ?? 0) > 0),
+    'health with samples and pongs',
+  );
   const c1 = h1.body.counters;
-  for (const k of ['source.frames', 'source.samples_frames', 'source.bytes', 'source.link.connect_attempts', 'source.link.connects', 'source.link.pings', 'source.link.pongs']) {
+  for (const k of [
+    'source.frames',
+    'source.samples_frames',
+    'source.bytes',
+    'source.link.connect_attempts',
+    'source.link.connects',
+    'source.link.pings',
+    'source.link.pongs',
+  ]) {
     t.true(c1[k]! > 0, `${k} counts: ${c1[k]}`);
   }
-  for (const k of ['source.actuate_errors', 'source.decoder.bad_crc', 'source.decoder.gaps', 'source.link.reconnects', 'source.link.stalls', 'source.firmware.restarts', 'source.firmware.exits']) {
+  for (const k of [
+    'source.actuate_errors',
+    'source.decoder.bad_crc',
+    'source.decoder.gaps',
+    'source.link.reconnects',
+    'source.link.stalls',
+    'source.firmware.restarts',
+    'source.firmware.exits',
+  ]) {
     t.is(c1[k], 0, `${k} is reported, at 0`);
   }
   const s1 = (await ctl.request('status')) as { counters: Record<string, number>; source: Record<string, string | number> };
@@ -76,7 +98,10 @@ test.serial('sim source: link, decoder, actuate and firmware counters in health 
   t.true(c2['source.samples']! > c1['source.samples']!);
   const kinds = events.map((e) => `${e.body.kind}:${String(e.body.data?.reason ?? e.body.data?.cause ?? '')}`);
   for (const k of ['firmware:firmware_exit', 'firmware:firmware_restart', 'gap:outage']) t.true(kinds.includes(k), `${k} in ${kinds.join(', ')}`);
-  t.true(kinds.some((k) => k.startsWith('disconnect:')), `a disconnect event in ${kinds.join(', ')}`);
+  t.true(
+    kinds.some((k) => k.startsWith('disconnect:')),
+    `a disconnect event in ${kinds.join(', ')}`,
+  );
   const s2 = (await ctl.request('status')) as { counters: Record<string, number>; source: Record<string, string | number> };
   t.is(s2.counters['source.firmware.restarts'], 1);
   t.like(s2.source, { link: 'streaming', firmware_restarts: 1 });

@@ -17,7 +17,8 @@ import type { BoardDef } from '../src/boards/types.js';
 import { Logger, nullLogger } from '../src/core/log.js';
 import { defaultConfig } from '../src/runtime/config.js';
 import { Runtime } from '../src/runtime/runtime.js';
-import { openSource, type Source, type SourceStateDetail } from '../src/runtime/source.js';
+import type { Source, SourceStateDetail } from '../src/runtime/source.js';
+import { openSource } from '../src/runtime/source-open.js';
 import { TelemetryClient } from '../src/telemetry/client.js';
 import { ControlClient } from '../src/telemetry/control-client.js';
 import type { TelemetryMessage } from '../src/telemetry/topics.js';
@@ -93,9 +94,25 @@ type Status = { state: string; board: string; source: Record<string, string | nu
 
 /** Every counter docs/cyton.md lists, as the runtime prefixes source counters. */
 const CYTON_KEYS = [
-  'samples', 'packets', 'garbage_bytes', 'bad_footer', 'unknown_footer', 'repeated_sample', 'dropped_samples', 'gaps',
-  'outages', 'outage_samples', 'connections', 'open_failures', 'reset_timeouts', 'handshake_failures', 'no_board',
-  'disconnects', 'stalls', 'write_errors', 'close_errors',
+  'samples',
+  'packets',
+  'garbage_bytes',
+  'bad_footer',
+  'unknown_footer',
+  'repeated_sample',
+  'dropped_samples',
+  'gaps',
+  'outages',
+  'outage_samples',
+  'connections',
+  'open_failures',
+  'reset_timeouts',
+  'handshake_failures',
+  'no_board',
+  'disconnects',
+  'stalls',
+  'write_errors',
+  'close_errors',
 ].map((k) => `source.${k}`);
 
 test.serial('openbci-cyton without a model: counters in status and health, a dropped gap with finite spans, a reconnect with its reason', async (t) => {
@@ -199,7 +216,10 @@ test.serial('openbci-cyton without a model: counters in status and health, a dro
   await client.close();
   await within(rt.stop(), 5000, 'runtime stop while reconnecting');
   t.is(rt.state, 'stopped');
-  t.false(lines.some((l) => /NaN/.test(l)), lines.filter((l) => /NaN/.test(l)).join(' | '));
+  t.false(
+    lines.some((l) => /NaN/.test(l)),
+    lines.filter((l) => /NaN/.test(l)).join(' | '),
+  );
 });
 
 /** openbci-cyton with its serial path replaced. */
@@ -209,14 +229,18 @@ function cytonBoard(path: string): BoardDef {
 }
 
 function nextSourceState(src: Source, want: RegExp, ms = 10_000): Promise<[string, SourceStateDetail | undefined]> {
-  return within(new Promise((resolve) => {
-    const on = (s: string, d?: SourceStateDetail): void => {
-      if (!want.test(s)) return;
-      src.off('state', on);
-      resolve([s, d]);
-    };
-    src.on('state', on);
-  }), ms, `source state ${want}`);
+  return within(
+    new Promise((resolve) => {
+      const on = (s: string, d?: SourceStateDetail): void => {
+        if (!want.test(s)) return;
+        src.off('state', on);
+        resolve([s, d]);
+      };
+      src.on('state', on);
+    }),
+    ms,
+    `source state ${want}`,
+  );
 }
 
 test('a wrong path: start() keeps retrying, describe() says attempts and why, stop() ends it at once', async (t) => {
@@ -239,9 +263,13 @@ test('a wrong path: start() keeps retrying, describe() says attempts and why, st
 
 test('a board that never answers (silent pseudo-terminal): stop() during the handshake ends at once', async (t) => {
   // A pty whose other side never reads or writes: the session waits for a `$$$` that never comes.
-  const proc = spawn('/usr/bin/python3', ['-c', 'import os, pty, tty, sys\nm, s = pty.openpty()\ntty.setraw(s)\nprint(os.ttyname(s), flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(
+    '/usr/bin/python3',
+    ['-c', 'import os, pty, tty, sys\nm, s = pty.openpty()\ntty.setraw(s)\nprint(os.ttyname(s), flush=True)\nsys.stdin.read()'],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   t.teardown(() => proc.kill());
-  const path = (await createInterface({ input: proc.stdout! })[Symbol.asyncIterator]().next()).value as string;
+  const path = (await createInterface({ input: proc.stdout })[Symbol.asyncIterator]().next()).value as string;
   const src = await openSource(cytonBoard(path), { log: nullLogger() });
   const resetting = nextSourceState(src, /^resetting$/);
   const started = src.start();

@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { Router } from 'zeromq';
 import { boardsDir, loadBoard } from '../src/boards/load.js';
 import type { BoardDef } from '../src/boards/types.js';
-import { ConfigError, ReflexError } from '../src/core/errors.js';
+import { ConfigError, ReflexError, type ErrorCode } from '../src/core/errors.js';
 import { Logger } from '../src/core/log.js';
-import { startSimFirmware } from '../src/devices/sim-firmware.js';
+import { startSimFirmware } from '../src/devices/sim/firmware.js';
 import { defaultConfig, type RunConfig } from '../src/runtime/config.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { TelemetryClient } from '../src/telemetry/client.js';
@@ -76,14 +76,17 @@ function nonSafe(r: Rig, entries: readonly Applied[]): Applied[] {
   });
 }
 
-async function refusedAtStart(t: import('ava').ExecutionContext, r: Rig, code: string, mention: RegExp): Promise<void> {
+async function refusedAtStart(t: import('ava').ExecutionContext, r: Rig, code: ErrorCode, mention: RegExp): Promise<void> {
   const err = await t.throwsAsync(Runtime.start(r.config, { log: r.log, guardProcess: false, arm: true }));
   t.true(err instanceof ReflexError, String(err));
   t.is((err as ReflexError).code, code, err?.message);
-  t.regex(err!.message, mention);
+  t.regex(err.message, mention);
   const log = applied(r);
   if (log) t.deepEqual(nonSafe(r, log), [], 'no actuator left its safe value');
-  t.false(r.lines.some((l) => /armed at start-up|released/.test(l)), `never armed: ${r.lines.join(' | ')}`);
+  t.false(
+    r.lines.some((l) => /armed at start-up|released/.test(l)),
+    `never armed: ${r.lines.join(' | ')}`,
+  );
 }
 
 test('a control endpoint already in use is refused before the device is opened', async (t) => {
@@ -121,10 +124,15 @@ test('an ipc endpoint on a file that is not a socket is refused and the file kep
 });
 
 test('a board actuator channel the device does not have is refused after its HELLO, before the loop starts', async (t) => {
-  const r = rig(t, (b) => b.actuators.push({ name: 'buzzer', kind: 'digital', via: 'bridge', channel: 6, min: 0, max: 1, slewPerS: 1e9, safe: 0, unit: 'bool' }));
+  const r = rig(t, (b) =>
+    b.actuators.push({ name: 'buzzer', kind: 'digital', via: 'bridge', channel: 6, min: 0, max: 1, slewPerS: 1e9, safe: 0, unit: 'bool' }),
+  );
   await refusedAtStart(t, r, 'E_DEVICE_ACTUATOR', /"actuators\[3\]\.channel".*4 actuator channels/);
   t.not(applied(r), null, 'the device was connected (its HELLO was read)');
-  t.false(r.lines.some((l) => l.startsWith('model ')), 'the loop never started');
+  t.false(
+    r.lines.some((l) => l.startsWith('model ')),
+    'the loop never started',
+  );
 });
 
 test('a board configuration the device refuses is a configuration error naming the board keys', async (t) => {
@@ -133,13 +141,23 @@ test('a board configuration the device refuses is a configuration error naming t
   const fw = await startSimFirmware({ actuatorLog: r.actuatorLog });
   t.teardown(() => fw.stop());
   const boardFile = join(r.dir, 'serial.json');
-  writeFileSync(boardFile, JSON.stringify({
-    id: 'serial-sim', name: 'the firmware on a pty', actuators: JSON.parse(readFileSync(r.boardFile, 'utf8')).actuators,
-    source: { kind: 'bridge', transport: 'serial', path: fw.path, rate: 2000, channels: 16, blockSamples: 255 },
-  }));
+  writeFileSync(
+    boardFile,
+    JSON.stringify({
+      id: 'serial-sim',
+      name: 'the firmware on a pty',
+      actuators: JSON.parse(readFileSync(r.boardFile, 'utf8')).actuators,
+      source: { kind: 'bridge', transport: 'serial', path: fw.path, rate: 2000, channels: 16, blockSamples: 255 },
+    }),
+  );
   r.config.board = boardFile;
   r.config.model = null;
-  await refusedAtStart(t, r, 'E_DEVICE_CONFIG', /serial\.json: the device refused "source\.rate" 2000 Hz \/ "source\.channels" 16 \/ "source\.blockSamples" 255/);
+  await refusedAtStart(
+    t,
+    r,
+    'E_DEVICE_CONFIG',
+    /serial\.json: the device refused "source\.rate" 2000 Hz \/ "source\.channels" 16 \/ "source\.blockSamples" 255/,
+  );
   await fw.stop();
   t.deepEqual(nonSafe(r, applied(r) ?? []), []);
 });
@@ -154,7 +172,7 @@ test('a model that TensorFlow.js cannot build in the loop worker leaves every ac
   r.config.model = model;
   const err = await t.throwsAsync(Runtime.start(r.config, { log: r.log, guardProcess: false, arm: true }));
   t.true(err instanceof ReflexError, String(err));
-  t.regex(err!.message, /NoSuchLayer/);
+  t.regex(err.message, /NoSuchLayer/);
   const log = applied(r);
   t.not(log, null);
   t.deepEqual(nonSafe(r, log!), []);
@@ -201,13 +219,16 @@ test('every ipc bind (telemetry and control) refuses a non-socket file and a soc
 
   const pub = (ep: string) => new TelemetryPublisher({ endpoints: [ep], runtimeId: 't', boardId: 'b' });
   const ctl = (ep: string) => new ControlServer({ endpoints: [ep] });
-  for (const [what, make] of [['telemetry', pub], ['control', ctl]] as const) {
+  for (const [what, make] of [
+    ['telemetry', pub],
+    ['control', ctl],
+  ] as const) {
     const e1 = await t.throwsAsync(make(`ipc://${file}`).start());
     t.true(e1 instanceof ConfigError);
-    t.regex(e1!.message, new RegExp(`${what}.*${file} is a file, not a socket`));
+    t.regex(e1.message, new RegExp(`${what}.*${file} is a file, not a socket`));
     t.is(readFileSync(file, 'utf8'), 'x');
     const e2 = await t.throwsAsync(make(`ipc://${live}`).start());
-    t.regex(e2!.message, /another process is serving/);
+    t.regex(e2.message, /another process is serving/);
     const ok = make(`ipc://${stale}`);
     await t.notThrowsAsync(ok.start());
     await ok.close();

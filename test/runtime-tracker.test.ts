@@ -7,7 +7,7 @@
 import test from 'ava';
 import { Publisher } from 'zeromq';
 import { Logger } from '../src/core/log.js';
-import { encodeTrackerMessage, FLAG_HAS_TIME } from '../src/devices/tracker-wire.js';
+import { encodeTrackerMessage, FLAG_HAS_TIME } from '../src/devices/tracker/wire.js';
 import { defaultConfig, validateConfig } from '../src/runtime/config.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { ControlClient } from '../src/telemetry/control-client.js';
@@ -34,9 +34,12 @@ class Sender {
   }
   send(frames: Array<string | Uint8Array>): Promise<void> {
     this.#pending++;
-    this.#chain = this.#chain.then(() => this.pub.send(frames)).catch((err: unknown) => {
-      this.#error ??= err;
-    }).finally(() => void this.#pending--);
+    this.#chain = this.#chain
+      .then(() => this.pub.send(frames))
+      .catch((err: unknown) => {
+        this.#error ??= err;
+      })
+      .finally(() => void this.#pending--);
     return this.#chain;
   }
   /** The first send that failed, if any (the test checks there was none). */
@@ -97,10 +100,16 @@ test.serial('external ZeroMQ tracker: clock model and counters published, stale,
     type Event = Extract<TelemetryMessage, { topic: 'event' }>;
     const isHealth = (m: TelemetryMessage): m is Health => m.topic === 'health';
     const trackerClock = (m: TelemetryMessage): m is Clock => m.topic === 'clock' && m.body.source === 'tracker';
-    const event = (kind: string) => (m: TelemetryMessage): m is Event => m.topic === 'event' && m.body.kind === kind;
+    const event =
+      (kind: string) =>
+      (m: TelemetryMessage): m is Event =>
+        m.topic === 'event' && m.body.kind === kind;
 
     // Delivering: the sender's clock is mapped by the feed's own model, published beside the EMG's.
-    const fresh = await next((m): m is Health => isHealth(m) && m.body.trackers.tracker?.feed === 'fresh' && (m.body.counters['tracker.samples'] ?? 0) > 20, 'a fresh tracker in health');
+    const fresh = await next(
+      (m): m is Health => isHealth(m) && m.body.trackers.tracker?.feed === 'fresh' && (m.body.counters['tracker.samples'] ?? 0) > 20,
+      'a fresh tracker in health',
+    );
     t.is(fresh.body.trackers.tracker!.link, 'up');
     const clock = await next((m): m is Clock => trackerClock(m) && m.body.points > 20, 'the tracker clock model');
     t.is(clock.body.time_base, 'device');
@@ -124,8 +133,18 @@ test.serial('external ZeroMQ tracker: clock model and counters published, stale,
     await sender.send(['tracker', msg({ values: [1, 2, 3] })]);
     await sender.send(['tracker', msg({ seq: sender.seq++, dt: -10e6 })]);
     sender.seq += 5;
-    const counted = await next((m): m is Health => isHealth(m) && m.body.counters['tracker.seqGaps'] === 1 && m.body.counters['tracker.badTime'] === 1, 'the bad messages counted');
-    t.like(counted.body.counters, { 'tracker.short': 1, 'tracker.bad_version': 1, 'tracker.badFrames': 1, 'tracker.bad_dims': 1, 'tracker.badTime': 1, 'tracker.seqGaps': 1 });
+    const counted = await next(
+      (m): m is Health => isHealth(m) && m.body.counters['tracker.seqGaps'] === 1 && m.body.counters['tracker.badTime'] === 1,
+      'the bad messages counted',
+    );
+    t.like(counted.body.counters, {
+      'tracker.short': 1,
+      'tracker.bad_version': 1,
+      'tracker.badFrames': 1,
+      'tracker.bad_dims': 1,
+      'tracker.badTime': 1,
+      'tracker.seqGaps': 1,
+    });
     const status = (await ctl.request('status')) as { tracker: { feed: string; clock: { time_base: string }; counters: Record<string, number> } };
     t.like(status.tracker, { feed: 'fresh', clock: { time_base: 'device' }, counters: { short: 1, bad_dims: 1, seqGaps: 1 } });
     t.true(status.tracker.counters.samples! >= counted.body.counters['tracker.samples']!);
@@ -151,7 +170,10 @@ test.serial('external ZeroMQ tracker: clock model and counters published, stale,
     sender.start();
     const back = await next(event('tracker.reconnect'), 'a reconnect event');
     t.true((back.body.data!.reconnects as number) >= 1);
-    await next((m): m is Health => isHealth(m) && (m.body.counters['tracker.reconnects'] ?? 0) >= 1 && m.body.trackers.tracker?.feed === 'fresh', 'the reconnect counted, delivering');
+    await next(
+      (m): m is Health => isHealth(m) && (m.body.counters['tracker.reconnects'] ?? 0) >= 1 && m.body.trackers.tracker?.feed === 'fresh',
+      'the reconnect counted, delivering',
+    );
     t.is(sender.error, null, 'every send went out');
   } finally {
     await ctl.close();

@@ -65,8 +65,12 @@ test.serial('sim board end to end: every topic flows, control steers, e-stop dri
     t.truthy(clock);
 
     const status = (await ctl.request('status')) as {
-      state: string; board: string; safe: boolean; predictor: { backend: string };
-      loop: { actuate_in: string; actuation: Record<string, number> }; counters: Record<string, number>;
+      state: string;
+      board: string;
+      safe: boolean;
+      predictor: { backend: string };
+      loop: { actuate_in: string; actuation: Record<string, number> };
+      counters: Record<string, number>;
     };
     t.is(status.state, 'running');
     t.is(status.board, 'sim');
@@ -155,7 +159,10 @@ test.serial('sim board end to end: every topic flows, control steers, e-stop dri
 /** Why the loop is safe, for failure messages: the watchdog's reason, the safety counters, the safety lines of the log. */
 function whySafe(rt: Runtime, counters: Record<string, number>, lines: readonly string[]): string {
   const out = rt.latest();
-  const counts = Object.entries(counters).filter(([k]) => /^(safety\.|loop\.)/.test(k)).map(([k, v]) => `${k}=${v}`).join(' ');
+  const counts = Object.entries(counters)
+    .filter(([k]) => /^(safety\.|loop\.)/.test(k))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   const safety = lines.filter((l) => /safe|stale|released|arm/.test(l)).join(' | ');
   return `reason ${out?.reason ?? 'none'}, inputs seen ${out?.inputsSeen ?? 0}; ${counts}; log: ${safety}`;
 }

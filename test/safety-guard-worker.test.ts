@@ -8,7 +8,7 @@ import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { LOOP_REQ_ID_MAIN } from '../src/actuate/fd-bridge.js';
+import { LOOP_REQ_ID_MAIN } from '../src/bridge/req-ids.js';
 import { FrameType } from '../src/bridge/frames.js';
 import { type Actuate, HostFrames } from './bridge-host-frames.js';
 
@@ -43,7 +43,10 @@ const push = setInterval(() => {
   let out = '';
   let err = '';
   return new Promise((resolve, reject) => {
-    const guard = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`child did not finish: ${out} ${err}`)); }, 15000);
+    const guard = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`child did not finish: ${out} ${err}`));
+    }, 15000);
     let ready = false;
     p.stdout.on('data', (d: Buffer) => {
       out += d.toString();
@@ -84,7 +87,10 @@ for (const mode of ['signal', 'throw'] as const) {
     if (mode === 'signal') t.is(r.signal, 'SIGTERM');
     else t.not(r.code, 0);
     t.is(h.bad, 0);
-    t.true(acts.some((a) => a.entries[0]!.value === 1800), 'it was moving');
+    t.true(
+      acts.some((a) => a.entries[0]!.value === 1800),
+      'it was moving',
+    );
     // A cycle under way may write one more command after main's first safe frame; after
     // the worker confirmed, main writes it again, and nothing but safe values follow.
     const iMain = acts.map((a) => a.reqId).lastIndexOf(LOOP_REQ_ID_MAIN);

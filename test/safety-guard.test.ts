@@ -20,7 +20,10 @@ else setInterval(() => {}, 1000);
   const p = spawn(process.execPath, ['--import=tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
-    const guard = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`child did not finish: ${out}`)); }, 15000);
+    const guard = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`child did not finish: ${out}`));
+    }, 15000);
     let ready = false;
     p.stdout.on('data', (d: Buffer) => {
       out += d.toString();

@@ -24,9 +24,32 @@ const PERIOD = 1; // ms (1 kHz)
  */
 function rig(opts: { staleMs?: number; streak?: number; predict?: (x: Float32Array, y: Float32Array) => void } = {}) {
   const events: SafetyEvent[] = [];
-  const predictor = { inputSize: 2, outputSize: 2, predict: opts.predict ?? ((x: Float32Array, y: Float32Array) => { y[0] = x[0]!; y[1] = x[1]!; }) };
-  const map = new OutputMap([{ actuator: 'wrist', output: 'a', offset: 1500 }, { actuator: 'grip', output: 'b', offset: 1000 }], defs, ['a', 'b']);
-  const core = new ControlCore({ predictor, map, limiter: new SafetyLimiter(defs), watchdog: { staleMs: opts.staleMs ?? 20, overrunStreak: opts.streak ?? 3 }, startArmed: true, onEvent: (e) => events.push(e) });
+  const predictor = {
+    inputSize: 2,
+    outputSize: 2,
+    predict:
+      opts.predict ??
+      ((x: Float32Array, y: Float32Array) => {
+        y[0] = x[0]!;
+        y[1] = x[1]!;
+      }),
+  };
+  const map = new OutputMap(
+    [
+      { actuator: 'wrist', output: 'a', offset: 1500 },
+      { actuator: 'grip', output: 'b', offset: 1000 },
+    ],
+    defs,
+    ['a', 'b'],
+  );
+  const core = new ControlCore({
+    predictor,
+    map,
+    limiter: new SafetyLimiter(defs),
+    watchdog: { staleMs: opts.staleMs ?? 20, overrunStreak: opts.streak ?? 3 },
+    startArmed: true,
+    onEvent: (e) => events.push(e),
+  });
   const sched = new DeadlineSchedule({ rateHz: 1000 / PERIOD, policy: 'skip' }, 0);
   const input = new SharedFrame({ meta: IN_META, f64: 0, f32: 2 });
   const output = new SharedFrame({ meta: OUT_META, f64: 2, f32: 2 });
@@ -81,7 +104,13 @@ test('stale input: safe within two periods of the window going stale', (t) => {
 });
 
 test('predictor throws: safe in the very cycle, reason and message reported, counted', (t) => {
-  const r = rig({ predict: (x, y) => { if (x[0] === 13) throw new Error('kernel exploded'); y[0] = x[0]!; y[1] = 0; } });
+  const r = rig({
+    predict: (x, y) => {
+      if (x[0] === 13) throw new Error('kernel exploded');
+      y[0] = x[0]!;
+      y[1] = 0;
+    },
+  });
   r.push(0, 5, 0);
   t.false(r.step().safe);
   r.push(1, 13, 0);
@@ -96,7 +125,12 @@ test('predictor throws: safe in the very cycle, reason and message reported, cou
 });
 
 test('NaN output: safe in the same cycle and counted', (t) => {
-  const r = rig({ predict: (x, y) => { y[0] = x[0]! > 10 ? Number.NaN : x[0]!; y[1] = 0; } });
+  const r = rig({
+    predict: (x, y) => {
+      y[0] = x[0]! > 10 ? Number.NaN : x[0]!;
+      y[1] = 0;
+    },
+  });
   r.push(0, 5, 0);
   t.false(r.step().safe);
   r.push(1, 11, 0);
@@ -131,7 +165,12 @@ test('e-stop from a GPIO input edge: safe at the next cycle (within two periods)
   const ref = { chip: 'reflex-sim', line: 3, activeLow: true };
   gpio.drive(ref, 0);
   const sources: string[] = [];
-  watchEstopInput(gpio.input(ref, 'rising'), { estop: (src) => { sources.push(src); request(r.ctrl, CTRL.estop); } });
+  watchEstopInput(gpio.input(ref, 'rising'), {
+    estop: (src) => {
+      sources.push(src);
+      request(r.ctrl, CTRL.estop);
+    },
+  });
   r.push(0, 3, 3);
   const before = r.step();
   t.false(before.safe);

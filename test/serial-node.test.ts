@@ -33,7 +33,7 @@ for line in sys.stdin:
 
 async function startPty() {
   const proc = spawn('/usr/bin/python3', ['-c', PTY_HELPER], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+  const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
   const next = async (): Promise<string> => {
     const r = await lines.next();
     if (r.done) throw new Error('pty helper exited early');
@@ -41,7 +41,7 @@ async function startPty() {
   };
   const first = await next();
   if (!first.startsWith('PTY ')) throw new Error(`pty helper said ${first}`);
-  return { path: first.slice(4), proc, next, cmd: (s: string) => proc.stdin!.write(s + '\n') };
+  return { path: first.slice(4), proc, next, cmd: (s: string) => proc.stdin.write(s + '\n') };
 }
 
 test('bytes cross a pseudo-terminal unchanged both ways, and a hang-up is a DisconnectedError', async (t) => {
@@ -107,6 +107,6 @@ test('a pty whose master closes while nothing is being read is noticed as a hang
 
 test('opening a missing device rejects with a DisconnectedError that says what to check', async (t) => {
   const err = await t.throwsAsync(openNodeSerial({ path: '/dev/does-not-exist-reflex', baudRate: 115200 }), { instanceOf: DisconnectedError });
-  t.regex(err!.message, /does-not-exist-reflex/);
-  t.regex(err!.message, /plugged in/);
+  t.regex(err.message, /does-not-exist-reflex/);
+  t.regex(err.message, /plugged in/);
 });

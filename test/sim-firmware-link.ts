@@ -120,8 +120,14 @@ export class Link {
 
   ackOrError(reqId: number): Promise<{ ok: boolean; code?: number }> {
     return new Promise((resolve, reject) => {
-      void this.waitFor('ack', (a) => a.reqId === reqId).then(() => resolve({ ok: true }), () => undefined);
-      void this.waitFor('error', (e) => e.reqId === reqId).then((e) => resolve({ ok: false, code: e.code }), () => undefined);
+      void this.waitFor('ack', (a) => a.reqId === reqId).then(
+        () => resolve({ ok: true }),
+        () => undefined,
+      );
+      void this.waitFor('error', (e) => e.reqId === reqId).then(
+        (e) => resolve({ ok: false, code: e.code }),
+        () => undefined,
+      );
       setTimeout(() => reject(new Error(`no reply to req ${reqId}`)), WAIT_MS);
     });
   }

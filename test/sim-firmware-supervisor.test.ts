@@ -9,8 +9,8 @@ import { mkdtemp, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReflexError } from '../src/core/errors.js';
-import { startSimFirmware } from '../src/devices/sim-firmware.js';
-import { SimFirmwareSupervisor, SupervisorCodes, type FirmwareExit, type FirmwareRestart } from '../src/devices/sim-firmware-supervisor.js';
+import { startSimFirmware } from '../src/devices/sim/firmware.js';
+import { SimFirmwareSupervisor, SupervisorCodes, type FirmwareExit, type FirmwareRestart } from '../src/devices/sim/firmware-supervisor.js';
 
 async function tmp(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'reflex-simsup-'));
@@ -27,7 +27,7 @@ function once<T>(sup: SimFirmwareSupervisor, event: 'exit' | 'restart' | 'failed
         check?.(v as T); // runs inside the event, before the supervisor moves on
         resolve(v as T);
       } catch (err) {
-        reject(err as Error);
+        reject(err);
       }
     });
   });
@@ -46,7 +46,7 @@ test('kill -9: the link is removed, the firmware is restarted and points the lin
   process.kill(first.pid, 'SIGKILL');
   const e = await exited;
   t.like(e, { pid: first.pid, signal: 'SIGKILL', pty: first.path, linkRemoved: true, willRestart: true, restartInMs: 50 });
-  t.false(linkAtExit, 'the dead pty\'s link is gone when the exit is reported');
+  t.false(linkAtExit, "the dead pty's link is gone when the exit is reported");
   const r = await restarted;
   t.not(r.pid, first.pid);
   t.like(r, { restarts: 1, inARow: 1 });

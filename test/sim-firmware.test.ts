@@ -8,7 +8,7 @@ import { mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isReflexError } from '../src/core/errors.js';
-import { missingFirmwareMessage, startSimFirmware, SimFirmwareCodes } from '../src/devices/sim-firmware.js';
+import { missingFirmwareMessage, startSimFirmware, SimFirmwareCodes } from '../src/devices/sim/firmware.js';
 import { closeAndPinFd, Link } from './sim-firmware-link.js';
 
 async function tmp(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
@@ -115,9 +115,19 @@ test('commands over the pty: CONFIG busy, ACTUATE all-or-nothing, PING, watchdog
   await link.send(link.w.config(10, 1000, 0, 0));
   t.deepEqual(await link.ackOrError(10), { ok: false, code: 4 }); // BUSY while streaming
 
-  await link.send(link.w.actuateRaw(11, [{ channel: 0, kind: 2, value: 1500 }, { channel: 3, kind: 1, value: 10 }]));
+  await link.send(
+    link.w.actuateRaw(11, [
+      { channel: 0, kind: 2, value: 1500 },
+      { channel: 3, kind: 1, value: 10 },
+    ]),
+  );
   t.deepEqual(await link.ackOrError(11), { ok: false, code: 2 }); // PWM on a digital channel
-  await link.send(link.w.actuate(12, [{ channel: 0, kind: 'servo', value: 1500 }, { channel: 2, kind: 'digital', value: 1 }]));
+  await link.send(
+    link.w.actuate(12, [
+      { channel: 0, kind: 'servo', value: 1500 },
+      { channel: 2, kind: 'digital', value: 1 },
+    ]),
+  );
   t.deepEqual(await link.ackOrError(12), { ok: true });
 
   await link.send(link.w.ping(7, 0x0102030405060708n));
@@ -131,9 +141,18 @@ test('commands over the pty: CONFIG busy, ACTUATE all-or-nothing, PING, watchdog
   await link.close();
   t.is((await sim.stop()).code, 0);
 
-  const lines = (await readFile(log, 'utf8')).trim().split('\n').map((l) => l.split(' '));
+  const lines = (await readFile(log, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' '));
   t.is(lines[0]![1], 'safe'); // power-up
-  t.deepEqual(lines.slice(1, 3).map((l) => l.slice(1)), [['0', '2', '1500'], ['2', '0', '1']]);
+  t.deepEqual(
+    lines.slice(1, 3).map((l) => l.slice(1)),
+    [
+      ['0', '2', '1500'],
+      ['2', '0', '1'],
+    ],
+  );
   t.is(lines[3]![1], 'safe');
   t.is(lines.length, 4); // the rejected ACTUATE moved nothing
   const tSet = Number(lines[1]![0]);
@@ -205,7 +224,7 @@ test('SIGINT exits 0; a missing or broken binary is a clear ReflexError', async 
 
   const missing = await t.throwsAsync(startSimFirmware({ binary: '/nonexistent/reflex-bridge-host' }));
   t.true(isReflexError(missing) && missing.code === SimFirmwareCodes.missing);
-  t.regex(missing!.message, /check the `binary` option/);
+  t.regex(missing.message, /check the `binary` option/);
   // The package's own binary: the fix names the command with the absolute firmware-bridge path.
   t.is(
     missingFirmwareMessage('/opt/lab/node_modules/reflex/firmware-bridge/build/reflex-bridge-host', false),
@@ -214,7 +233,7 @@ test('SIGINT exits 0; a missing or broken binary is a clear ReflexError', async 
 
   const broken = await t.throwsAsync(startSimFirmware({ extraArgs: ['--no-such-flag'] }));
   t.true(isReflexError(broken) && broken.code === SimFirmwareCodes.start);
-  t.regex(broken!.message, /unknown flag --no-such-flag/);
+  t.regex(broken.message, /unknown flag --no-such-flag/);
 });
 
 test('faults over the wire: DROP, GARBAGE, STALL, DRIFT; --corrupt', async (t) => {
@@ -265,7 +284,10 @@ test('faults over the wire: DROP, GARBAGE, STALL, DRIFT; --corrupt', async (t) =
   await link.waitFor('samples', (s) => s.seq > lastBefore + 40);
   await link.close();
   t.is((await sim.stop()).code, 0);
-  const rows = (await readFile(truth, 'utf8')).trim().split('\n').map((l) => l.split(' ').map(Number));
+  const rows = (await readFile(truth, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ').map(Number));
   const ratio = (a: number[], b: number[]): number => ((b[2]! - a[2]!) * 1000) / (b[3]! - a[3]!);
   const early = rows.filter((r) => r[0]! <= drop.fromSeq);
   t.true(early.length >= 30, `${early.length} truth rows before the DROP`);

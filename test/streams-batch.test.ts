@@ -44,7 +44,8 @@ test('reuse refills the same arrays; a kept partial batch is a view on them', (t
 
 test('batch size 1 and mismatched items', (t) => {
   t.deepEqual([...batchSync([Uint8Array.of(1), Uint8Array.of(2)], 1)], [Uint8Array.of(1), Uint8Array.of(2)]);
-  const code = (items: unknown[]): string | undefined => (t.throws<ReflexError>(() => [...batchSync(items as Float32Array[], 2)]) as ReflexError | undefined)?.code;
+  const code = (items: unknown[]): string | undefined =>
+    (t.throws<ReflexError>(() => [...batchSync(items as Float32Array[], 2)]) as ReflexError | undefined)?.code;
   t.is(code([Float32Array.of(1, 2), Float32Array.of(1)]), 'E_BATCH_SHAPE');
   t.is(code([Float32Array.of(1), Float64Array.of(1)]), 'E_BATCH_TYPE');
   t.is(code([{ a: Float32Array.of(1) }, { b: Float32Array.of(1) }]), 'E_BATCH_KEYS');

@@ -57,7 +57,11 @@ test('StochasticMux k=1, lam=null, exhaustive: every stream drained once, in one
       prev = id;
     }
   }
-  for (let id = 0; id < 5; id++) t.deepEqual(out.filter((x) => src(x) === id), Array.from({ length: lengths[id]! }, (_, k) => `${id}:${k}`));
+  for (let id = 0; id < 5; id++)
+    t.deepEqual(
+      out.filter((x) => src(x) === id),
+      Array.from({ length: lengths[id]! }, (_, k) => `${id}:${k}`),
+    );
 });
 
 test('StochasticMux exhaustive with k=3 yields every item exactly once, then ends', async (t) => {
@@ -123,7 +127,10 @@ test('single_active revives exhausted streams but never runs one twice at once; 
   const out = [...new StochasticMux(p.pool([2, 2, 2]), { k: 2, lam: null, mode: 'single_active', seed: 9 }).iterateSync(60)];
   t.is(out.length, 60);
   t.deepEqual(p.maxOpen, [1, 1, 1]);
-  t.true(p.opened.every((n) => n >= 5), `activations ${p.opened}`);
+  t.true(
+    p.opened.every((n) => n >= 5),
+    `activations ${p.opened}`,
+  );
   const q = new Probe(3);
   t.is([...new StochasticMux(q.pool([2, 2, 2]), { k: 2, lam: null, mode: 'exhaustive', seed: 9 }).iterateSync(60)].length, 6);
   t.deepEqual(q.opened, [1, 1, 1]);
@@ -155,24 +162,78 @@ test('a pool of only empty streams ends the mux instead of spinning', (t) => {
 test('StochasticMux argument errors carry codes', (t) => {
   const pool = new Probe(2).pool([1, 1]);
   const code = (f: () => unknown): string | undefined => t.throws<ReflexError>(f, { instanceOf: ConfigError })?.code;
-  t.is(code(() => new StochasticMux([], { k: 1, lam: 1 })), 'E_MUX_EMPTY_POOL');
-  t.is(code(() => new StochasticMux(pool, { k: 1, lam: 1, weights: [0, 0] })), 'E_MUX_WEIGHTS');
-  t.is(code(() => new StochasticMux(pool, { k: 1, lam: 1, weights: [1, -1] })), 'E_MUX_WEIGHTS');
-  t.is(code(() => new StochasticMux(pool, { k: 1, lam: 1, weights: [1, Number.NaN] })), 'E_MUX_WEIGHTS');
-  t.is(code(() => new StochasticMux(pool, { k: 1, lam: 1, weights: [1, Number.POSITIVE_INFINITY] })), 'E_MUX_WEIGHTS');
-  t.is(code(() => new StochasticMux(pool, { k: 1, lam: 1, weights: [1] })), 'E_MUX_WEIGHTS');
-  t.is(code(() => new StochasticMux(pool, { k: 0, lam: 1 })), 'E_MUX_K');
-  t.is(code(() => new StochasticMux(pool, { k: 1.5, lam: 1 })), 'E_MUX_K');
-  t.is(code(() => new StochasticMux(pool, { k: 1, lam: 0 })), 'E_MUX_LAM');
-  t.is(code(() => new StochasticMux(pool, { k: 1, lam: -2 })), 'E_MUX_LAM');
-  t.is(code(() => new StochasticMux(pool, { k: 1, lam: Number.NaN })), 'E_MUX_LAM');
-  t.is(code(() => new StochasticMux(pool, { k: 1, lam: 1, mode: 'nope' as 'exhaustive' })), 'E_MUX_MODE');
-  t.is(code(() => new ShuffledMux([])), 'E_MUX_EMPTY_POOL');
-  t.is(code(() => new ShuffledMux(pool, { weights: [0, 0] })), 'E_MUX_WEIGHTS');
-  t.is(code(() => new RoundRobinMux([])), 'E_MUX_EMPTY_POOL');
-  t.is(code(() => new RoundRobinMux(pool, { mode: 'x' as 'cycle' })), 'E_MUX_MODE');
-  t.is(code(() => new ChainMux([])), 'E_MUX_EMPTY_POOL');
-  t.is(code(() => new ChainMux(pool, { mode: 'permuted_cycle' as 'cycle' })), 'E_MUX_MODE');
+  t.is(
+    code(() => new StochasticMux([], { k: 1, lam: 1 })),
+    'E_MUX_EMPTY_POOL',
+  );
+  t.is(
+    code(() => new StochasticMux(pool, { k: 1, lam: 1, weights: [0, 0] })),
+    'E_MUX_WEIGHTS',
+  );
+  t.is(
+    code(() => new StochasticMux(pool, { k: 1, lam: 1, weights: [1, -1] })),
+    'E_MUX_WEIGHTS',
+  );
+  t.is(
+    code(() => new StochasticMux(pool, { k: 1, lam: 1, weights: [1, Number.NaN] })),
+    'E_MUX_WEIGHTS',
+  );
+  t.is(
+    code(() => new StochasticMux(pool, { k: 1, lam: 1, weights: [1, Number.POSITIVE_INFINITY] })),
+    'E_MUX_WEIGHTS',
+  );
+  t.is(
+    code(() => new StochasticMux(pool, { k: 1, lam: 1, weights: [1] })),
+    'E_MUX_WEIGHTS',
+  );
+  t.is(
+    code(() => new StochasticMux(pool, { k: 0, lam: 1 })),
+    'E_MUX_K',
+  );
+  t.is(
+    code(() => new StochasticMux(pool, { k: 1.5, lam: 1 })),
+    'E_MUX_K',
+  );
+  t.is(
+    code(() => new StochasticMux(pool, { k: 1, lam: 0 })),
+    'E_MUX_LAM',
+  );
+  t.is(
+    code(() => new StochasticMux(pool, { k: 1, lam: -2 })),
+    'E_MUX_LAM',
+  );
+  t.is(
+    code(() => new StochasticMux(pool, { k: 1, lam: Number.NaN })),
+    'E_MUX_LAM',
+  );
+  t.is(
+    code(() => new StochasticMux(pool, { k: 1, lam: 1, mode: 'nope' as 'exhaustive' })),
+    'E_MUX_MODE',
+  );
+  t.is(
+    code(() => new ShuffledMux([])),
+    'E_MUX_EMPTY_POOL',
+  );
+  t.is(
+    code(() => new ShuffledMux(pool, { weights: [0, 0] })),
+    'E_MUX_WEIGHTS',
+  );
+  t.is(
+    code(() => new RoundRobinMux([])),
+    'E_MUX_EMPTY_POOL',
+  );
+  t.is(
+    code(() => new RoundRobinMux(pool, { mode: 'x' as 'cycle' })),
+    'E_MUX_MODE',
+  );
+  t.is(
+    code(() => new ChainMux([])),
+    'E_MUX_EMPTY_POOL',
+  );
+  t.is(
+    code(() => new ChainMux(pool, { mode: 'permuted_cycle' as 'cycle' })),
+    'E_MUX_MODE',
+  );
 });
 
 test('stopping early closes every active stream', async (t) => {
@@ -209,7 +270,10 @@ test('ShuffledMux keeps all streams active, restarts them, and pulls by weight',
     const q = w / 10;
     t.true(Math.abs(counts[i]! - N * q) <= 5 * Math.sqrt(N * q * (1 - q)), `stream ${i}: ${counts[i]}`);
   });
-  t.true(p.opened.every((n) => n > 1), 'finite streams restart');
+  t.true(
+    p.opened.every((n) => n > 1),
+    'finite streams restart',
+  );
   const q = new Probe(3);
   const out = [...new ShuffledMux(q.pool([0, 2, 0]), { seed: 1 }).iterateSync(10)];
   t.true(out.every((x) => src(x) === 1) && out.length === 10);
@@ -231,7 +295,11 @@ test('ChainMux: in order; cycle restarts; accepts a lazy collection; an empty cy
   t.deepEqual([...new ChainMux(new Probe(2).pool([2, 1]), { mode: 'cycle' }).iterateSync(7)], ['0:0', '0:1', '1:0', '0:0', '0:1', '1:0', '0:0']);
   const probe = new Probe(3);
   const pool = probe.pool([1, 1, 1]);
-  const lazy = { *[Symbol.iterator]() { yield* pool; } };
+  const lazy = {
+    *[Symbol.iterator]() {
+      yield* pool;
+    },
+  };
   t.deepEqual([...new ChainMux(lazy, { mode: 'cycle' }).iterateSync(5)], ['0:0', '1:0', '2:0', '0:0', '1:0']);
   t.deepEqual([...new ChainMux(new Probe(2).pool([0, 0]), { mode: 'cycle' }).iterateSync()], []);
 });

@@ -5,7 +5,10 @@
 import { ReflexError } from '../src/core/errors.js';
 
 /** Deterministic records with awkward bit patterns (NaN payloads, -0, subnormals, Inf). */
-export function* records(n: number, len: number): Generator<{ x: Float32Array; y: Float64Array; m: { data: Int16Array; shape: number[] }; i: number; tag: string }> {
+export function* records(
+  n: number,
+  len: number,
+): Generator<{ x: Float32Array; y: Float64Array; m: { data: Int16Array; shape: number[] }; i: number; tag: string }> {
   for (let i = 0; i < n; i++) yield makeRecord(i, len);
 }
 
@@ -38,7 +41,7 @@ export function* endless(size: number): Generator<Float32Array> {
 /** `after` items, then a coded error. */
 export function* failing(after: number): Generator<Float64Array> {
   for (let i = 0; i < after; i++) yield Float64Array.of(i);
-  throw new ReflexError('E_TEST_BOOM', `producer failed on purpose after ${after} items`);
+  throw new ReflexError('E_DATASET', `producer failed on purpose after ${after} items`);
 }
 
 /** `after` items, then the process dies without a word. */

@@ -6,8 +6,14 @@ test('same seed, same sequence; different seeds differ', (t) => {
   const b = new Rng(42);
   const c = new Rng(43);
   const sa = Array.from({ length: 8 }, () => a.nextUint32());
-  t.deepEqual(sa, Array.from({ length: 8 }, () => b.nextUint32()));
-  t.notDeepEqual(sa, Array.from({ length: 8 }, () => c.nextUint32()));
+  t.deepEqual(
+    sa,
+    Array.from({ length: 8 }, () => b.nextUint32()),
+  );
+  t.notDeepEqual(
+    sa,
+    Array.from({ length: 8 }, () => c.nextUint32()),
+  );
   a.seed(42);
   t.is(a.nextUint32(), sa[0]!);
 });
@@ -82,7 +88,10 @@ test('shuffle is a permutation and int stays in range', (t) => {
   const r = new Rng(5);
   const a = Int32Array.from({ length: 50 }, (_, i) => i);
   r.shuffle(a);
-  t.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i));
+  t.deepEqual(
+    [...a].sort((x, y) => x - y),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
   for (let i = 0; i < 1000; i++) {
     const k = r.int(7);
     t.true(k >= 0 && k < 7 && Number.isInteger(k));

@@ -99,7 +99,10 @@ test('described streamers round-trip through their spec', async (t) => {
   const a = [...s.iterateSync()];
   const b = [...again.iterateSync()];
   t.is(b.length, 2);
-  t.deepEqual(b.map((r) => r.tag), a.map((r) => r.tag));
+  t.deepEqual(
+    b.map((r) => r.tag),
+    a.map((r) => r.tag),
+  );
   t.deepEqual(new Uint8Array(b[1]!.y.buffer), new Uint8Array(a[1]!.y.buffer));
 });
 

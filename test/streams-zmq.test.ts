@@ -88,7 +88,7 @@ test('a producer error reaches the consumer with its code, after the items befor
   t.deepEqual(got, [0, 1, 2]);
   t.true(err instanceof RemoteStreamError);
   t.is((err as RemoteStreamError).code, 'E_STREAM_PRODUCER');
-  t.is((err as RemoteStreamError).remoteCode, 'E_TEST_BOOM');
+  t.is((err as RemoteStreamError).remoteCode, 'E_DATASET');
   t.false(alive(it.pid));
 });
 
@@ -100,7 +100,7 @@ test('a producer that dies mid-stream is reported as E_STREAM_WORKER_EXIT', asyn
   });
   t.deepEqual(got, [0, 1]);
   t.is((err as ReflexError).code, 'E_STREAM_WORKER_EXIT');
-  t.regex((err as Error).message, /code 3/);
+  t.regex(err.message, /code 3/);
 });
 
 test('each iterate() is a fresh producer; maxIter is applied in the child', async (t) => {

@@ -11,8 +11,18 @@ const N = 600;
 function bigBlock(): BlockBody {
   // 16 channels x 1024 samples = 64 KiB per message, so kernel buffers fill within a few hundred messages.
   return {
-    stream: 'emg', rate: 2000, unit: 'uV', channels: Array.from({ length: 16 }, (_, i) => `ch${i + 1}`), samples: 1024, first_sample: 0,
-    block_seq: 0, device_time_us: 0, host_time_ms: 0, host_period_ms: 0.5, valid: true, data: new Float32Array(16 * 1024).fill(1.5),
+    stream: 'emg',
+    rate: 2000,
+    unit: 'uV',
+    channels: Array.from({ length: 16 }, (_, i) => `ch${i + 1}`),
+    samples: 1024,
+    first_sample: 0,
+    block_seq: 0,
+    device_time_us: 0,
+    host_time_ms: 0,
+    host_period_ms: 0.5,
+    valid: true,
+    data: new Float32Array(16 * 1024).fill(1.5),
   };
 }
 
@@ -30,7 +40,14 @@ function burst(pub: TelemetryPublisher, body: BlockBody): number {
 for (const proto of PROTOS) {
   test(`a subscriber that never reads does not hold publishing up over ${proto}: the publisher refuses nothing, the subscriber sees its losses as gaps`, async (t) => {
     // describeEveryMs: one descriptor per subscription only, so the arithmetic below is exact.
-    const pub = new TelemetryPublisher({ endpoints: [bindEndpoint(proto)], runtimeId: 'rig-a', boardId: 'sim', hwm: 8, describeEveryMs: 1e9, logger: nullLogger() });
+    const pub = new TelemetryPublisher({
+      endpoints: [bindEndpoint(proto)],
+      runtimeId: 'rig-a',
+      boardId: 'sim',
+      hwm: 8,
+      describeEveryMs: 1e9,
+      logger: nullLogger(),
+    });
     const [ep] = await pub.start();
     const body = bigBlock();
     try {
@@ -85,5 +102,5 @@ test('dropPolicy is refused now that a full subscriber only loses its own messag
   const opts = { endpoints: [bindEndpoint('ipc')], runtimeId: 'rig-a', boardId: 'sim', dropPolicy: 'count' };
   const err = t.throws(() => new TelemetryPublisher(opts as ConstructorParameters<typeof TelemetryPublisher>[0]));
   t.is((err as { code?: string }).code, 'E_CONFIG');
-  t.regex(err!.message, /dropPolicy was removed/);
+  t.regex(err.message, /dropPolicy was removed/);
 });

@@ -28,8 +28,17 @@ async function take(it: AsyncIterator<TelemetryMessage>, n: number): Promise<Tel
 
 function block(channels: string[], samples: number, seq: number): BlockBody {
   return {
-    stream: 'emg', rate: 2000, unit: 'uV', channels, samples, first_sample: seq * samples, block_seq: seq,
-    device_time_us: 1e6 + seq, host_time_ms: 5000.25 + seq, host_period_ms: 0.5, valid: true,
+    stream: 'emg',
+    rate: 2000,
+    unit: 'uV',
+    channels,
+    samples,
+    first_sample: seq * samples,
+    block_seq: seq,
+    device_time_us: 1e6 + seq,
+    host_time_ms: 5000.25 + seq,
+    host_period_ms: 0.5,
+    valid: true,
     data: new Float32Array(channels.length * samples).map((_, i) => i + seq / 8),
   };
 }
@@ -112,13 +121,19 @@ test('a subscriber that joins later is described before its next block, and the 
     for (let i = 0; i < 3; i++) pub.publish('emg.raw', block(names, 4, i));
     const earlyIt = early[Symbol.asyncIterator]();
     const first = await take(earlyIt, 3);
-    t.deepEqual(first.map((m) => m.topic === 'emg.raw' && m.body.block_seq), [0, 1, 2]);
+    t.deepEqual(
+      first.map((m) => m.topic === 'emg.raw' && m.body.block_seq),
+      [0, 1, 2],
+    );
     // A second client subscribes to everything: its subscription makes the publisher describe again.
     late = new TelemetryClient({ endpoints: [ep!] });
     await pub.waitForSubscription('');
     for (let i = 3; i < 6; i++) pub.publish('emg.raw', block(names, 4, i));
     const got = await collect(late, (m) => m.length === 3);
-    t.deepEqual(got.map((m) => m.topic === 'emg.raw' && m.body.block_seq), [3, 4, 5]);
+    t.deepEqual(
+      got.map((m) => m.topic === 'emg.raw' && m.body.block_seq),
+      [3, 4, 5],
+    );
     const m0 = got[0]!;
     if (m0.topic === 'emg.raw') {
       t.deepEqual(m0.body.channels, names);
@@ -127,7 +142,11 @@ test('a subscriber that joins later is described before its next block, and the 
     }
     t.like(late.stats(), { descriptors: 1, undescribed: 0, lost: 0 });
     const more = await take(earlyIt, 3);
-    t.deepEqual(more.map((m) => m.seq), [5, 6, 7], 'the repeated descriptor took seq 4 and is no loss');
+    t.deepEqual(
+      more.map((m) => m.seq),
+      [5, 6, 7],
+      'the repeated descriptor took seq 4 and is no loss',
+    );
     t.like(early.stats(), { descriptors: 2, undescribed: 0, lost: 0 });
     t.is(pub.stats().topics['emg.raw'].descriptors, 2);
   } finally {
@@ -241,7 +260,11 @@ test('immutable large blocks go uncopied as a third frame; joined, the frames ar
     pub.publish('emg.raw', big); // the same array, copied
     const frames: Buffer[][] = [];
     for (let i = 0; i < 4; i++) frames.push(await sub.receive());
-    t.deepEqual(frames.map((f) => f.length), [2, 3, 2, 2], 'descriptor, uncopied block, small block, copied block');
+    t.deepEqual(
+      frames.map((f) => f.length),
+      [2, 3, 2, 2],
+      'descriptor, uncopied block, small block, copied block',
+    );
     // The third frame is the caller's samples, byte for byte; joined, frames 2-3 equal the copied message.
     t.deepEqual(frames[1]![2], Buffer.from(big.data.buffer));
     const joined = Buffer.concat(frames[1]!.slice(1));
@@ -249,10 +272,16 @@ test('immutable large blocks go uncopied as a third frame; joined, the frames ar
     const a = dec.decode(joined) as unknown[];
     const b = dec.decode(copied) as unknown[];
     t.deepEqual(a[PACKED.data], big.data);
-    t.deepEqual(a.filter((_, i) => i !== PACKED.seq && i !== PACKED.mono_ms), b.filter((_, i) => i !== PACKED.seq && i !== PACKED.mono_ms));
+    t.deepEqual(
+      a.filter((_, i) => i !== PACKED.seq && i !== PACKED.mono_ms),
+      b.filter((_, i) => i !== PACKED.seq && i !== PACKED.mono_ms),
+    );
     // The client joins them too.
     const got = await take(client[Symbol.asyncIterator](), 3);
-    t.deepEqual(got.map((m) => m.topic === 'emg.raw' && m.body.samples), [1024, 4, 1024]);
+    t.deepEqual(
+      got.map((m) => m.topic === 'emg.raw' && m.body.samples),
+      [1024, 4, 1024],
+    );
     const m0 = got[0]!;
     if (m0.topic === 'emg.raw') t.deepEqual(m0.body.data, big.data);
     t.like(client.stats(), { malformed: 0, lost: 0 });

@@ -51,7 +51,11 @@ test('ctl sends a command over CURVE with key files and prints the reply; error 
   t.is((await cli(['keygen', '--out', keys, '--name', 'server'])).code, 0);
   t.is((await cli(['keygen', '--out', keys, '--name', 'ws'])).code, 0);
   const serverPair = loadKeyPair(join(keys, 'server.key'));
-  const srv = new ControlServer({ endpoints: [bindEndpoint('tcp')], curve: { ...serverPair, allow: [loadPublicKey(join(keys, 'ws.pub'))] }, logger: nullLogger() });
+  const srv = new ControlServer({
+    endpoints: [bindEndpoint('tcp')],
+    curve: { ...serverPair, allow: [loadPublicKey(join(keys, 'ws.pub'))] },
+    logger: nullLogger(),
+  });
   const seen: unknown[] = [];
   srv.handle('set', (args) => {
     seen.push(args);
@@ -89,7 +93,7 @@ test('subscribe prints per-topic rates and latest values, and records what it re
   const timer = setInterval(() => {
     if (!pub.subscriptions()['']) return;
     ticks++;
-    for (const topic of TOPICS) pub.publish(topic, bodies[topic] as never);
+    for (const topic of TOPICS) pub.publish(topic, bodies[topic]);
   }, 20);
   const file = join(dir, 'rec.cbor');
   try {
@@ -99,7 +103,12 @@ test('subscribe prints per-topic rates and latest values, and records what it re
     t.true(blocks.length >= 3, r.out);
     const last = blocks[blocks.length - 1]!; // rows persist once seen, so the final block lists every topic
     // `clock` rows are per stream (clock.emg here): the topic's messages alternate between streams.
-    for (const topic of TOPICS) t.regex(last, new RegExp(`^${(topic === 'clock' ? 'clock.emg' : topic).replace('.', '\\.')} +rig-a/sim +rate=\\d+\\.\\d/s total=\\d+ lost=0 \\| `, 'm'), topic);
+    for (const topic of TOPICS)
+      t.regex(
+        last,
+        new RegExp(`^${(topic === 'clock' ? 'clock.emg' : topic).replace('.', '\\.')} +rig-a/sim +rate=\\d+\\.\\d/s total=\\d+ lost=0 \\| `, 'm'),
+        topic,
+      );
     t.regex(r.out, /emg\.raw +rig-a\/sim .*4ch x 16 @2000Hz uV block_seq=101/);
     t.regex(r.out, /event +rig-a\/sim .*warn estop: e-stop pressed/);
     const received = Number(/received=(\d+) lost=0 malformed=0\n(?![\s\S]*received=)/.exec(r.out)?.[1]);

@@ -90,7 +90,13 @@ test('many peers (or one reconnecting under new ids) are bounded by the global r
 
 test('estop is never refused, whatever else is going on', (t) => {
   const c = clock();
-  const b = new ControlBudget({ peer: { perSecond: 1, burst: 1 }, global: { perSecond: 1, burst: 1 }, priorityPeer: { perSecond: 1, burst: 1 }, priorityGlobal: { perSecond: 1, burst: 1 }, now: c.now });
+  const b = new ControlBudget({
+    peer: { perSecond: 1, burst: 1 },
+    global: { perSecond: 1, burst: 1 },
+    priorityPeer: { perSecond: 1, burst: 1 },
+    priorityGlobal: { perSecond: 1, burst: 1 },
+    now: c.now,
+  });
   burst(b, 'a', 'status', 1000);
   burst(b, 'a', 'release', 1000);
   t.deepEqual(burst(b, 'a', 'estop', 100_000), { ok: 100_000, peer: 0, global: 0 });
@@ -134,8 +140,11 @@ test('limits are checked: ConfigError with the key', (t) => {
   }
   t.deepEqual(new ControlBudget().limits, {
     reads: { perSecond: 1000, burst: 200 },
-    peer: { perSecond: 50, burst: 100 }, global: { perSecond: 200, burst: 200 },
-    priorityPeer: { perSecond: 2, burst: 4 }, priorityGlobal: { perSecond: 20, burst: 20 }, maxPeers: 1024,
+    peer: { perSecond: 50, burst: 100 },
+    global: { perSecond: 200, burst: 200 },
+    priorityPeer: { perSecond: 2, burst: 4 },
+    priorityGlobal: { perSecond: 20, burst: 20 },
+    maxPeers: 1024,
   });
 });
 

@@ -48,8 +48,22 @@ export function indefiniteArray(...items: unknown[]): Buffer {
 }
 
 export type Violation =
-  | 'truncated' | 'trailing' | 'indefinite' | 'reserved' | 'tag' | 'undefined' | 'simple' | 'non-minimal'
-  | 'non-finite' | 'big-integer' | 'bytes' | 'invalid-utf8' | 'non-text-key' | 'proto-key' | 'duplicate-key' | 'too-deep';
+  | 'truncated'
+  | 'trailing'
+  | 'indefinite'
+  | 'reserved'
+  | 'tag'
+  | 'undefined'
+  | 'simple'
+  | 'non-minimal'
+  | 'non-finite'
+  | 'big-integer'
+  | 'bytes'
+  | 'invalid-utf8'
+  | 'non-text-key'
+  | 'proto-key'
+  | 'duplicate-key'
+  | 'too-deep';
 
 class Stop extends Error {}
 

@@ -96,7 +96,8 @@ test('with no rate limits at all, handlers slower than the flood still leave the
   t.timeout(40_000);
   const unlimited = { perSecond: 1e9, burst: 1e9 };
   const srv = new ControlServer({
-    endpoints: ['tcp://127.0.0.1:*'], logger: nullLogger(),
+    endpoints: ['tcp://127.0.0.1:*'],
+    logger: nullLogger(),
     rate: { reads: unlimited, peer: unlimited, global: unlimited, priorityPeer: unlimited, priorityGlobal: unlimited },
   });
   // 0.3 ms of work per status: 10,000/s would need three seconds of CPU every second.

@@ -34,8 +34,16 @@ test('real runtime: a latched e-stop survives {cmd: status, cmd: release}; a pro
     t.deepEqual(await ctl.request('estop', { reason: 'strict test' }), { safe: true });
     t.true(loop!.safe);
     for (const frame of [
-      cborMap([['id', 1], ['cmd', 'status'], ['cmd', 'release']]),
-      cborMap([['id', 2], ['cmd', 'release'], ['cmd', 'status']]),
+      cborMap([
+        ['id', 1],
+        ['cmd', 'status'],
+        ['cmd', 'release'],
+      ]),
+      cborMap([
+        ['id', 2],
+        ['cmd', 'release'],
+        ['cmd', 'status'],
+      ]),
     ]) {
       await raw.send(frame);
       const reply = dec.decode((await raw.receive())[0]!) as { id: unknown; ok: boolean; error?: { code: string } };

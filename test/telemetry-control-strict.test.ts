@@ -20,7 +20,10 @@ const dec = createDecoder();
 
 /** Args each command accepts, so that whichever `cmd` a lenient decoder kept would have run. */
 const VALID_ARGS: Record<ControlCommand, Record<string, unknown>> = {
-  start: {}, stop: {}, release: {}, status: {},
+  start: {},
+  stop: {},
+  release: {},
+  status: {},
   set: { path: 'features.0.low', value: 20 },
   model: { dir: 'models/default' },
   estop: { reason: 'x' },
@@ -36,12 +39,17 @@ interface Rig {
 async function rig(): Promise<Rig> {
   const unlimited = { perSecond: 1e9, burst: 1e9 };
   const srv = new ControlServer({
-    endpoints: [bindEndpoint('ipc')], logger: nullLogger(),
+    endpoints: [bindEndpoint('ipc')],
+    logger: nullLogger(),
     rate: { reads: unlimited, peer: unlimited, global: unlimited, priorityPeer: unlimited, priorityGlobal: unlimited },
   });
   const calls: string[] = [];
   for (const cmd of CONTROL_COMMANDS) srv.handle(cmd, () => (calls.push(cmd), { ran: cmd }));
-  srv.handle('echo', (args) => (calls.push('echo'), args), () => undefined);
+  srv.handle(
+    'echo',
+    (args) => (calls.push('echo'), args),
+    () => undefined,
+  );
   const [ep] = await srv.start();
   const dealer = new Dealer({ linger: 0 });
   dealer.connect(ep!);
@@ -68,14 +76,24 @@ test('a repeated "cmd" is refused for every ordered pair of commands, before any
     for (const first of CONTROL_COMMANDS) {
       for (const second of CONTROL_COMMANDS) {
         // args fit the second: the command a last-value-wins decoder would have run.
-        const frame = cborMap([['id', 1], ['cmd', first], ['cmd', second], ['args', VALID_ARGS[second]]]);
+        const frame = cborMap([
+          ['id', 1],
+          ['cmd', first],
+          ['cmd', second],
+          ['args', VALID_ARGS[second]],
+        ]);
         t.true(strictViolations(frame).has('duplicate-key'));
         const reply = await r.roundTrip(frame);
         t.is(code(reply), 'E_DUPLICATE_KEY', `${first} then ${second}`);
         t.is(reply.id, null);
         t.regex((reply.error as { message: string }).message, /repeat/);
         // Same with args first and the keys apart.
-        const apart = cborMap([['cmd', first], ['args', VALID_ARGS[first]], ['id', 2], ['cmd', second]]);
+        const apart = cborMap([
+          ['cmd', first],
+          ['args', VALID_ARGS[first]],
+          ['id', 2],
+          ['cmd', second],
+        ]);
         t.is(code(await r.roundTrip(apart)), 'E_DUPLICATE_KEY', `${first} ... ${second}`);
       }
     }
@@ -91,15 +109,130 @@ test('a repeated "cmd" is refused for every ordered pair of commands, before any
 test('repeated id, args, and keys inside args (at any depth) are refused', async (t) => {
   const r = await rig();
   const cases: Array<[string, Buffer]> = [
-    ['id twice', cborMap([['id', 1], ['id', 2], ['cmd', 'status']])],
-    ['id twice, same value', cborMap([['id', 1], ['cmd', 'status'], ['id', 1]])],
-    ['args twice', cborMap([['id', 1], ['cmd', 'set'], ['args', { path: 'a', value: 1 }], ['args', { path: 'b', value: 2 }]])],
-    ['path twice in args', cborMap([['id', 1], ['cmd', 'set'], ['args', cborMap([['path', 'a'], ['value', 1], ['path', 'b']])]])],
-    ['value twice in args', cborMap([['id', 1], ['cmd', 'set'], ['args', cborMap([['path', 'a'], ['value', 1], ['value', 2]])]])],
-    ['reason twice in args', cborMap([['id', 1], ['cmd', 'estop'], ['args', cborMap([['reason', 'a'], ['reason', 'b']])]])],
-    ['nested map', cborMap([['id', 1], ['cmd', 'echo'], ['args', cborMap([['a', cborMap([['b', cborMap([['c', 1], ['c', 2]])]])]])]])],
-    ['map inside a list', cborMap([['id', 1], ['cmd', 'echo'], ['args', cborMap([['a', cborArray([1, cborMap([['k', 1], ['k', 1]])])]])]])],
-    ['unknown key twice', cborMap([['id', 1], ['cmd', 'status'], ['x', 1], ['x', 2]])],
+    [
+      'id twice',
+      cborMap([
+        ['id', 1],
+        ['id', 2],
+        ['cmd', 'status'],
+      ]),
+    ],
+    [
+      'id twice, same value',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'status'],
+        ['id', 1],
+      ]),
+    ],
+    [
+      'args twice',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'set'],
+        ['args', { path: 'a', value: 1 }],
+        ['args', { path: 'b', value: 2 }],
+      ]),
+    ],
+    [
+      'path twice in args',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'set'],
+        [
+          'args',
+          cborMap([
+            ['path', 'a'],
+            ['value', 1],
+            ['path', 'b'],
+          ]),
+        ],
+      ]),
+    ],
+    [
+      'value twice in args',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'set'],
+        [
+          'args',
+          cborMap([
+            ['path', 'a'],
+            ['value', 1],
+            ['value', 2],
+          ]),
+        ],
+      ]),
+    ],
+    [
+      'reason twice in args',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'estop'],
+        [
+          'args',
+          cborMap([
+            ['reason', 'a'],
+            ['reason', 'b'],
+          ]),
+        ],
+      ]),
+    ],
+    [
+      'nested map',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'echo'],
+        [
+          'args',
+          cborMap([
+            [
+              'a',
+              cborMap([
+                [
+                  'b',
+                  cborMap([
+                    ['c', 1],
+                    ['c', 2],
+                  ]),
+                ],
+              ]),
+            ],
+          ]),
+        ],
+      ]),
+    ],
+    [
+      'map inside a list',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'echo'],
+        [
+          'args',
+          cborMap([
+            [
+              'a',
+              cborArray([
+                1,
+                cborMap([
+                  ['k', 1],
+                  ['k', 1],
+                ]),
+              ]),
+            ],
+          ]),
+        ],
+      ]),
+    ],
+    [
+      'unknown key twice',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'status'],
+        ['x', 1],
+        ['x', 2],
+      ]),
+    ],
   ];
   try {
     for (const [what, frame] of cases) {
@@ -121,27 +254,187 @@ test('trailing bytes, indefinite lengths and non-plain CBOR are E_MALFORMED and 
     ['one zero byte after the map', Buffer.concat([ok, h('00')]), /terminals|trailing/],
     ['a second request after the first', Buffer.concat([ok, enc.encode({ id: 2, cmd: 'release' })]), /terminals|trailing/],
     ['a break after the map', Buffer.concat([ok, h('ff')]), /./],
-    ['indefinite-length request map', indefiniteMap([['id', 1], ['cmd', 'status']]), /indefinite/],
-    ['indefinite-length cmd text', cborMap([['id', 1], ['cmd', indefiniteText('rel', 'ease')]]), /indefinite/],
-    ['indefinite-length key', cborMap([['id', 1], [indefiniteText('c', 'md'), 'status']]), /indefinite/],
-    ['indefinite-length list in args', cborMap([['id', 1], ['cmd', 'echo'], ['args', cborMap([['a', indefiniteArray(1, 2)]])]]), /indefinite/],
-    ['indefinite-length map in args', cborMap([['id', 1], ['cmd', 'echo'], ['args', indefiniteMap([['a', 1]])]]), /indefinite/],
-    ['indefinite-length byte string', cborMap([['id', 1], ['cmd', 'echo'], ['args', cborMap([['a', h('5f 4101 ff')]])]]), /indefinite/],
-    ['a tag on the id', cborMap([['id', h('c1 01')], ['cmd', 'status']]), /tag/],
-    ['a date in args', cborMap([['id', 1], ['cmd', 'echo'], ['args', { when: new Date(0) }]]), /tag/],
-    ['a typed array in args', cborMap([['id', 1], ['cmd', 'echo'], ['args', { a: new Float32Array(2) }]]), /tag/],
-    ['undefined', cborMap([['id', 1], ['cmd', 'echo'], ['args', cborMap([['a', h('f7')]])]]), /undefined/],
-    ['a simple value', cborMap([['id', 1], ['cmd', 'echo'], ['args', cborMap([['a', h('e0')]])]]), /simple/],
-    ['an integer key', cborMap([['id', 1], ['cmd', 'status'], [1, 2]]), /keys must be text/],
-    ['a list as a key', cborMap([['id', 1], ['cmd', 'status'], [[1], 2]]), /keys must be text/],
-    ['a byte string', cborMap([['id', 1], ['cmd', 'echo'], ['args', { a: Buffer.from([1, 2]) }]]), /byte strings/],
-    ['an id in more bytes than needed', cborMap([['id', h('18 01')], ['cmd', 'status']]), /more bytes/],
-    ['a length in more bytes than needed', cborMap([['id', 1], ['cmd', h('78 06 737461747573')]]), /more bytes/],
-    ['NaN', cborMap([['id', 1], ['cmd', 'echo'], ['args', cborMap([['a', h('f9 7e00')]])]]), /NaN/],
-    ['infinity', cborMap([['id', 1], ['cmd', 'echo'], ['args', cborMap([['a', h('f9 7c00')]])]]), /Infinity/],
-    ['an integer beyond 2^53', cborMap([['id', h('1b 0020000000000001')], ['cmd', 'status']]), /safe integer/],
-    ['invalid UTF-8 in cmd', cborMap([['id', 1], ['cmd', h('66 737461747573').fill(0xff, 6)]]), /UTF-8/],
-    ['nested too deep', cborMap([['id', 1], ['cmd', 'echo'], ['args', cborMap([['a', Buffer.concat([Buffer.alloc(20, 0x81), h('00')])]])]]), /deeper/],
+    [
+      'indefinite-length request map',
+      indefiniteMap([
+        ['id', 1],
+        ['cmd', 'status'],
+      ]),
+      /indefinite/,
+    ],
+    [
+      'indefinite-length cmd text',
+      cborMap([
+        ['id', 1],
+        ['cmd', indefiniteText('rel', 'ease')],
+      ]),
+      /indefinite/,
+    ],
+    [
+      'indefinite-length key',
+      cborMap([
+        ['id', 1],
+        [indefiniteText('c', 'md'), 'status'],
+      ]),
+      /indefinite/,
+    ],
+    [
+      'indefinite-length list in args',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'echo'],
+        ['args', cborMap([['a', indefiniteArray(1, 2)]])],
+      ]),
+      /indefinite/,
+    ],
+    [
+      'indefinite-length map in args',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'echo'],
+        ['args', indefiniteMap([['a', 1]])],
+      ]),
+      /indefinite/,
+    ],
+    [
+      'indefinite-length byte string',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'echo'],
+        ['args', cborMap([['a', h('5f 4101 ff')]])],
+      ]),
+      /indefinite/,
+    ],
+    [
+      'a tag on the id',
+      cborMap([
+        ['id', h('c1 01')],
+        ['cmd', 'status'],
+      ]),
+      /tag/,
+    ],
+    [
+      'a date in args',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'echo'],
+        ['args', { when: new Date(0) }],
+      ]),
+      /tag/,
+    ],
+    [
+      'a typed array in args',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'echo'],
+        ['args', { a: new Float32Array(2) }],
+      ]),
+      /tag/,
+    ],
+    [
+      'undefined',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'echo'],
+        ['args', cborMap([['a', h('f7')]])],
+      ]),
+      /undefined/,
+    ],
+    [
+      'a simple value',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'echo'],
+        ['args', cborMap([['a', h('e0')]])],
+      ]),
+      /simple/,
+    ],
+    [
+      'an integer key',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'status'],
+        [1, 2],
+      ]),
+      /keys must be text/,
+    ],
+    [
+      'a list as a key',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'status'],
+        [[1], 2],
+      ]),
+      /keys must be text/,
+    ],
+    [
+      'a byte string',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'echo'],
+        ['args', { a: Buffer.from([1, 2]) }],
+      ]),
+      /byte strings/,
+    ],
+    [
+      'an id in more bytes than needed',
+      cborMap([
+        ['id', h('18 01')],
+        ['cmd', 'status'],
+      ]),
+      /more bytes/,
+    ],
+    [
+      'a length in more bytes than needed',
+      cborMap([
+        ['id', 1],
+        ['cmd', h('78 06 737461747573')],
+      ]),
+      /more bytes/,
+    ],
+    [
+      'NaN',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'echo'],
+        ['args', cborMap([['a', h('f9 7e00')]])],
+      ]),
+      /NaN/,
+    ],
+    [
+      'infinity',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'echo'],
+        ['args', cborMap([['a', h('f9 7c00')]])],
+      ]),
+      /Infinity/,
+    ],
+    [
+      'an integer beyond 2^53',
+      cborMap([
+        ['id', h('1b 0020000000000001')],
+        ['cmd', 'status'],
+      ]),
+      /safe integer/,
+    ],
+    [
+      'invalid UTF-8 in cmd',
+      cborMap([
+        ['id', 1],
+        ['cmd', h('66 737461747573').fill(0xff, 6)],
+      ]),
+      /UTF-8/,
+    ],
+    [
+      'nested too deep',
+      cborMap([
+        ['id', 1],
+        ['cmd', 'echo'],
+        ['args', cborMap([['a', Buffer.concat([Buffer.alloc(20, 0x81), h('00')])]])],
+      ]),
+      /deeper/,
+    ],
     ['60,000 levels of nesting', Buffer.concat([h('a1 6161'), Buffer.alloc(60_000, 0x81), h('00')]), /deeper/],
     ['an empty frame', Buffer.alloc(0), /./],
     ['a truncated map', ok.subarray(0, ok.length - 2), /./],
@@ -160,8 +453,17 @@ test('trailing bytes, indefinite lengths and non-plain CBOR are E_MALFORMED and 
     t.deepEqual(await r.roundTrip(enc.encode({ id: 'p', cmd: 'echo', args: plain })), { id: 'p', ok: true, result: plain });
     // A "__proto__" key would set the decoded object's prototype (and hide a repeat of it).
     for (const frame of [
-      cborMap([['id', 'q'], ['cmd', 'echo'], ['args', cborMap([['__proto__', { polluted: true }]])]]),
-      cborMap([['id', 'q'], ['cmd', 'status'], ['__proto__', 1], ['__proto__', 2]]),
+      cborMap([
+        ['id', 'q'],
+        ['cmd', 'echo'],
+        ['args', cborMap([['__proto__', { polluted: true }]])],
+      ]),
+      cborMap([
+        ['id', 'q'],
+        ['cmd', 'status'],
+        ['__proto__', 1],
+        ['__proto__', 2],
+      ]),
     ]) {
       const reply = await r.roundTrip(frame);
       t.is(code(reply), 'E_MALFORMED');
@@ -221,11 +523,28 @@ test('with an e-stop latched, {cmd: status, cmd: release} in either order releas
     t.deepEqual(await roundTrip(enc.encode({ id: 1, cmd: 'estop', args: { reason: 'test' } })), { id: 1, ok: true, result: { safe: true } });
     t.true(latch.latched);
     for (const frame of [
-      cborMap([['id', 2], ['cmd', 'status'], ['cmd', 'release']]),
-      cborMap([['id', 3], ['cmd', 'release'], ['cmd', 'status']]),
-      cborMap([['id', 4], ['cmd', 'status'], ['args', {}], ['cmd', 'release'], ['args', {}]]),
+      cborMap([
+        ['id', 2],
+        ['cmd', 'status'],
+        ['cmd', 'release'],
+      ]),
+      cborMap([
+        ['id', 3],
+        ['cmd', 'release'],
+        ['cmd', 'status'],
+      ]),
+      cborMap([
+        ['id', 4],
+        ['cmd', 'status'],
+        ['args', {}],
+        ['cmd', 'release'],
+        ['args', {}],
+      ]),
       Buffer.concat([enc.encode({ id: 5, cmd: 'status' }), enc.encode({ id: 6, cmd: 'release' })]),
-      indefiniteMap([['id', 7], ['cmd', 'release']]),
+      indefiniteMap([
+        ['id', 7],
+        ['cmd', 'release'],
+      ]),
     ]) {
       const reply = await roundTrip(frame);
       t.is(reply.ok, false);

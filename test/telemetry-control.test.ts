@@ -24,7 +24,7 @@ function makeServer(endpoint: string, opts: { handlerTimeoutMs?: number } = {}):
   });
   srv.handle('model', (args) => {
     calls.push(['model', args]);
-    if (args.dir === '/missing') throw new ReflexError('E_MODEL_NOT_FOUND', `no model in ${args.dir}`);
+    if (args.dir === '/missing') throw new ReflexError('E_MODEL_MISSING', `no model in ${args.dir}`);
     if (args.dir === '/boom') throw new Error('disk on fire');
     return { loaded: args.dir };
   });
@@ -51,8 +51,8 @@ for (const proto of PROTOS) {
       t.deepEqual(await client.request('stop'), { cmd: 'stop' });
       const coded = await t.throwsAsync(client.request('model', { dir: '/missing' }));
       t.true(coded instanceof ControlReplyError);
-      t.is((coded as ControlReplyError).code, 'E_MODEL_NOT_FOUND');
-      t.is((await t.throwsAsync(client.request('model', { dir: '/boom' })) as ControlReplyError).code, 'E_HANDLER');
+      t.is((coded as ControlReplyError).code, 'E_MODEL_MISSING');
+      t.is(((await t.throwsAsync(client.request('model', { dir: '/boom' }))) as ControlReplyError).code, 'E_HANDLER');
       const unknown = await client.send('selfdestruct', {});
       t.deepEqual(unknown.ok ? undefined : unknown.error.code, 'E_UNKNOWN_CMD');
       const bad = [
@@ -63,8 +63,14 @@ for (const proto of PROTOS) {
         await client.send('model', { dir: '' }),
         await client.send('estop', { reason: 5 } as never),
       ];
-      t.deepEqual(bad.map((r) => (r.ok ? 'ok' : r.error.code)), Array(6).fill('E_BAD_ARGS'));
-      t.deepEqual(calls.map(([c]) => c), ['start', 'set', 'set', 'model', 'estop', 'release', 'status', 'stop', 'model', 'model']);
+      t.deepEqual(
+        bad.map((r) => (r.ok ? 'ok' : r.error.code)),
+        Array(6).fill('E_BAD_ARGS'),
+      );
+      t.deepEqual(
+        calls.map(([c]) => c),
+        ['start', 'set', 'set', 'model', 'estop', 'release', 'status', 'stop', 'model', 'model'],
+      );
     } finally {
       await client.close();
       await srv.close();
@@ -124,7 +130,10 @@ test('non-CBOR and wrongly framed requests get an error reply; REQ envelopes wor
     t.like(dec.decode((await dealer.receive())[0]!), { id: 'y', ok: false, error: { code: 'E_BAD_ARGS' } });
     await req.send(enc.encode({ id: 'via-req', cmd: 'status' }));
     t.deepEqual(dec.decode((await req.receive())[0]!), { id: 'via-req', ok: true, result: { cmd: 'status' } });
-    t.deepEqual(calls.map(([c]) => c), ['status']);
+    t.deepEqual(
+      calls.map(([c]) => c),
+      ['status'],
+    );
   } finally {
     dealer.close();
     req.close();
@@ -143,7 +152,10 @@ test('an oversize request is cut off by the socket: no reply, no handler call, s
     await big.send(enc.encode({ id: 1, cmd: 'set', args: { path: 'a', value: 'x'.repeat(70 * 1024) } }));
     await disconnected;
     t.deepEqual(await client.request('status'), { cmd: 'status' });
-    t.deepEqual(calls.map(([c]) => c), ['status']);
+    t.deepEqual(
+      calls.map(([c]) => c),
+      ['status'],
+    );
     t.is(srv.counters.get('requests'), 1);
   } finally {
     big.close();
@@ -160,5 +172,5 @@ test('request timeouts and closed clients reject with codes', async (t) => {
   const err = await t.throwsAsync(client.request('status'));
   t.is((err as ReflexError).code, 'E_TIMEOUT');
   await client.close();
-  t.is((await t.throwsAsync(client.request('status')) as ReflexError).code, 'E_CLOSED');
+  t.is(((await t.throwsAsync(client.request('status'))) as ReflexError).code, 'E_CLOSED');
 });

@@ -35,33 +35,44 @@ test('z85 matches the RFC 32 test vector and round-trips keys', (t) => {
 });
 
 test('plaintext binds only on loopback unless insecure is explicit', async (t) => {
-  for (const ep of ['ipc:///tmp/x', 'inproc://x', 'tcp://127.0.0.1:5560', 'tcp://127.1.2.3:*', 'tcp://[::1]:5560', 'tcp://localhost:1']) t.true(isLoopbackEndpoint(ep), ep);
-  for (const ep of ['tcp://*:5560', 'tcp://0.0.0.0:5560', 'tcp://192.168.1.4:1', 'tcp://eth0:1', 'tcp://[::]:1', 'udp://127.0.0.1:1']) t.false(isLoopbackEndpoint(ep), ep);
+  for (const ep of ['ipc:///tmp/x', 'inproc://x', 'tcp://127.0.0.1:5560', 'tcp://127.1.2.3:*', 'tcp://[::1]:5560', 'tcp://localhost:1'])
+    t.true(isLoopbackEndpoint(ep), ep);
+  for (const ep of ['tcp://*:5560', 'tcp://0.0.0.0:5560', 'tcp://192.168.1.4:1', 'tcp://eth0:1', 'tcp://[::]:1', 'udp://127.0.0.1:1'])
+    t.false(isLoopbackEndpoint(ep), ep);
   const pub = new TelemetryPublisher({ endpoints: ['tcp://0.0.0.0:*'], runtimeId: 'rig', boardId: 'sim' });
   const err = await t.throwsAsync(pub.start());
   t.true(err instanceof ConfigError);
   t.is((err as ConfigError).code, 'E_INSECURE_BIND');
   const ctl = new ControlServer({ endpoints: ['tcp://*:*'] });
-  t.is((await t.throwsAsync(ctl.start()) as ConfigError).code, 'E_INSECURE_BIND');
+  t.is(((await t.throwsAsync(ctl.start())) as ConfigError).code, 'E_INSECURE_BIND');
   const open = new TelemetryPublisher({ endpoints: ['tcp://0.0.0.0:*'], runtimeId: 'rig', boardId: 'sim', insecure: true });
   t.is((await open.start()).length, 1);
   await open.close();
   const bad = new TelemetryPublisher({ endpoints: ['tcp://0.0.0.0:*'], runtimeId: 'rig', boardId: 'sim', curve: { ...server, allow: ['short'] } });
-  t.is((await t.throwsAsync(bad.start()) as ConfigError).code, 'E_BAD_KEY');
+  t.is(((await t.throwsAsync(bad.start())) as ConfigError).code, 'E_BAD_KEY');
 });
 
 for (const proto of PROTOS) {
   test(`CURVE telemetry over ${proto}: an allowed key receives, a refused key receives nothing`, async (t) => {
     const refusal = decisionWaiter((d) => !d.allowed && d.publicKey === denied.publicKey);
     const pub = new TelemetryPublisher({
-      endpoints: [bindEndpoint(proto)], runtimeId: 'rig-a', boardId: 'sim',
-      curve: { ...server, allow: [allowed.publicKey] }, onAuth: refusal.onAuth, logger: nullLogger(),
+      endpoints: [bindEndpoint(proto)],
+      runtimeId: 'rig-a',
+      boardId: 'sim',
+      curve: { ...server, allow: [allowed.publicKey] },
+      onAuth: refusal.onAuth,
+      logger: nullLogger(),
     });
     const [ep] = await pub.start();
     const good = new TelemetryClient({ endpoints: [{ endpoint: ep!, serverKey: server.publicKey }], keyPair: allowed });
     let resolveAuth!: (detail: string) => void;
     const authFailed = new Promise<string>((resolve) => (resolveAuth = resolve));
-    const badClient = new TelemetryClient({ endpoints: [{ endpoint: ep!, serverKey: server.publicKey }], keyPair: denied, onAuthFailure: (_e, detail) => resolveAuth(detail), logger: nullLogger() });
+    const badClient = new TelemetryClient({
+      endpoints: [{ endpoint: ep!, serverKey: server.publicKey }],
+      keyPair: denied,
+      onAuthFailure: (_e, detail) => resolveAuth(detail),
+      logger: nullLogger(),
+    });
     try {
       await pub.waitForSubscription('');
       await refusal.seen;
@@ -101,11 +112,11 @@ test('CURVE control: an allowed key can command, a refused key cannot reach any 
   try {
     t.deepEqual(await good.request('status'), { state: 'running' });
     const refused = await t.throwsAsync(bad.request('estop', { reason: 'intruder' }));
-    t.is((refused as ReflexError).code, 'E_AUTH', (refused as Error).message);
+    t.is((refused as ReflexError).code, 'E_AUTH', refused.message);
     // libzmq gives up on a refused client; later requests fail at once with the reason.
-    t.is((await t.throwsAsync(bad.request('status')) as ReflexError).code, 'E_AUTH');
+    t.is(((await t.throwsAsync(bad.request('status'))) as ReflexError).code, 'E_AUTH');
     const mismatch = await t.throwsAsync(wrongServerKey.request('estop', { reason: 'wrong key' }));
-    t.true(['E_AUTH', 'E_TIMEOUT'].includes((mismatch as ReflexError).code), (mismatch as Error).message);
+    t.true(['E_AUTH', 'E_TIMEOUT'].includes((mismatch as ReflexError).code), mismatch.message);
     t.deepEqual(calls, ['status']);
   } finally {
     await good.close();

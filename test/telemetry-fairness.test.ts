@@ -14,8 +14,18 @@ const ROUNDS = 300;
 function bigBlock(): BlockBody {
   // 16 channels x 1024 samples = 64 KiB per message: a few dozen fill a small queue and small socket buffers.
   return {
-    stream: 'emg', rate: 2000, unit: 'uV', channels: Array.from({ length: 16 }, (_, i) => `ch${i + 1}`), samples: 1024, first_sample: 0,
-    block_seq: 0, device_time_us: 0, host_time_ms: 0, host_period_ms: 0.5, valid: true, data: new Float32Array(16 * 1024).fill(2.5),
+    stream: 'emg',
+    rate: 2000,
+    unit: 'uV',
+    channels: Array.from({ length: 16 }, (_, i) => `ch${i + 1}`),
+    samples: 1024,
+    first_sample: 0,
+    block_seq: 0,
+    device_time_us: 0,
+    host_time_ms: 0,
+    host_period_ms: 0.5,
+    valid: true,
+    data: new Float32Array(16 * 1024).fill(2.5),
   };
 }
 
@@ -77,7 +87,7 @@ for (const proto of PROTOS) {
           if (topic === 'emg.raw') pub.publish('emg.raw', block);
           else if (topic === 'event') pub.publish('event', { kind: 'estop', level: 'warn', message: 'round', data: { round: k } });
           else if (topic === 'actuators') pub.publish('actuators', { ...bodies.actuators, tick: k, safe_state: k % 2 === 0 });
-          else pub.publish(topic, bodies[topic] as never);
+          else pub.publish(topic, bodies[topic]);
         }
         // Pace on the healthy subscriber only: it keeps up by construction, the stalled one never reads.
         await healthy.upTo(k);
@@ -89,11 +99,20 @@ for (const proto of PROTOS) {
       for (const topic of TOPICS) {
         const got = byTopic.get(topic)!;
         t.is(got.length, ROUNDS, `${topic}: every round's message arrived`);
-        t.true(got.every((m) => m.lost === 0), `${topic}: no sequence gap`);
+        t.true(
+          got.every((m) => m.lost === 0),
+          `${topic}: no sequence gap`,
+        );
         for (let i = 1; i < got.length; i++) if (got[i]!.seq <= got[i - 1]!.seq) t.fail(`${topic}: sequence went back`);
       }
-      t.deepEqual(byTopic.get('event')!.map((m) => (m.topic === 'event' ? m.body.data?.round : -1)), Array.from({ length: ROUNDS }, (_, i) => i));
-      t.deepEqual(byTopic.get('actuators')!.map((m) => (m.topic === 'actuators' ? m.body.tick : -1)), Array.from({ length: ROUNDS }, (_, i) => i));
+      t.deepEqual(
+        byTopic.get('event')!.map((m) => (m.topic === 'event' ? m.body.data?.round : -1)),
+        Array.from({ length: ROUNDS }, (_, i) => i),
+      );
+      t.deepEqual(
+        byTopic.get('actuators')!.map((m) => (m.topic === 'actuators' ? m.body.tick : -1)),
+        Array.from({ length: ROUNDS }, (_, i) => i),
+      );
       t.like(client.stats(), { lost: 0, undescribed: 0, malformed: 0 });
       // The publisher refused nothing: a full subscriber queue is that subscriber's loss alone.
       t.is(pub.stats().dropped, 0);

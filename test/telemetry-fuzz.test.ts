@@ -23,8 +23,13 @@ function argsAreValid(cmd: string, a: unknown): boolean {
     case 'status':
       return keys === '';
     case 'set':
-      return keys === 'path,value' && typeof o.path === 'string' && /^[A-Za-z_]/.test(o.path) && !o.path.includes('/') &&
-        ((typeof o.value === 'number' && Number.isFinite(o.value)) || typeof o.value === 'boolean' || typeof o.value === 'string');
+      return (
+        keys === 'path,value' &&
+        typeof o.path === 'string' &&
+        /^[A-Za-z_]/.test(o.path) &&
+        !o.path.includes('/') &&
+        ((typeof o.value === 'number' && Number.isFinite(o.value)) || typeof o.value === 'boolean' || typeof o.value === 'string')
+      );
     case 'model':
       return keys === 'dir' && typeof o.dir === 'string' && o.dir.length > 0;
     case 'estop':
@@ -34,11 +39,18 @@ function argsAreValid(cmd: string, a: unknown): boolean {
   }
 }
 
-async function setup(): Promise<{ srv: ControlServer; dealer: Dealer; violations: string[]; calls: () => number; roundTrip: (payload: Buffer) => Promise<unknown> }> {
+async function setup(): Promise<{
+  srv: ControlServer;
+  dealer: Dealer;
+  violations: string[];
+  calls: () => number;
+  roundTrip: (payload: Buffer) => Promise<unknown>;
+}> {
   // Rates out of the way: these tests are about what a handler may see, not about floods.
   const unlimited = { perSecond: 1e9, burst: 1e9 };
   const srv = new ControlServer({
-    endpoints: [bindEndpoint('ipc')], logger: nullLogger(),
+    endpoints: [bindEndpoint('ipc')],
+    logger: nullLogger(),
     rate: { reads: unlimited, peer: unlimited, global: unlimited, priorityPeer: unlimited, priorityGlobal: unlimited },
   });
   const violations: string[] = [];
@@ -142,7 +154,8 @@ test('random CBOR values and near-miss requests: one reply each, ids echoed, han
           seen = undefined;
         }
         const sentId = typeof seen === 'object' && seen !== null && !Array.isArray(seen) ? (seen as { id?: unknown }).id : undefined;
-        const validId = (typeof sentId === 'string' && sentId.length > 0 && sentId.length <= 128) || (typeof sentId === 'number' && Number.isSafeInteger(sentId));
+        const validId =
+          (typeof sentId === 'string' && sentId.length > 0 && sentId.length <= 128) || (typeof sentId === 'number' && Number.isSafeInteger(sentId));
         return validId ? reply.id === sentId : reply.id === null;
       }),
       { numRuns: 600 },
@@ -159,7 +172,9 @@ test('raw maps with repeated keys at any depth: refused with E_DUPLICATE_KEY, no
   const { srv, dealer, violations, calls, roundTrip } = await setup();
   // Few key names, so repeats are common; leaves are plain, so a repeat is the only fault.
   const key = fc.constantFrom('id', 'cmd', 'args', 'path', 'value', 'dir', 'reason');
-  const leaf = fc.oneof(fc.constantFrom(...CONTROL_COMMANDS), fc.integer({ min: -5, max: 5 }), fc.string({ maxLength: 6 }), fc.boolean(), fc.constant(null)).map((v) => enc.encode(v));
+  const leaf = fc
+    .oneof(fc.constantFrom(...CONTROL_COMMANDS), fc.integer({ min: -5, max: 5 }), fc.string({ maxLength: 6 }), fc.boolean(), fc.constant(null))
+    .map((v) => enc.encode(v));
   const tree = fc.letrec<{ node: Buffer; map: Buffer; list: Buffer }>((tie) => ({
     node: fc.oneof({ depthSize: 'small' }, leaf, tie('map'), tie('list')),
     map: fc.array(fc.tuple(key, tie('node')), { maxLength: 4 }).map((es) => cborMap(es)),

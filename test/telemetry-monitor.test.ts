@@ -1,10 +1,16 @@
 import test from 'ava';
-import { RateMonitor } from '../src/telemetry/monitor.js';
+import { RateMonitor } from '../src/cli/monitor.js';
 import type { TelemetryMessage } from '../src/telemetry/topics.js';
 
 function clock(source: string, seq: number): TelemetryMessage {
   return {
-    topic: 'clock', source: { endpoint: 'tcp://127.0.0.1:1', runtime: 'rt', board: 'sim' }, v: 3, seq, mono_ms: seq, wall_ms: seq, lost: 0,
+    topic: 'clock',
+    source: { endpoint: 'tcp://127.0.0.1:1', runtime: 'rt', board: 'sim' },
+    v: 3,
+    seq,
+    mono_ms: seq,
+    wall_ms: seq,
+    lost: 0,
     body: { source, state: 'locked', time_base: 'device', offset_ms: 1, drift_ppm: 2, residual_ms: 0.1, points: 5 },
   };
 }

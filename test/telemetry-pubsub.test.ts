@@ -1,7 +1,7 @@
 import test from 'ava';
 import { TelemetryClient } from '../src/telemetry/client.js';
 import { TelemetryPublisher } from '../src/telemetry/publisher.js';
-import { SCHEMA_VERSION, TOPICS, type Topic, type TopicBodies } from '../src/telemetry/topics.js';
+import { SCHEMA_VERSION, TOPICS, type TopicBodies } from '../src/telemetry/topics.js';
 import { createBlock } from '../src/core/block.js';
 import { isBlockTopic } from '../src/telemetry/blocks.js';
 import { bindEndpoint, byTopic, collect, PROTOS, sampleBodies } from './telemetry-helpers.js';
@@ -13,7 +13,8 @@ function bytesOf(a: ArrayBufferView): Buffer {
 /** Deep equality where typed arrays must match in class and in every bit (NaN, -0 included). */
 function sameValue(actual: unknown, expected: unknown, path = 'body'): string | undefined {
   if (ArrayBuffer.isView(expected)) {
-    if (!ArrayBuffer.isView(actual) || actual.constructor !== expected.constructor) return `${path}: expected ${expected.constructor.name}, got ${String(actual?.constructor?.name)}`;
+    if (!ArrayBuffer.isView(actual) || actual.constructor !== expected.constructor)
+      return `${path}: expected ${expected.constructor.name}, got ${String(actual?.constructor?.name)}`;
     return bytesOf(actual).equals(bytesOf(expected)) ? undefined : `${path}: bytes differ`;
   }
   if (typeof expected === 'number') return Object.is(actual, expected) ? undefined : `${path}: ${String(actual)} !== ${expected}`;
@@ -44,9 +45,12 @@ for (const proto of PROTOS) {
     try {
       await pub.waitForSubscription('');
       const bodies = sampleBodies();
-      for (const topic of TOPICS) pub.publish(topic, bodies[topic] as never);
+      for (const topic of TOPICS) pub.publish(topic, bodies[topic]);
       const msgs = await collect(client, (m) => m.length === TOPICS.length);
-      t.deepEqual(msgs.map((m) => m.topic), [...TOPICS]);
+      t.deepEqual(
+        msgs.map((m) => m.topic),
+        [...TOPICS],
+      );
       for (const m of msgs) {
         t.is(m.v, SCHEMA_VERSION);
         // On block topics the stream's descriptor went first and took sequence number 0.
@@ -54,7 +58,7 @@ for (const proto of PROTOS) {
         t.is(m.lost, 0);
         t.deepEqual(m.source, { endpoint: ep, runtime: 'rig-a', board: 'sim' });
         t.true(m.mono_ms > 0 && m.wall_ms > 1.6e12);
-        t.is(sameValue(m.body, bodies[m.topic as Topic]), undefined, m.topic);
+        t.is(sameValue(m.body, bodies[m.topic]), undefined, m.topic);
       }
       const health = byTopic(msgs, 'health')[0]!;
       t.is(health.topic, 'health');
@@ -79,11 +83,14 @@ for (const proto of PROTOS) {
       await pub.waitForSubscription('emg.raw/rig-b/');
       await pub.waitForSubscription('event/rig-b/');
       const bodies = sampleBodies();
-      for (let k = 0; k < 3; k++) for (const topic of TOPICS) pub.publish(topic, bodies[topic] as never);
+      for (let k = 0; k < 3; k++) for (const topic of TOPICS) pub.publish(topic, bodies[topic]);
       // Per-socket order is kept, so seeing the last event means nothing else was let through.
       const msgs = await collect(client, (m) => byTopic(m, 'event').length === 3);
       t.deepEqual(new Set(msgs.map((m) => m.topic)), new Set(['emg.raw', 'event']));
-      t.deepEqual(byTopic(msgs, 'emg.raw').map((m) => m.seq), [1, 2, 3]);
+      t.deepEqual(
+        byTopic(msgs, 'emg.raw').map((m) => m.seq),
+        [1, 2, 3],
+      );
       t.deepEqual(pub.subscriptions(), { 'emg.raw/rig-b/': 1, 'event/rig-b/': 1 });
     } finally {
       await client.close();
@@ -108,8 +115,14 @@ test('decimation publishes every Nth call, counts the rest, and keeps sequence n
     pub.publish('loop', sampleBodies().loop);
     const msgs = await collect(client, (m) => byTopic(m, 'loop').length === 1);
     const raw = byTopic(msgs, 'emg.raw');
-    t.deepEqual(raw.map((m) => m.seq), [1, 2, 3]);
-    t.deepEqual(raw.map((m) => (m.topic === 'emg.raw' ? m.body.block_seq : -1)), [0, 3, 6]);
+    t.deepEqual(
+      raw.map((m) => m.seq),
+      [1, 2, 3],
+    );
+    t.deepEqual(
+      raw.map((m) => (m.topic === 'emg.raw' ? m.body.block_seq : -1)),
+      [0, 3, 6],
+    );
     const first = raw[0]!;
     if (first.topic === 'emg.raw') {
       t.deepEqual(first.body.channels, ['ch1', 'ch2']);
@@ -145,7 +158,10 @@ test('one client follows several runtimes and tags each message with its source'
     t.is(fromB.length, 5);
     t.true(fromA.every((m) => m.source.endpoint === epA && m.source.board === 'sim'));
     t.true(fromB.every((m) => m.source.endpoint === epB && m.source.board === 'bridge1'));
-    t.deepEqual(fromB.map((m) => (m.topic === 'prediction' ? m.body.tick : -1)), [100, 101, 102, 103, 104]);
+    t.deepEqual(
+      fromB.map((m) => (m.topic === 'prediction' ? m.body.tick : -1)),
+      [100, 101, 102, 103, 104],
+    );
   } finally {
     await client.close();
     await a.close();

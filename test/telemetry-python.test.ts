@@ -52,7 +52,7 @@ test('the Python subscriber decodes every topic, typed arrays bit-exact, and rep
   try {
     await pub.waitForSubscription('');
     const bodies = sampleBodies();
-    for (let r = 0; r < rounds; r++) for (const topic of TOPICS) pub.publish(topic, bodies[topic] as never);
+    for (let r = 0; r < rounds; r++) for (const topic of TOPICS) pub.publish(topic, bodies[topic]);
     const res = await py.done;
     t.is(res.code, 0, res.stderr);
     const s = summaryOf(res.stdout);
@@ -60,7 +60,11 @@ test('the Python subscriber decodes every topic, typed arrays bit-exact, and rep
     t.is(s.lost, 0);
     t.is(s.malformed, 0);
     const dumps = new Map<string, { body: Record<string, unknown>; v: number; seq: number }>();
-    for (const l of res.stdout.split('\n')) if (l.startsWith('DUMP ')) { const d = JSON.parse(l.slice(5)); dumps.set(d.topic, d); }
+    for (const l of res.stdout.split('\n'))
+      if (l.startsWith('DUMP ')) {
+        const d = JSON.parse(l.slice(5));
+        dumps.set(d.topic, d);
+      }
     t.deepEqual([...dumps.keys()].sort(), [...TOPICS].sort());
     const raw = dumps.get('emg.raw')!.body;
     t.deepEqual(raw.data, { dtype: 'float32', len: 64, hex: hex(bodies['emg.raw'].data) });
@@ -83,9 +87,29 @@ test('the Python subscriber connects with CURVE keys from `reflex keygen` files'
   const ws = generateKeyPair();
   writeKeyPair(dir, 'server', server);
   writeKeyPair(dir, 'ws', ws);
-  const pub = new TelemetryPublisher({ endpoints: [bindEndpoint('tcp')], runtimeId: 'rig-c', boardId: 'sim', curve: { ...server, allow: [ws.publicKey] }, logger: nullLogger() });
+  const pub = new TelemetryPublisher({
+    endpoints: [bindEndpoint('tcp')],
+    runtimeId: 'rig-c',
+    boardId: 'sim',
+    curve: { ...server, allow: [ws.publicKey] },
+    logger: nullLogger(),
+  });
   const [ep] = await pub.start();
-  const py = runPython([ep!, '--topic', 'prediction', '--server-key', join(dir, 'server.pub'), '--client-key-file', join(dir, 'ws.key'), '--count', '10', '--duration', '20', '--json', '--quiet']);
+  const py = runPython([
+    ep!,
+    '--topic',
+    'prediction',
+    '--server-key',
+    join(dir, 'server.pub'),
+    '--client-key-file',
+    join(dir, 'ws.key'),
+    '--count',
+    '10',
+    '--duration',
+    '20',
+    '--json',
+    '--quiet',
+  ]);
   try {
     await pub.waitForSubscription('prediction/');
     const body: TopicBodies['prediction'] = sampleBodies().prediction;
@@ -144,7 +168,16 @@ test('the Python subscriber joins packed blocks with their descriptor and counts
   try {
     await sock.receive();
     await sock.send([frame, packed(0, 7, new Float32Array(6), 3)]); // before its descriptor
-    await sock.send([frame, enc.encode({ v: 3, seq: 1, mono_ms: 101, wall_ms: 1_700_000_000_101, body: { desc: 7, stream: 'emg', rate: 2000, unit: 'uV', channels: ['flexor', 'extensor'] } })]);
+    await sock.send([
+      frame,
+      enc.encode({
+        v: 3,
+        seq: 1,
+        mono_ms: 101,
+        wall_ms: 1_700_000_000_101,
+        body: { desc: 7, stream: 'emg', rate: 2000, unit: 'uV', channels: ['flexor', 'extensor'] },
+      }),
+    ]);
     await sock.send([frame, packed(2, 7, Float32Array.of(1, 2, 3, 4, 5, 6), 3)]);
     await sock.send([frame, packed(3, 9, new Float32Array(6), 3)]); // names a descriptor never sent
     await sock.send([frame, packed(4, 7, new Float32Array(5), 3)]); // 5 values for 2 channels x 3 samples

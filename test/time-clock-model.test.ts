@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createBlock } from '../src/core/block.js';
 import { ClockModel } from '../src/time/clock-model.js';
-import { simulateClock, type SimClockOptions, type SimEvent } from '../src/time/clock-sim.js';
+import { simulateClock, type SimClockOptions, type SimEvent } from '../src/testing/clock-sim.js';
 
 interface Score {
   rms: number;
@@ -79,7 +79,11 @@ test('a device reset without notice re-seeds from coherent new evidence', (t) =>
   const before = simulateClock({ driftPpm: 200, pingHz: 0, seed: 1, deviceStartUs: 60e6, hostStartMs: 1e6 }, 15);
   // The device rebooted: its clock restarts near zero and runs at another rate.
   const after = simulateClock({ driftPpm: -100, pingHz: 0, seed: 2, deviceStartUs: 1000, hostStartMs: 1e6 + 15_500 }, 15);
-  for (const e of before) if (e.kind === 'frame') { nowMs = e.arrivalMs; model.observeArrival(e.deviceUs + 500, e.arrivalMs); }
+  for (const e of before)
+    if (e.kind === 'frame') {
+      nowMs = e.arrivalMs;
+      model.observeArrival(e.deviceUs + 500, e.arrivalMs);
+    }
   t.is(model.reseeds, 0);
   const block = createBlock({ stream: 'emg', channels: 1, samples: 2, rate: 2000 });
   let unmapped = 0;
@@ -140,7 +144,7 @@ test('nonsense timestamps are rejected, counted and do not disturb the fit', (t)
     frames++;
     if (frames % 1000 === 500) {
       const bad = [Number.NaN, Number.POSITIVE_INFINITY, -5, e.deviceUs - 50_000, e.deviceUs + 1e9, e.deviceUs + 10_000, e.deviceUs - 5e9];
-      const v = bad[(frames / 1000) % bad.length | 0]!;
+      const v = bad[((frames / 1000) % bad.length) | 0]!;
       t.false(model.observeArrival(v, e.arrivalMs), `accepted ${v}`);
       injected++;
     }
@@ -241,7 +245,11 @@ test('memory is bounded: an hour of evidence keeps a fixed window', (t) => {
 });
 
 test('a sudden rate change (device slows or speeds up) is followed when pinging', (t) => {
-  for (const [before, after] of [[0, -300], [200, -200], [0, 300]] as const) {
+  for (const [before, after] of [
+    [0, -300],
+    [200, -200],
+    [0, 300],
+  ] as const) {
     let nowMs = 0;
     const model = new ClockModel({ now: () => nowMs });
     let max = 0;

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { convergenceSeconds, parseTruth, scoreAgainstTruth, type MappedBlock } from '../src/time/sim-truth.js';
+import { convergenceSeconds, parseTruth, scoreAgainstTruth, type MappedBlock } from '../src/testing/sim-truth.js';
 
 // Frames of 4 samples at 1 kHz whose true times run 100 ppm slow: 4.0004 ms per frame.
 const text = Array.from({ length: 6 }, (_, k) => `${k} ${k * 4} ${5_000_000 + k * 4000} ${1_000_000_000_000 + k * 4_000_400}`).join('\n') + '\ngarbage line\n';
@@ -32,7 +32,13 @@ test('scoreAgainstTruth scores every sample against interpolated true times', (t
 
 test('convergenceSeconds: time until the error stays within the bound', (t) => {
   const truth = parseTruth(text);
-  const mapped: MappedBlock[] = truth.map((f, k) => ({ seq: f.seq, samples: 4, hostTimeMs: f.trueMs + (k < 3 ? 2 : 0.1), hostPeriodMs: 1, arrivalMs: 100 + k * 1000 }));
+  const mapped: MappedBlock[] = truth.map((f, k) => ({
+    seq: f.seq,
+    samples: 4,
+    hostTimeMs: f.trueMs + (k < 3 ? 2 : 0.1),
+    hostPeriodMs: 1,
+    arrivalMs: 100 + k * 1000,
+  }));
   t.is(convergenceSeconds(mapped, truth, 100, 0.25), 2);
   t.is(convergenceSeconds(mapped, truth, 100, 5), 0);
 });

@@ -8,12 +8,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Aligner } from '../src/align/aligner.js';
-import { BridgeLink } from '../src/devices/bridge-link.js';
-import { startSimFirmware } from '../src/devices/sim-firmware.js';
-import { attachBridgeClock, BridgeTracker } from '../src/devices/tracker-bridge.js';
+import { BridgeLink } from '../src/devices/bridge/link.js';
+import { startSimFirmware } from '../src/devices/sim/firmware.js';
+import { attachBridgeClock, BridgeTracker } from '../src/devices/tracker/bridge.js';
 import { openNodeSerial } from '../src/hal/serial-node.js';
 import { ClockModel } from '../src/time/clock-model.js';
-import { parseTruth, scoreAgainstTruth, type MappedBlock } from '../src/time/sim-truth.js';
+import { parseTruth, scoreAgainstTruth, type MappedBlock } from '../src/testing/sim-truth.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reflex-sync-test-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,12 +59,14 @@ test('host firmware at +200 ppm: mapped sample times match the truth file within
     if (aligner.window(at, 100, win) && aligner.target(at, pose)) aligned++;
   }
   t.true(aligned > 50, `${aligned} of 95 instants aligned`);
-  t.true(tracker.counters().samples > 500, JSON.stringify(tracker.counters()));
+  t.true(tracker.counters().samples! > 500, JSON.stringify(tracker.counters()));
 
   await link.stop();
   await fw.stop();
   const score = scoreAgainstTruth(mapped, parseTruth(readFileSync(truthPath, 'utf8')), firstMs + convergeMs);
-  t.log(`rms ${score.rmsMs.toFixed(3)} ms, max ${score.maxMs.toFixed(3)} ms, bias ${score.meanMs.toFixed(3)} ms over ${score.n} samples; ${JSON.stringify(model.status())}`);
+  t.log(
+    `rms ${score.rmsMs.toFixed(3)} ms, max ${score.maxMs.toFixed(3)} ms, bias ${score.meanMs.toFixed(3)} ms over ${score.n} samples; ${JSON.stringify(model.status())}`,
+  );
   t.true(score.n > 6000, `scored ${score.n}`);
   t.is(score.unmapped, 0);
   t.true(score.rmsMs <= 0.25, `rms ${score.rmsMs}`);

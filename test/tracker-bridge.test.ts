@@ -1,10 +1,10 @@
 import test from 'ava';
 import { EventEmitter } from 'node:events';
-import { attachBridgeClock, BridgeTracker } from '../src/devices/tracker-bridge.js';
-import type { BridgeLinkEvents } from '../src/devices/bridge-link-types.js';
+import { attachBridgeClock, BridgeTracker } from '../src/devices/tracker/bridge.js';
+import type { BridgeLinkEvents } from '../src/devices/bridge/link-types.js';
 import { createBlock } from '../src/core/block.js';
 import { ClockModel } from '../src/time/clock-model.js';
-import { simulateClock } from '../src/time/clock-sim.js';
+import { simulateClock } from '../src/testing/clock-sim.js';
 
 /** A BridgeLink's events, emitted by hand: the adapters are under test, not the link. */
 class FakeLink extends EventEmitter<BridgeLinkEvents> {}
@@ -69,7 +69,15 @@ test('attachBridgeClock maps blocks before other listeners, uses round trips, re
     now = e.arrivalMs;
     block.deviceTimeUs = e.deviceUs;
     block.firstSample = e.firstSample;
-    link.emit('samples', block, e.arrivalMs, { seq: 0, firstSample: e.firstSample, tUs: e.deviceUs, uvPerLsb: 1, channels: block.channels, samples: block.samples, format: 0 });
+    link.emit('samples', block, e.arrivalMs, {
+      seq: 0,
+      firstSample: e.firstSample,
+      tUs: e.deviceUs,
+      uvPerLsb: 1,
+      channels: block.channels,
+      samples: block.samples,
+      format: 0,
+    });
     t.is(seen.at(-1), block.hostTimeMs, 'the later listener saw the mapped time');
     if (e.trueHostMs - 1e6 > 10_000) {
       sq += (block.hostTimeMs - e.trueHostMs) ** 2;

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Publisher } from 'zeromq';
 import { ConfigError } from '../src/core/errors.js';
 import { nullLogger } from '../src/core/log.js';
-import type { TrackerSample } from '../src/devices/tracker-types.js';
+import type { TrackerSample } from '../src/devices/tracker/types.js';
 import { FakeSerialBus } from '../src/hal/serial-fake.js';
 import { validateConfig, type TrackerConfig } from '../src/runtime/config.js';
 import { openConfiguredTracker } from '../src/runtime/tracker-feed.js';
@@ -61,8 +61,8 @@ test('latencyMs, rateHz, timeBase, staleMs and dims up to 256 are taken; out of 
   for (const [tracker, key, re] of refused) {
     const err = t.throws(() => validateConfig({ tracker }, 'run.json'));
     t.true(err instanceof ConfigError, String(err));
-    t.true(err!.message.includes(`"${key}"`), `${err!.message} should name ${key}`);
-    t.regex(err!.message, re);
+    t.true(err.message.includes(`"${key}"`), `${err.message} should name ${key}`);
+    t.regex(err.message, re);
   }
   t.true(validateConfig({ tracker: { ...zmq, endpoint: 'tcp://*:5570', bind: true } }).tracker !== null);
 });
@@ -91,16 +91,20 @@ test('a serial path that cannot be opened is a ConfigError naming tracker.path',
   const err = await t.throwsAsync(openConfiguredTracker(cfg, { log: nullLogger(), open: bus.open }));
   t.true(err instanceof ConfigError, String(err));
   t.is((err as ConfigError).code, 'E_TRACKER_PATH');
-  t.regex(err!.message, /^"tracker\.path" \/dev\/ttyNOPE cannot be opened/);
+  t.regex(err.message, /^"tracker\.path" \/dev\/ttyNOPE cannot be opened/);
 });
 
 function reflexRun(config: object): Promise<{ code: number | null; err: string }> {
   const file = join(dir, `run-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify(config));
   const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import=tsx', main, 'run', '--config', file, '--no-model', '--quiet', '--pub', 'tcp://127.0.0.1:*', '--control', 'tcp://127.0.0.1:*'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import=tsx', main, 'run', '--config', file, '--no-model', '--quiet', '--pub', 'tcp://127.0.0.1:*', '--control', 'tcp://127.0.0.1:*'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   return once(child, 'exit').then(([code]) => ({ code: code as number | null, err }));

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Publisher } from 'zeromq';
 import { ConfigError } from '../src/core/errors.js';
-import { parseTrackerEndpoint } from '../src/devices/tracker-endpoint.js';
-import { ZmqTracker } from '../src/devices/tracker-zmq.js';
+import { parseTrackerEndpoint } from '../src/devices/tracker/endpoint.js';
+import { ZmqTracker } from '../src/devices/tracker/zmq.js';
 
 test('endpoint syntax: what a tracker feed takes and why the rest is refused', (t) => {
   const ok: Array<[string, boolean, { transport: string; host: string; port: number }]> = [
@@ -48,8 +48,8 @@ test('open refuses what only opening can tell, as ConfigErrors naming the key', 
     const err = await t.throwsAsync(ZmqTracker.open({ ...opts, dims: 2, errorKey: 'tracker.endpoint' }));
     t.true(err instanceof ConfigError, String(err));
     t.is((err as ConfigError).code, 'E_TRACKER_ENDPOINT');
-    t.true(err!.message.startsWith(`"tracker.endpoint" ${opts.endpoint} `), err!.message);
-    t.regex(err!.message, re);
+    t.true(err.message.startsWith(`"tracker.endpoint" ${opts.endpoint} `), err.message);
+    t.regex(err.message, re);
   };
   await refused({ endpoint: 'tcp://127.0.0.1' }, /no port/);
   await refused({ endpoint: 'tcp://no-such-host.invalid:5570' }, /names a host that does not resolve/);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { defaultMaxLineBytes, parseDecimal, TrackerLineParser } from '../src/devices/tracker-line.js';
+import { defaultMaxLineBytes, parseDecimal, TrackerLineParser } from '../src/devices/tracker/line.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -26,7 +26,11 @@ test('lines split across chunks, several lines per chunk', (t) => {
   const text = '10 1 2\n20 3 4\n30 5 6\n';
   for (let cut = 1; cut < text.length; cut++) {
     const q = new TrackerLineParser({ dims: 2 });
-    t.deepEqual(collect(q, [text.slice(0, cut), text.slice(cut)]).map((l) => l[0]), [10, 20, 30], `cut at ${cut}`);
+    t.deepEqual(
+      collect(q, [text.slice(0, cut), text.slice(cut)]).map((l) => l[0]),
+      [10, 20, 30],
+      `cut at ${cut}`,
+    );
   }
   t.deepEqual(collect(p, ['10 1', ' 2\n20 3 4\n3', '0 5 6\n']).length, 3);
 });
@@ -73,7 +77,22 @@ test('with many values the line limit grows: 256 values of up to 15 characters f
 });
 
 test('parseDecimal agrees with Number() on decimal forms', (t) => {
-  for (const s of ['0', '-0.5', '123456789', '3.14159', '1e-3', '-2.5E+4', '.5', '5.', '+7', '1234567.891', '0.000001', '1695372000123456', 'Infinity', '-inf']) {
+  for (const s of [
+    '0',
+    '-0.5',
+    '123456789',
+    '3.14159',
+    '1e-3',
+    '-2.5E+4',
+    '.5',
+    '5.',
+    '+7',
+    '1234567.891',
+    '0.000001',
+    '1695372000123456',
+    'Infinity',
+    '-inf',
+  ]) {
     const b = enc(s);
     t.is(parseDecimal(b, 0, b.length), Number(s.replace(/^-inf$/, '-Infinity')), s);
   }

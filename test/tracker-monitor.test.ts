@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { ClockStatus } from '../src/time/clock-model.js';
-import { TrackerMonitor, type TrackerEvent } from '../src/devices/tracker-monitor.js';
-import type { TrackerFeed, TrackerLinkListener, TrackerListener, TrackerTimeBase } from '../src/devices/tracker-types.js';
+import { TrackerMonitor, type TrackerEvent } from '../src/devices/tracker/monitor.js';
+import type { TrackerFeed, TrackerLinkListener, TrackerListener, TrackerTimeBase } from '../src/devices/tracker/types.js';
 
 /** A feed the test drives by hand: samples, transport events, its clock and time base. */
 class ScriptedFeed implements TrackerFeed {
@@ -85,7 +85,10 @@ test('a flapping feed makes at most one freshness event a second, and the last s
   }
   // One event per second at most: 6 s gives at most 7 (the first is free).
   t.true(events.length <= 7, `${events.length} events: ${kinds().join(', ')}`);
-  t.true(events.some((e) => (e.data.changes as number) > 1), 'suppressed changes are counted in the next event');
+  t.true(
+    events.some((e) => (e.data.changes as number) > 1),
+    'suppressed changes are counted in the next event',
+  );
   // Quiet from here on: the state settles and the last event says it.
   for (let k = 0; k < 20; k++) {
     now += 100;
@@ -137,8 +140,18 @@ test('clock report per time base; stale whenever the feed is silent', (t) => {
   t.true(Number.isNaN(mon.clock().residual_ms));
   feed.base = 'device';
   feed.status = {
-    name: 'x', state: 'converging', offsetMs: 12.5, driftPpm: 80, residualMs: 0.2, boundGapMs: Number.NaN, spanS: 3,
-    observations: 300, rejected: 1, pending: 0, reseeds: 0, rateChanges: 0,
+    name: 'x',
+    state: 'converging',
+    offsetMs: 12.5,
+    driftPpm: 80,
+    residualMs: 0.2,
+    boundGapMs: Number.NaN,
+    spanS: 3,
+    observations: 300,
+    rejected: 1,
+    pending: 0,
+    reseeds: 0,
+    rateChanges: 0,
   };
   t.deepEqual(mon.clock(), { state: 'converging', time_base: 'device', offset_ms: 12.5, drift_ppm: 80, residual_ms: 0.2, points: 300 });
   at(41_000);

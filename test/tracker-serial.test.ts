@@ -1,8 +1,8 @@
 import test from 'ava';
 import { FakeSerialBus } from '../src/hal/serial-fake.js';
-import { SerialTracker } from '../src/devices/tracker-serial.js';
-import type { TrackerSample } from '../src/devices/tracker-types.js';
-import { prng } from '../src/time/clock-sim.js';
+import { SerialTracker } from '../src/devices/tracker/serial.js';
+import type { TrackerSample } from '../src/devices/tracker/types.js';
+import { prng } from '../src/testing/clock-sim.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -64,8 +64,14 @@ test('host-clock lines are used as is; no-timestamp lines use arrival; latency s
   port.emitData(enc('900500 1\n- 2\n'));
   now = 1010;
   port.emitData(enc('1005250 nan\n'));
-  t.deepEqual(got.map((g) => g.t), [900.5 - 2, 1000 - 2, 1005.25 - 2]);
-  t.deepEqual(got.map((g) => g.valid), [true, true, false]);
+  t.deepEqual(
+    got.map((g) => g.t),
+    [900.5 - 2, 1000 - 2, 1005.25 - 2],
+  );
+  t.deepEqual(
+    got.map((g) => g.valid),
+    [true, true, false],
+  );
   t.is(feed.clockStatus(), null, 'no model involved for host-clock stamps');
   await feed.close();
 });

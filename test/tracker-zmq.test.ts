@@ -4,11 +4,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Publisher } from 'zeromq';
-import { ZmqTracker } from '../src/devices/tracker-zmq.js';
-import type { TrackerSample } from '../src/devices/tracker-types.js';
+import { ZmqTracker } from '../src/devices/tracker/zmq.js';
+import type { TrackerSample } from '../src/devices/tracker/types.js';
 import {
-  decodeTrackerMessage, encodeTrackerMessage, FLAG_HAS_TIME, FLAG_HOST_CLOCK, FLAG_INVALID, type TrackerWireMessage,
-} from '../src/devices/tracker-wire.js';
+  decodeTrackerMessage,
+  encodeTrackerMessage,
+  FLAG_HAS_TIME,
+  FLAG_HOST_CLOCK,
+  FLAG_INVALID,
+  type TrackerWireMessage,
+} from '../src/devices/tracker/wire.js';
 import { monotonicMs } from '../src/time/monotonic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reflex-trk-'));
@@ -125,7 +130,7 @@ for (const proto of ['tcp', 'ipc'] as const) {
     t.is(got.length, 20 + 40 + 1);
     for (let k = 0; k < 20; k++) {
       t.is(got[k]!.seq, k + 1);
-      t.is(got[k]!.t, stamps[k]);
+      t.is(got[k]!.t, stamps[k]!);
       t.deepEqual(got[k]!.v, [k + 1, (k + 1) / 4, -(k + 1)]);
       t.true(got[k]!.valid);
     }
@@ -153,9 +158,13 @@ test('bind mode with a connecting sender, and the Python example sender', async 
   t.teardown(() => feed.close());
   const got: Array<{ v: number[]; seq: number; t: number; arrival: number }> = [];
   feed.onSample((s) => got.push({ v: Array.from(s.values), seq: s.seq, t: s.hostTimeMs, arrival: monotonicMs() }));
-  const child = spawn('/usr/bin/python3', ['examples/python/tracker_sender.py', '--endpoint', ep, '--connect', '--rate', '200', '--count', '300', '--clock', 'host', '--wait', '0.5'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    '/usr/bin/python3',
+    ['examples/python/tracker_sender.py', '--endpoint', ep, '--connect', '--rate', '200', '--count', '300', '--clock', 'host', '--wait', '0.5'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += String(d)));
   const code = await waitFor<number | null>('the python sender to exit', 15_000, (done) => child.on('exit', (c) => done(c)));
@@ -185,10 +194,11 @@ test('transport events: the sender leaving and coming back is reported and count
     events.push(e.kind);
     wake?.();
   });
-  const until = (n: number, what: string) => waitFor(what, 10_000, (done) => {
-    const check = () => (events.length >= n ? done(undefined) : (wake = check));
-    check();
-  });
+  const until = (n: number, what: string) =>
+    waitFor(what, 10_000, (done) => {
+      const check = () => (events.length >= n ? done(undefined) : (wake = check));
+      check();
+    });
   await until(1, 'the connection');
   pub.close();
   await until(2, 'the disconnection');

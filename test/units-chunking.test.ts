@@ -60,18 +60,55 @@ function invariance(name: string, specArb: fc.Arbitrary<UnitSpec[]>, runs = 40):
 }
 
 const order = (min: number) => fc.integer({ min, max: 8 });
-invariance('bandpass', fc.tuple(fc.integer({ min: 5, max: 60 }), fc.integer({ min: 80, max: 240 }), order(2)).map(([low, high, o]) => [{ unit: 'bandpass', low, high, order: o }]));
-invariance('highpass', fc.tuple(fc.integer({ min: 1, max: 200 }), order(1)).map(([cutoff, o]) => [{ unit: 'highpass', cutoff, order: o }]));
-invariance('lowpass', fc.tuple(fc.integer({ min: 1, max: 200 }), order(1)).map(([cutoff, o]) => [{ unit: 'lowpass', cutoff, order: o }]));
-invariance('notch', fc.tuple(fc.constantFrom(50, 60), fc.integer({ min: 1, max: 6 }), fc.double({ min: 1, max: 60, noNaN: true })).map(([mains, harmonics, q]) => [{ unit: 'notch', mains, harmonics, q }]));
+invariance(
+  'bandpass',
+  fc.tuple(fc.integer({ min: 5, max: 60 }), fc.integer({ min: 80, max: 240 }), order(2)).map(([low, high, o]) => [{ unit: 'bandpass', low, high, order: o }]),
+);
+invariance(
+  'highpass',
+  fc.tuple(fc.integer({ min: 1, max: 200 }), order(1)).map(([cutoff, o]) => [{ unit: 'highpass', cutoff, order: o }]),
+);
+invariance(
+  'lowpass',
+  fc.tuple(fc.integer({ min: 1, max: 200 }), order(1)).map(([cutoff, o]) => [{ unit: 'lowpass', cutoff, order: o }]),
+);
+invariance(
+  'notch',
+  fc
+    .tuple(fc.constantFrom(50, 60), fc.integer({ min: 1, max: 6 }), fc.double({ min: 1, max: 60, noNaN: true }))
+    .map(([mains, harmonics, q]) => [{ unit: 'notch', mains, harmonics, q }]),
+);
 invariance('rectify', fc.constant([{ unit: 'rectify' }]));
-invariance('rms', fc.integer({ min: 1, max: 120 }).map((length) => [{ unit: 'rms', length }]));
-invariance('envelope (lowpass)', fc.tuple(fc.integer({ min: 1, max: 40 }), order(1)).map(([cutoff, o]) => [{ unit: 'envelope', method: 'lowpass', cutoff, order: o }]));
-invariance('envelope (rms)', fc.integer({ min: 1, max: 120 }).map((length) => [{ unit: 'envelope', method: 'rms', length }]));
-invariance('window', fc.tuple(fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 100 })).map(([length, hop]) => [{ unit: 'window', length, hop }]));
-invariance('decimate', fc.tuple(fc.integer({ min: 2, max: 10 }), order(1)).map(([factor, o]) => [{ unit: 'decimate', factor, order: o }]));
-invariance('normalize (fixed)', fc.tuple(fc.double({ min: -20, max: 20, noNaN: true }), fc.double({ min: 0.1, max: 50, noNaN: true })).map(([mean, std]) => [{ unit: 'normalize', mode: 'fixed', mean, std }]));
-invariance('normalize (running)', fc.double({ min: 0.001, max: 2, noNaN: true }).map((tau) => [{ unit: 'normalize', mode: 'running', tau }]));
+invariance(
+  'rms',
+  fc.integer({ min: 1, max: 120 }).map((length) => [{ unit: 'rms', length }]),
+);
+invariance(
+  'envelope (lowpass)',
+  fc.tuple(fc.integer({ min: 1, max: 40 }), order(1)).map(([cutoff, o]) => [{ unit: 'envelope', method: 'lowpass', cutoff, order: o }]),
+);
+invariance(
+  'envelope (rms)',
+  fc.integer({ min: 1, max: 120 }).map((length) => [{ unit: 'envelope', method: 'rms', length }]),
+);
+invariance(
+  'window',
+  fc.tuple(fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 100 })).map(([length, hop]) => [{ unit: 'window', length, hop }]),
+);
+invariance(
+  'decimate',
+  fc.tuple(fc.integer({ min: 2, max: 10 }), order(1)).map(([factor, o]) => [{ unit: 'decimate', factor, order: o }]),
+);
+invariance(
+  'normalize (fixed)',
+  fc
+    .tuple(fc.double({ min: -20, max: 20, noNaN: true }), fc.double({ min: 0.1, max: 50, noNaN: true }))
+    .map(([mean, std]) => [{ unit: 'normalize', mode: 'fixed', mean, std }]),
+);
+invariance(
+  'normalize (running)',
+  fc.double({ min: 0.001, max: 2, noNaN: true }).map((tau) => [{ unit: 'normalize', mode: 'running', tau }]),
+);
 invariance(
   'composed pipeline',
   fc.constant([
@@ -87,7 +124,10 @@ invariance(
 
 test('chunk times line up with the whole-signal output (decimate and window)', (t) => {
   const input = signal(2, 503, 1000, 7);
-  for (const spec of [{ unit: 'decimate', factor: 3 }, { unit: 'window', length: 20, hop: 7 }]) {
+  for (const spec of [
+    { unit: 'decimate', factor: 3 },
+    { unit: 'window', length: 20, hop: 7 },
+  ]) {
     const whole = buildUnit(spec).process(input);
     const chunked = runChunks(buildUnit(spec), splitBlock(input, [1, 2, 50, 13, 0, 7, 100]));
     t.is(chunked.firstSamples[0], whole.firstSample, spec.unit);

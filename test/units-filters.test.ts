@@ -1,6 +1,21 @@
 import test from 'ava';
 import { createBlock, type SampleBlock } from '../src/core/block.js';
-import { Bandpass, buildUnit, butterBandpass, butterHighpass, butterLowpass, Decimate, Envelope, Highpass, Lowpass, Normalize, Notch, Rms, sosGain, type Unit } from '../src/units/index.js';
+import {
+  Bandpass,
+  buildUnit,
+  butterBandpass,
+  butterHighpass,
+  butterLowpass,
+  Decimate,
+  Envelope,
+  Highpass,
+  Lowpass,
+  Normalize,
+  Notch,
+  Rms,
+  sosGain,
+  type Unit,
+} from '../src/units/index.js';
 
 function sine(freq: number, rate: number, seconds: number, amplitude = 1, channels = 1): SampleBlock {
   const n = Math.round(rate * seconds);
@@ -33,24 +48,49 @@ test('band-pass design matches scipy butter poles and response', (t) => {
   const ours = [];
   for (let i = 0; i < sos.length; i += 5) ours.push([sos[i + 3]!, sos[i + 4]!]);
   ours.sort((a, b) => a[0]! - b[0]!);
-  const scipy = [[-1.9516001944028154, 0.9555335061459913], [-1.8805833029749925, 0.8848214006208994], [-0.24489098121705158, 0.4773969314979959], [-0.23229445475416327, 0.0584632902836265]];
+  const scipy = [
+    [-1.9516001944028154, 0.9555335061459913],
+    [-1.8805833029749925, 0.8848214006208994],
+    [-0.24489098121705158, 0.4773969314979959],
+    [-0.23229445475416327, 0.0584632902836265],
+  ];
   ours.forEach((p, i) => {
     t.true(Math.abs(p[0]! - scipy[i]![0]!) < 1e-12 && Math.abs(p[1]! - scipy[i]![1]!) < 1e-12, `section ${i}: ${p} vs ${scipy[i]}`);
   });
-  const expect: Array<[number, number]> = [[10, 0.055679739321091194], [60, 0.999996050374977], [150, 0.9999998252185633], [300, 0.995507695376972]];
+  const expect: Array<[number, number]> = [
+    [10, 0.055679739321091194],
+    [60, 0.999996050374977],
+    [150, 0.9999998252185633],
+    [300, 0.995507695376972],
+  ];
   for (const [f, g] of expect) t.true(Math.abs(sosGain(sos, f, 2000) - g) < 1e-9, `${f} Hz`);
   // Odd order with a wide band: the transform yields real poles, which must pair up correctly.
   const odd = butterBandpass(100, 400, 1000, 3);
-  const oddExpect: Array<[number, number]> = [[10, 0.0006493405109237713], [60, 0.15975399300865545], [150, 0.9893555104171284], [300, 0.999913476095019]];
+  const oddExpect: Array<[number, number]> = [
+    [10, 0.0006493405109237713],
+    [60, 0.15975399300865545],
+    [150, 0.9893555104171284],
+    [300, 0.999913476095019],
+  ];
   for (const [f, g] of oddExpect) t.true(Math.abs(sosGain(odd, f, 1000) - g) < 1e-9, `odd ${f} Hz: ${sosGain(odd, f, 1000)}`);
 });
 
 test('low- and high-pass designs match scipy responses', (t) => {
   const lp = butterLowpass(100, 1000, 5);
-  const lpExpect: Array<[number, number]> = [[10, 0.9999999999641793], [60, 0.9975761478485188], [150, 0.10486956245614219], [300, 0.0007331372388302808]];
+  const lpExpect: Array<[number, number]> = [
+    [10, 0.9999999999641793],
+    [60, 0.9975761478485188],
+    [150, 0.10486956245614219],
+    [300, 0.0007331372388302808],
+  ];
   for (const [f, g] of lpExpect) t.true(Math.abs(sosGain(lp, f, 1000) - g) < 1e-9, `lp ${f} Hz`);
   const hp = butterHighpass(30, 1000, 3);
-  const hpExpect: Array<[number, number]> = [[10, 0.036720304384760684], [60, 0.9926783091333634], [150, 0.9999796145829118], [300, 0.999999947532016]];
+  const hpExpect: Array<[number, number]> = [
+    [10, 0.036720304384760684],
+    [60, 0.9926783091333634],
+    [150, 0.9999796145829118],
+    [300, 0.999999947532016],
+  ];
   for (const [f, g] of hpExpect) t.true(Math.abs(sosGain(hp, f, 1000) - g) < 1e-9, `hp ${f} Hz`);
 });
 

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createBlock, type SampleBlock } from '../src/core/block.js';
-import { ConfigError } from '../src/core/errors.js';
+import { ConfigError, type ErrorCode } from '../src/core/errors.js';
 import {
   Bandpass,
   buildPipeline,
@@ -47,16 +47,21 @@ test('a pipeline from JSON equals the same units composed by hand, and prints ba
   t.is(compose(fromJson, new Rectify()).units.length, 4, 'nested pipelines flatten');
 });
 
-function configError(t: import('ava').ExecutionContext, fn: () => unknown, code: string, prefix: string): void {
+function configError(t: import('ava').ExecutionContext, fn: () => unknown, code: ErrorCode, prefix: string): void {
   const err = t.throws(fn);
   t.true(err instanceof ConfigError, String(err));
   t.is((err as ConfigError).code, code);
-  t.true(err!.message.startsWith(prefix), `"${err!.message}" should start with "${prefix}"`);
+  t.true(err.message.startsWith(prefix), `"${err.message}" should start with "${prefix}"`);
 }
 
 test('pipeline errors name the offending key', (t) => {
   configError(t, () => buildPipeline({ unit: 'rectify' }), E_UNIT_SETTING, 'pipeline: must be an array');
-  configError(t, () => buildPipeline([{ unit: 'rectify' }, { unit: 'bandpass', low: 20, high: 450, order: 9 }]), E_UNIT_SETTING, 'pipeline[1].order: must be an integer from 2 to 8, got 9');
+  configError(
+    t,
+    () => buildPipeline([{ unit: 'rectify' }, { unit: 'bandpass', low: 20, high: 450, order: 9 }]),
+    E_UNIT_SETTING,
+    'pipeline[1].order: must be an integer from 2 to 8, got 9',
+  );
   configError(t, () => buildPipeline([{ unit: 'bandpass', low: 20, hihg: 450 }]), E_UNIT_SETTING, 'pipeline[0].hihg: unknown setting');
   configError(t, () => buildPipeline([{ unit: 'bandpass', low: 20 }]), E_UNIT_SETTING, 'pipeline[0].high: required');
   configError(t, () => buildPipeline([{ unit: 'bandpass', low: 200, high: 100 }]), E_UNIT_SETTING, 'pipeline[0].high: must be a number > 200');
@@ -65,17 +70,49 @@ test('pipeline errors name the offending key', (t) => {
   configError(t, () => buildPipeline([42]), E_UNIT_SETTING, 'pipeline[0]: must be an object');
   configError(t, () => buildPipeline([{ unit: 'notch', mains: 55 }]), E_UNIT_SETTING, 'pipeline[0].mains: must be one of 50, 60, got 55');
   configError(t, () => buildPipeline([{ unit: 'normalize', mode: 'fixed', std: [1, 0] }]), E_UNIT_SETTING, 'pipeline[0].std[1]: must be a number > 0');
-  configError(t, () => buildPipeline([{ unit: 'envelope', method: 'rms', cutoff: 5, length: 10 }]), E_UNIT_SETTING, 'pipeline[0].cutoff: only applies to method "lowpass"');
+  configError(
+    t,
+    () => buildPipeline([{ unit: 'envelope', method: 'rms', cutoff: 5, length: 10 }]),
+    E_UNIT_SETTING,
+    'pipeline[0].cutoff: only applies to method "lowpass"',
+  );
   configError(t, () => buildPipeline([{ unit: 'window', length: 10 }, { unit: 'rectify' }]), 'E_UNIT_ORDER', 'pipeline[1]: a "window" unit must be the last');
-  configError(t, () => buildPipeline([{ unit: 'window', length: 10 }, { unit: 'rectify' }], { at: 'config.units' }), 'E_UNIT_ORDER', 'config.units[1]: a "window" unit');
+  configError(
+    t,
+    () => buildPipeline([{ unit: 'window', length: 10 }, { unit: 'rectify' }], { at: 'config.units' }),
+    'E_UNIT_ORDER',
+    'config.units[1]: a "window" unit',
+  );
   configError(t, () => buildPipeline([{ unit: 'rms' }], { at: 'config.units' }), E_UNIT_SETTING, 'config.units[0].length: required');
 });
 
 test('settings that do not suit the input fail at build time when the input is known, else on the first chunk', (t) => {
-  configError(t, () => buildPipeline(spec, { input: { rate: 500 } }), E_UNIT_SHAPE, 'pipeline[0].high: 450 Hz must be below the Nyquist frequency (250 Hz at 500 Hz sampling)');
+  configError(
+    t,
+    () => buildPipeline(spec, { input: { rate: 500 } }),
+    E_UNIT_SHAPE,
+    'pipeline[0].high: 450 Hz must be below the Nyquist frequency (250 Hz at 500 Hz sampling)',
+  );
   // Decimation lowers the rate seen by later units.
-  configError(t, () => buildPipeline([{ unit: 'decimate', factor: 4 }, { unit: 'lowpass', cutoff: 200 }], { input: { rate: 1000 } }), E_UNIT_SHAPE, 'pipeline[1].cutoff: 200 Hz must be below the Nyquist frequency (125 Hz');
-  configError(t, () => buildPipeline([{ unit: 'normalize', mode: 'fixed', mean: [1, 2, 3], std: 1 }], { input: { rate: 1000, channels: 2 } }), E_UNIT_SHAPE, 'pipeline[0].mean: has 3 values but the input has 2 channels');
+  configError(
+    t,
+    () =>
+      buildPipeline(
+        [
+          { unit: 'decimate', factor: 4 },
+          { unit: 'lowpass', cutoff: 200 },
+        ],
+        { input: { rate: 1000 } },
+      ),
+    E_UNIT_SHAPE,
+    'pipeline[1].cutoff: 200 Hz must be below the Nyquist frequency (125 Hz',
+  );
+  configError(
+    t,
+    () => buildPipeline([{ unit: 'normalize', mode: 'fixed', mean: [1, 2, 3], std: 1 }], { input: { rate: 1000, channels: 2 } }),
+    E_UNIT_SHAPE,
+    'pipeline[0].mean: has 3 values but the input has 2 channels',
+  );
   t.notThrows(() => buildPipeline(spec, { input: { rate: 2000, channels: 8 } }));
   const late = buildPipeline(spec);
   configError(t, () => late.process(ramp(1, 10, 500)), E_UNIT_SHAPE, 'bandpass.high: 450 Hz must be below the Nyquist');
@@ -113,11 +150,24 @@ test('state and buffers are reallocated only on a shape change, and a change res
 
 test('every built-in kind reallocates on a shape change and matches a fresh unit', (t) => {
   const specs: Record<string, object> = {
-    bandpass: { low: 10, high: 100 }, highpass: { cutoff: 10 }, lowpass: { cutoff: 50 }, notch: { mains: 50, harmonics: 2 },
-    rectify: {}, rms: { length: 30 }, envelope: { method: 'lowpass' }, window: { length: 20, hop: 10 }, decimate: { factor: 3 },
+    bandpass: { low: 10, high: 100 },
+    highpass: { cutoff: 10 },
+    lowpass: { cutoff: 50 },
+    notch: { mains: 50, harmonics: 2 },
+    rectify: {},
+    rms: { length: 30 },
+    envelope: { method: 'lowpass' },
+    window: { length: 20, hop: 10 },
+    decimate: { factor: 3 },
     normalize: { mode: 'running', tau: 0.2 },
   };
-  t.deepEqual(Object.keys(specs).sort(), defaultUnitKinds.list().map((k) => k.kind).sort());
+  t.deepEqual(
+    Object.keys(specs).sort(),
+    defaultUnitKinds
+      .list()
+      .map((k) => k.kind)
+      .sort(),
+  );
   for (const [kind, s] of Object.entries(specs)) {
     const unit = buildUnit({ unit: kind, ...s });
     unit.process(ramp(3, 100, 1000));
@@ -173,7 +223,10 @@ test('window marks windows holding an invalid sample as invalid, and hop > lengt
   const out = runChunks(skip, splitBlock(ramp(1, 12, 100), [3, 3, 3, 3]));
   t.is(out.windows, 3);
   t.deepEqual(out.firstSamples, [0, 5, 10]);
-  t.deepEqual(Array.from(out.rows[0]!), [0, 1, 5, 6, 10, 11].map((i) => Math.fround(i + Math.sin(i))));
+  t.deepEqual(
+    Array.from(out.rows[0]!),
+    [0, 1, 5, 6, 10, 11].map((i) => Math.fround(i + Math.sin(i))),
+  );
 });
 
 test('a registry can be extended without touching the shared one', (t) => {

@@ -13,7 +13,8 @@ constexpr size_t cobs_max_encoded(size_t n) { return n + n / 254 + 1; }
 // an empty block, so 254 non-zero bytes encode to 255 bytes.
 size_t cobs_encode(const uint8_t* in, size_t len, uint8_t* out);
 
-// Decodes one frame (delimiter removed) into `out` (room for `len` bytes). Returns the
+// Decodes one frame (delimiter removed) into `out` (room for `len` bytes); `out` may be
+// `in` itself (every byte is read before its position is written). Returns the
 // decoded length, or -1 if the frame is invalid (a 0x00 code byte, a code pointing past
 // the end, or an empty input).
 long cobs_decode(const uint8_t* in, size_t len, uint8_t* out);

@@ -15,8 +15,12 @@ constexpr size_t kReserveForReplies = 256;
 constexpr size_t kReserveRecords = 16;
 }  // namespace
 
-Device::Device(Platform& platform, const DeviceInfo& info, uint8_t* txbuf, size_t txcap)
-    : p_(platform), info_(info), txq_(txbuf, txcap), rate_hz_(info.rate_hz), channels_(info.channels),
+static_assert(16 + 4 * size_t(kMaxTrackerDims) >= 23 + kMaxNameLen, "HELLO must fit scratch_");
+static_assert(16 + 4 * size_t(kMaxTrackerDims) >= 28, "PONG and HEARTBEAT must fit scratch_");
+
+Device::Device(Platform& platform, const DeviceInfo& info, uint8_t* txbuf, size_t txcap, TxRecord* txrec,
+               size_t txrec_count)
+    : p_(platform), info_(info), txq_(txbuf, txcap, txrec, txrec_count), rate_hz_(info.rate_hz), channels_(info.channels),
       block_(info.block_samples), block_auto_(info.block_samples == 0) {
   if (block_auto_) block_ = auto_block_samples(rate_hz_, channels_);
 }
@@ -39,6 +43,7 @@ uint8_t Device::configure(uint32_t rate, uint8_t channels, uint8_t block, const 
   channels_ = c;
   block_auto_ = block == 0;
   block_ = block_auto_ ? auto_block_samples(r, c) : block;
+  if (streaming_) seek_sample(next_k_);  // the schedule follows the new rate from t_start
   return kErrNone;
 }
 
@@ -46,6 +51,7 @@ void Device::start() {
   streaming_ = true;
   t_start_ = p_.now_us();
   next_k_ = block_k0_ = 0;
+  seek_sample(0);
   seq_ = 0;
   tracker_seq_ = 0;
   tracker_j_ = 0;
@@ -307,7 +313,7 @@ void Device::handle_actuate(const uint8_t* p, size_t n, uint64_t now) {
     ActuateEntry e = actuate_entry(p, i);
     const char* why = nullptr;
     if (e.channel >= info_.n_actuators) why = "channel out of range";
-    else if (seen & (1u << e.channel)) why = "channel repeated in one command";
+    else if (seen & (uint32_t(1) << e.channel)) why = "channel repeated in one command";
     else if (e.kind > kServo) why = "unknown kind";
     else if (!p_.actuator_supports(e.channel, e.kind)) why = "kind not supported on this channel";
     else if (e.kind == kDigital && (e.value < 0 || e.value > 1)) why = "digital value must be 0 or 1";
@@ -317,7 +323,7 @@ void Device::handle_actuate(const uint8_t* p, size_t n, uint64_t now) {
       reply_error(req_id, kActuate, kErrBadArg, why);
       return;
     }
-    seen |= 1u << e.channel;
+    seen |= uint32_t(1) << e.channel;
   }
   for (uint8_t i = 0; i < count; i++) {
     ActuateEntry e = actuate_entry(p, i);
@@ -333,27 +339,49 @@ void Device::enter_safe(uint64_t now) {
   p_.actuator_safe(now);
 }
 
+void Device::seek_sample(uint64_t k) {
+  next_t_ = sample_time_us(t_start_, k, rate_hz_);
+  step_us_ = 1000000u / rate_hz_;
+  step_rem_ = 1000000u % rate_hz_;
+  acc_rem_ = static_cast<uint32_t>((k * 1000000ull) % rate_hz_);
+}
+
+void Device::step_sample() {
+  // t(k+1) - t(k) is 1e6 / rate plus one when the remainder carries: exactly
+  // sample_time_us(t_start, k + 1, rate) without its 64-bit division, which costs an 8-bit
+  // MCU ~2000 cycles (an ATmega2560 would spend more on the schedule than on sampling).
+  next_t_ += step_us_;
+  acc_rem_ += step_rem_;
+  if (acc_rem_ >= rate_hz_) {
+    acc_rem_ -= rate_hz_;
+    next_t_++;
+  }
+  next_k_++;
+}
+
 void Device::sample_due(uint64_t now) {
   // Lost time (stall, suspended process): skip whole blocks so seq and first_sample still
   // advance and the host sees a gap of the right size.
-  while (now > sample_time_us(t_start_, next_k_, rate_hz_) + kMaxCatchUpUs) {
+  while (now > next_t_ + kMaxCatchUpUs) {
     next_k_ = block_k0_ + block_;
     block_k0_ = next_k_;
     seq_++;
+    seek_sample(next_k_);
   }
   int32_t v[kMaxChannels];
   const uint8_t c = channels_;
-  while (sample_time_us(t_start_, next_k_, rate_hz_) <= now) {
-    uint64_t t = sample_time_us(t_start_, next_k_, rate_hz_);
+  while (next_t_ <= now) {
+    const uint64_t t = next_t_;
+    if (next_k_ == block_k0_) block_t_ = t;
     p_.adc_sample(static_cast<uint32_t>(next_k_), t, v, c);
     uint8_t* dst = samples_ + kSamplesHeader + size_t(next_k_ - block_k0_) * c * 3;
     for (uint8_t ch = 0; ch < c; ch++) put_i24(dst + 3 * ch, v[ch]);
-    next_k_++;
+    step_sample();
     if (next_k_ - block_k0_ == block_) {
       SamplesHeader h;
       h.seq = seq_;
       h.first_sample = static_cast<uint32_t>(block_k0_);
-      h.t_us = sample_time_us(t_start_, block_k0_, rate_hz_);
+      h.t_us = block_t_;
       h.uv_per_lsb = info_.uv_per_lsb;
       h.channels = c;
       h.samples = block_;

@@ -37,8 +37,11 @@ struct DeviceStats {
 
 class Device {
  public:
-  // `txbuf` backs the transmit queue; its size bounds how much a slow host can lag.
-  Device(Platform& platform, const DeviceInfo& info, uint8_t* txbuf, size_t txcap);
+  // `txbuf` and `txrec` back the transmit queue (bytes, and frames waiting at once); their
+  // sizes bound how much a slow host can lag. Stream frames keep 1 KiB and 16 records free
+  // for replies, so txcap must exceed 1024 + kMaxWire and txrec_count 16 for SAMPLES to flow.
+  Device(Platform& platform, const DeviceInfo& info, uint8_t* txbuf, size_t txcap, TxRecord* txrec,
+         size_t txrec_count);
 
   // Power-up: choose boot_id, put actuators in their safe state, schedule the heartbeat.
   void begin();
@@ -75,6 +78,8 @@ class Device {
   void sample_due(uint64_t now);
   void tracker_due(uint64_t now);
   void enter_safe(uint64_t now);
+  void seek_sample(uint64_t k);
+  void step_sample();
   void link_changed(bool up);
 
   Platform& p_;
@@ -92,6 +97,9 @@ class Device {
   bool streaming_ = false;
   uint64_t t_start_ = 0;
   uint64_t next_k_ = 0;      // next sample index to take
+  uint64_t next_t_ = 0;      // its due time, sample_time_us(t_start_, next_k_, rate_hz_)
+  uint32_t step_us_ = 0, step_rem_ = 0, acc_rem_ = 0;  // 1e6 / rate, 1e6 % rate, k * 1e6 % rate
+  uint64_t block_t_ = 0;     // due time of the current block's first sample
   uint64_t block_k0_ = 0;    // index of the current block's first sample
   uint32_t seq_ = 0;
   uint32_t tracker_seq_ = 0;
@@ -104,7 +112,10 @@ class Device {
   bool overflow_pending_ = false;
 
   uint8_t samples_[kMaxPayload];
-  uint8_t scratch_[kMaxPayload];
+  // Every payload built here except SAMPLES (own buffer) and ERROR (built on the stack):
+  // TRACKER with 32 dims is the largest. Sized to that rather than kMaxPayload for 8 KiB MCUs.
+  static constexpr size_t kScratchPayload = 16 + 4 * size_t(kMaxTrackerDims);
+  uint8_t scratch_[kScratchPayload];
   uint8_t wire_[kMaxWire];
   uint8_t rxbuf_[64];
 };

@@ -219,15 +219,41 @@ RxStatus parse_fault(const uint8_t* p, size_t n, Fault& f) {
 // ---- framing ----------------------------------------------------------------------------
 size_t encode_frame(uint8_t type, const uint8_t* payload, size_t payload_len, uint8_t* out) {
   if (payload_len > kMaxPayload) return 0;
-  uint8_t pkt[kMaxPacket];
-  pkt[0] = kProtoMajor;
-  pkt[1] = type;
-  if (payload_len) memcpy(pkt + 2, payload, payload_len);
-  uint16_t crc = crc16(pkt, 2 + payload_len);
-  put_u16(pkt + 2 + payload_len, crc);
-  size_t n = cobs_encode(pkt, payload_len + 4, out);
-  out[n] = 0;
-  return n + 1;
+  // The packet is version|type|payload|crc; it is COBS-encoded straight from those parts
+  // instead of being copied into a 1 KiB packet first (stack an 8 KiB MCU cannot spare).
+  const uint8_t head[2] = {kProtoMajor, type};
+  uint16_t crc = crc16_update(crc16(head, 2), payload, payload_len);
+  uint8_t tail[2];
+  put_u16(tail, crc);
+  const size_t len = payload_len + 4;
+  // Same algorithm as cobs_encode() (canonical: no empty block after a final 0xFF block).
+  size_t code_pos = 0;
+  size_t o = 1;
+  uint8_t code = 1;
+  for (size_t i = 0; i < len; i++) {
+    const uint8_t b = i < 2 ? head[i] : i < 2 + payload_len ? payload[i - 2] : tail[i - 2 - payload_len];
+    if (b == 0) {
+      out[code_pos] = code;
+      code_pos = o++;
+      code = 1;
+      continue;
+    }
+    out[o++] = b;
+    code++;
+    if (code == 0xFF) {
+      out[code_pos] = code;
+      code = 1;
+      if (i + 1 < len) {
+        code_pos = o++;
+      } else {
+        out[o] = 0;
+        return o + 1;
+      }
+    }
+  }
+  out[code_pos] = code;
+  out[o] = 0;
+  return o + 1;
 }
 
 bool is_device_type(uint8_t t) { return t >= kHello && t <= kTracker; }
@@ -253,17 +279,17 @@ bool FrameDecoder::push(uint8_t byte, Result& r) {
   size_t n = len_;
   len_ = 0;
   if (n == 0) return false;  // empty frame: a flush, not an error
-  long dn = cobs_decode(enc_, n, pkt_);
+  long dn = cobs_decode(enc_, n, enc_);
   r = Result{kOk, 0, 0, nullptr, 0};
   if (dn < 0) { r.status = kBadCobs; return true; }
   size_t pn = static_cast<size_t>(dn);
   if (pn < 4) { r.status = kTruncated; return true; }
   if (pn > kMaxPacket) { r.status = kOversize; return true; }
-  uint16_t want = get_u16(pkt_ + pn - 2);
-  if (crc16(pkt_, pn - 2) != want) { r.status = kBadCrc; return true; }
-  r.version = pkt_[0];
-  r.type = pkt_[1];
-  r.payload = pkt_ + 2;
+  uint16_t want = get_u16(enc_ + pn - 2);
+  if (crc16(enc_, pn - 2) != want) { r.status = kBadCrc; return true; }
+  r.version = enc_[0];
+  r.type = enc_[1];
+  r.payload = enc_ + 2;
   r.payload_len = pn - 4;
   if (r.version != kProtoMajor && r.type != kHello) r.status = kWrongVersion;
   return true;

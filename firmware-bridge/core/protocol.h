@@ -46,8 +46,12 @@ enum FaultKind : uint8_t {
 
 // ---- little-endian access ---------------------------------------------------------------
 inline void put_u16(uint8_t* p, uint16_t v) { p[0] = uint8_t(v); p[1] = uint8_t(v >> 8); }
-inline void put_u32(uint8_t* p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = uint8_t(v >> (8 * i)); }
-inline void put_u64(uint8_t* p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = uint8_t(v >> (8 * i)); }
+// Constant shifts, written out: an 8-bit MCU turns them into byte moves, while a loop's
+// variable shift of a 64-bit value is a library call per byte.
+inline void put_u32(uint8_t* p, uint32_t v) {
+  p[0] = uint8_t(v); p[1] = uint8_t(v >> 8); p[2] = uint8_t(v >> 16); p[3] = uint8_t(v >> 24);
+}
+inline void put_u64(uint8_t* p, uint64_t v) { put_u32(p, uint32_t(v)); put_u32(p + 4, uint32_t(v >> 32)); }
 inline void put_i32(uint8_t* p, int32_t v) { put_u32(p, static_cast<uint32_t>(v)); }
 void put_f32(uint8_t* p, float v);
 void put_i24(uint8_t* p, int32_t v);  // clamps to the int24 range
@@ -151,8 +155,9 @@ class FrameDecoder {
   void reset() { len_ = 0; discarding_ = false; }
 
  private:
+  // COBS is decoded in place (the output never overtakes the input), so one buffer holds
+  // the frame: 1 KiB less RAM on an 8 KiB MCU.
   uint8_t enc_[kMaxEncoded];
-  uint8_t pkt_[kMaxEncoded];
   size_t len_ = 0;
   bool discarding_ = false;
 };

@@ -188,7 +188,8 @@ int main(int argc, char** argv) {
   info.tracker_rate_hz = 100;
 
   static uint8_t txbuf[65536];
-  Device dev(plat, info, txbuf, sizeof txbuf);
+  static TxRecord txrec[512];
+  Device dev(plat, info, txbuf, sizeof txbuf, txrec, sizeof txrec / sizeof txrec[0]);
   const char* why = "";
   if (dev.configure(rate, channels, block, &why) != kErrNone) usage_error("bad configuration: %s", why);
   dev.begin();

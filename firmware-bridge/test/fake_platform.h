@@ -98,8 +98,9 @@ inline DeviceInfo test_info(bool faults = false) {
 struct Rig {
   FakePlatform p;
   uint8_t buf[8192];
+  TxRecord rec[512];
   Device d;
-  explicit Rig(DeviceInfo info = test_info(), size_t cap = 8192) : d(p, info, buf, cap) {
+  explicit Rig(DeviceInfo info = test_info(), size_t cap = 8192) : d(p, info, buf, cap, rec, 512) {
     d.begin();
     d.poll();
     p.take();  // link-up delimiter + HELLO

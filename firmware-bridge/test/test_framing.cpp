@@ -242,3 +242,62 @@ TEST(payload_parsers_check_ranges) {
   CHECK(p[0] == 0xFF && p[1] == 0xFF && p[2] == 0xFF);
   CHECK_EQ(get_i24(p), -1);
 }
+
+TEST(cobs_decodes_in_place) {
+  // FrameDecoder decodes into its own receive buffer; the result must equal a copy decode.
+  Rng rng(11);
+  for (size_t len : {size_t(1), size_t(253), size_t(254), size_t(255), size_t(600), size_t(1024)}) {
+    for (int variant = 0; variant < 3; variant++) {
+      Bytes in(len);
+      for (size_t i = 0; i < len; i++) {
+        in[i] = variant == 0 ? uint8_t(1 + rng.u32() % 255) : variant == 1 ? 0 : uint8_t(rng.u32());
+      }
+      Bytes e = enc(in);
+      long n = cobs_decode(e.data(), e.size(), e.data());
+      CHECK(n == long(len));
+      CHECK(Bytes(e.begin(), e.begin() + long(len)) == in);
+    }
+  }
+}
+
+TEST(encode_frame_is_cobs_of_the_packet) {
+  // encode_frame COBS-encodes version|type|payload|crc without building the packet: it must
+  // give the same bytes as encoding the packet, at every block boundary.
+  Rng rng(5);
+  for (size_t len = 0; len <= kMaxPayload; len += (len < 520 ? 1 : 37)) {
+    for (int variant = 0; variant < 3; variant++) {
+      Bytes payload(len);
+      for (size_t i = 0; i < len; i++) {
+        payload[i] = variant == 0 ? uint8_t(1 + rng.u32() % 255) : variant == 1 ? 0 : uint8_t(rng.u32());
+      }
+      Bytes pkt = cat({kProtoMajor, kSamples}, payload);
+      uint16_t crc = crc16(pkt.data(), pkt.size());
+      pkt.push_back(uint8_t(crc));
+      pkt.push_back(uint8_t(crc >> 8));
+      Bytes want = cat(enc(pkt), {0x00});
+      Bytes wire(kMaxWire);
+      wire.resize(encode_frame(kSamples, payload.data(), len, wire.data()));
+      CHECK(wire == want);
+    }
+  }
+  uint8_t big[kMaxPayload + 1] = {};
+  uint8_t out[kMaxWire];
+  CHECK_EQ(encode_frame(kSamples, big, sizeof big, out), 0);
+}
+
+TEST(crc_bytewise_matches_the_bitwise_definition) {
+  uint8_t data[300];
+  uint32_t x = 12345;
+  for (auto& b : data) {
+    x = x * 1103515245u + 12345u;
+    b = uint8_t(x >> 16);
+  }
+  for (size_t len : {size_t(0), size_t(1), size_t(2), size_t(17), size_t(300)}) {
+    uint16_t ref = 0xFFFF;  // the definition: MSB first, polynomial 0x1021, one bit at a time
+    for (size_t i = 0; i < len; i++) {
+      ref = uint16_t(ref ^ (data[i] << 8));
+      for (int b = 0; b < 8; b++) ref = (ref & 0x8000) ? uint16_t((ref << 1) ^ 0x1021) : uint16_t(ref << 1);
+    }
+    CHECK_EQ(crc16(data, len), ref);
+  }
+}

@@ -7,7 +7,8 @@ using namespace rfx;
 
 TEST(txqueue_wraps_refuses_whole_and_resumes_partial_writes) {
   uint8_t store[10];
-  TxQueue q(store, sizeof store);
+  TxRecord rec[8];
+  TxQueue q(store, sizeof store, rec, 8);
   const uint8_t a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8}, c[4] = {9, 10, 11, 12};
   CHECK(q.push(a, 4, 0, true));
   CHECK(q.push(b, 4, 0, true));
@@ -41,4 +42,27 @@ TEST(txqueue_wraps_refuses_whole_and_resumes_partial_writes) {
   CHECK(q.push(a, 4, 0, true));
   CHECK_EQ(q.clear(), 1);
   CHECK(q.empty() && q.bytes_used() == 0);
+}
+
+TEST(txqueue_record_table_bounds_frames_and_wraps) {
+  // A small MCU gets few records: the table, not the byte ring, is then what refuses.
+  uint8_t store[64];
+  TxRecord rec[2];
+  TxQueue q(store, sizeof store, rec, 2);
+  const uint8_t a[3] = {1, 2, 3};
+  CHECK(q.push(a, 3, 0, true));
+  CHECK(q.push(a, 3, 0, true));
+  CHECK_EQ(q.free_records(), 0);
+  CHECK(!q.push(a, 3, 0, true));
+  CHECK_EQ(q.free_bytes(), 58);
+  size_t sent = 0;
+  auto sink = [&](const uint8_t*, size_t n) { sent += n; return n; };
+  for (int round = 0; round < 5; round++) {
+    CHECK_EQ(q.drain(0, sink), 2);
+    CHECK(q.push(a, 3, 0, true));
+    CHECK(q.push(a, 3, 0, true));
+  }
+  CHECK_EQ(q.drain(0, sink), 2);
+  CHECK_EQ(sent, 36);
+  CHECK(q.empty() && q.free_records() == 2);
 }

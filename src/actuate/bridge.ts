@@ -1,6 +1,7 @@
 import type { ActuatorDef, ActuatorKind } from '../boards/types.js';
 import { ConfigError } from '../core/errors.js';
 import { type Actuator, clampToDef } from './actuator.js';
+import { ActuateCodes } from './codes.js';
 
 /**
  * Actuators behind the firmware bridge's ACTUATE command (docs/protocol.md):
@@ -67,7 +68,7 @@ export class BridgeBatch {
 
   register(channel: number, kind: ActuatorKind): number {
     if (this.#entries.some((e) => e.channel === channel)) {
-      throw new ConfigError('E_ACTUATOR_CONFIG', `two bridge actuators share channel ${channel}; give each its own channel`);
+      throw new ConfigError(ActuateCodes.config, `two bridge actuators share channel ${channel}; give each its own channel`);
     }
     this.#entries.push({ channel, kind, value: 0 });
     this.#sent.push(Number.NaN);
@@ -112,10 +113,10 @@ export class BridgeActuator implements Actuator {
 
   constructor(def: ActuatorDef, batch: BridgeBatch) {
     if (def.channel === undefined || !Number.isInteger(def.channel) || def.channel < 0 || def.channel > 31) {
-      throw new ConfigError('E_ACTUATOR_CONFIG', `actuator "${def.name}" (via bridge) needs "channel": 0..31, got ${String(def.channel)}`);
+      throw new ConfigError(ActuateCodes.config, `actuator "${def.name}" (via bridge) needs "channel": 0..31, got ${String(def.channel)}`);
     }
     if (def.kind === 'servo' && (def.min < 500 || def.max > 2500)) {
-      throw new ConfigError('E_ACTUATOR_CONFIG', `actuator "${def.name}": the bridge drives servos within 500..2500 us, board says ${def.min}..${def.max}`);
+      throw new ConfigError(ActuateCodes.config, `actuator "${def.name}": the bridge drives servos within 500..2500 us, board says ${def.min}..${def.max}`);
     }
     this.name = def.name;
     this.def = def;

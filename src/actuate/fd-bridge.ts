@@ -11,16 +11,10 @@ import type { ActuatorDef } from '../boards/types.js';
 import type { BridgeActuateEntry, BridgeActuatorSink } from './bridge.js';
 import { toProtocolValue } from './bridge.js';
 
-import { LOOP_REQ_ID_BASE } from '../devices/bridge-link-types.js';
-
-/**
- * req_ids of ACTUATE frames the loop writes itself: the upper half of the 16-bit space
- * (LOOP_REQ_ID_BASE, see bridge-link-types.ts). BridgeLink numbers its own commands below,
- * so a reply in this range is the loop's and is counted, never matched to a waiting command.
- */
-export { LOOP_REQ_ID_BASE };
-/** The worker cycles through LOOP_REQ_ID_BASE..LOOP_REQ_ID_MAIN-1. */
-export const LOOP_REQ_ID_MAIN = 0xfffe;
+// req_ids of ACTUATE frames the loop writes itself: the upper half of the 16-bit space
+// (bridge/req-ids.ts). BridgeLink numbers its own commands below, so a reply in this range
+// is the loop's and is counted, never matched to a waiting command.
+import { LOOP_REQ_ID_BASE, LOOP_REQ_ID_MAIN } from '../bridge/req-ids.js';
 
 /**
  * Int32 words of the actuation block shared by main and the worker.

@@ -2,6 +2,7 @@ import type { ActuatorDef } from '../boards/types.js';
 import { ConfigError } from '../core/errors.js';
 import type { GpioOutputLine, GpioProvider, Level } from '../hal/gpio.js';
 import { type Actuator, clampToDef } from './actuator.js';
+import { ActuateCodes } from './codes.js';
 
 /** A digital output on a GPIO line: values >= 0.5 (after clamping) drive it high. */
 export class GpioActuator implements Actuator {
@@ -11,7 +12,7 @@ export class GpioActuator implements Actuator {
   #last = Number.NaN;
 
   constructor(def: ActuatorDef, provider: GpioProvider) {
-    if (!def.line) throw new ConfigError('E_ACTUATOR_CONFIG', `actuator "${def.name}" (via gpio) needs "line": {chip, line}`);
+    if (!def.line) throw new ConfigError(ActuateCodes.config, `actuator "${def.name}" (via gpio) needs "line": {chip, line}`);
     this.name = def.name;
     this.def = def;
     // Open at the safe level so the line never glitches to an unsafe state on start.

@@ -8,5 +8,6 @@ export { SimActuator } from './sim.js';
 export { OutputMap, type OutputMapEntry } from './mapping.js';
 export { SafetyLimiter, validateActuatorDef } from './safety.js';
 export { type EstopTarget, watchEstopInput } from './estop.js';
-export { type ActuationCounters, FdBridgeSink, FdFrameWriter, type FdWriteResult, LOOP_REQ_ID_BASE, LOOP_REQ_ID_MAIN, MainSafeFrame } from './fd-bridge.js';
+export { type ActuationCounters, FdBridgeSink, FdFrameWriter, type FdWriteResult, MainSafeFrame } from './fd-bridge.js';
+export { LOOP_REQ_ID_BASE, LOOP_REQ_ID_MAIN } from '../bridge/req-ids.js';
 export { buildWorkerActuators, createFakeMirror, type FakeMirror, validateWorkerBackends, type WorkerActuatorBackends } from './worker-backends.js';

@@ -1,5 +1,6 @@
 import type { ActuatorDef } from '../boards/types.js';
 import { ConfigError } from '../core/errors.js';
+import { ActuateCodes } from './codes.js';
 
 /**
  * Which predictor output drives which actuator, as a linear map into the actuator's
@@ -32,19 +33,22 @@ export class OutputMap {
       const where = `mapping[${k}]`;
       const ai = actuators.findIndex((a) => a.name === e.actuator);
       if (ai < 0) {
-        throw new ConfigError('E_MAP_ACTUATOR', `${where}.actuator "${e.actuator}" is not on this board; actuators: ${actuators.map((a) => a.name).join(', ') || '(none)'}`);
+        throw new ConfigError(
+          ActuateCodes.mapActuator,
+          `${where}.actuator "${e.actuator}" is not on this board; actuators: ${actuators.map((a) => a.name).join(', ') || '(none)'}`,
+        );
       }
       const oi = outputNames.indexOf(e.output);
       if (oi < 0) {
-        throw new ConfigError('E_MAP_OUTPUT', `${where}.output "${e.output}" is not a model output; outputs: ${outputNames.join(', ') || '(none)'}`);
+        throw new ConfigError(ActuateCodes.mapOutput, `${where}.output "${e.output}" is not a model output; outputs: ${outputNames.join(', ') || '(none)'}`);
       }
       if (this.outputIndex[ai] !== -1) {
-        throw new ConfigError('E_MAP_DUPLICATE', `${where}: actuator "${e.actuator}" is mapped twice; keep one entry per actuator`);
+        throw new ConfigError(ActuateCodes.mapDuplicate, `${where}: actuator "${e.actuator}" is mapped twice; keep one entry per actuator`);
       }
       const scale = e.scale ?? 1;
       const offset = e.offset ?? 0;
       if (!Number.isFinite(scale) || !Number.isFinite(offset)) {
-        throw new ConfigError('E_MAP_LINEAR', `${where}: scale and offset must be finite numbers (got ${scale}, ${offset})`);
+        throw new ConfigError(ActuateCodes.mapLinear, `${where}: scale and offset must be finite numbers (got ${scale}, ${offset})`);
       }
       this.outputIndex[ai] = oi;
       this.scale[ai] = scale;

@@ -2,6 +2,7 @@ import type { ActuatorDef } from '../boards/types.js';
 import { ConfigError } from '../core/errors.js';
 import type { PwmChannel, PwmProvider } from '../hal/pwm.js';
 import { type Actuator, clampToDef } from './actuator.js';
+import { ActuateCodes } from './codes.js';
 
 /**
  * A sysfs PWM channel. kind "pwm": value is a duty cycle 0..1 of the period;
@@ -17,14 +18,15 @@ export class PwmActuator implements Actuator {
   #last = Number.NaN;
 
   constructor(def: ActuatorDef, provider: PwmProvider) {
-    if (!def.pwm) throw new ConfigError('E_ACTUATOR_CONFIG', `actuator "${def.name}" (via sysfs-pwm) needs "pwm": {chip, channel, periodNs}`);
-    if (def.kind === 'digital') throw new ConfigError('E_ACTUATOR_CONFIG', `actuator "${def.name}": kind "digital" cannot be driven via sysfs-pwm; use via "gpio"`);
+    if (!def.pwm) throw new ConfigError(ActuateCodes.config, `actuator "${def.name}" (via sysfs-pwm) needs "pwm": {chip, channel, periodNs}`);
+    if (def.kind === 'digital')
+      throw new ConfigError(ActuateCodes.config, `actuator "${def.name}": kind "digital" cannot be driven via sysfs-pwm; use via "gpio"`);
     const periodNs = def.pwm.periodNs;
     if (!Number.isInteger(periodNs) || periodNs <= 0) {
-      throw new ConfigError('E_ACTUATOR_CONFIG', `actuator "${def.name}": pwm.periodNs must be a positive integer, got ${periodNs}`);
+      throw new ConfigError(ActuateCodes.config, `actuator "${def.name}": pwm.periodNs must be a positive integer, got ${periodNs}`);
     }
     if (def.kind === 'servo' && def.max * 1000 > periodNs) {
-      throw new ConfigError('E_ACTUATOR_CONFIG', `actuator "${def.name}": max pulse ${def.max} us does not fit in period ${periodNs} ns`);
+      throw new ConfigError(ActuateCodes.config, `actuator "${def.name}": max pulse ${def.max} us does not fit in period ${periodNs} ns`);
     }
     this.name = def.name;
     this.def = def;

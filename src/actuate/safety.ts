@@ -1,5 +1,6 @@
 import type { ActuatorDef } from '../boards/types.js';
 import { ConfigError } from '../core/errors.js';
+import { ActuateCodes } from './codes.js';
 
 /**
  * The limits every command passes through between the predictor and the actuators:
@@ -9,13 +10,13 @@ import { ConfigError } from '../core/errors.js';
 export function validateActuatorDef(def: ActuatorDef): void {
   const where = `actuator "${def.name}"`;
   if (!Number.isFinite(def.min) || !Number.isFinite(def.max) || def.min > def.max) {
-    throw new ConfigError('E_ACTUATOR_LIMITS', `${where}: min and max must be finite with min <= max (got ${def.min}, ${def.max}); fix the board definition`);
+    throw new ConfigError(ActuateCodes.limits, `${where}: min and max must be finite with min <= max (got ${def.min}, ${def.max}); fix the board definition`);
   }
   if (!Number.isFinite(def.safe) || def.safe < def.min || def.safe > def.max) {
-    throw new ConfigError('E_ACTUATOR_LIMITS', `${where}: safe value ${def.safe} must lie in [${def.min}, ${def.max}]; fix the board definition`);
+    throw new ConfigError(ActuateCodes.limits, `${where}: safe value ${def.safe} must lie in [${def.min}, ${def.max}]; fix the board definition`);
   }
   if (!(def.slewPerS > 0)) {
-    throw new ConfigError('E_ACTUATOR_LIMITS', `${where}: slewPerS must be > 0 (Infinity allowed), got ${def.slewPerS}`);
+    throw new ConfigError(ActuateCodes.limits, `${where}: slewPerS must be > 0 (Infinity allowed), got ${def.slewPerS}`);
   }
 }
 

@@ -8,6 +8,7 @@ import { GpioActuator } from './gpio.js';
 import { PwmActuator } from './pwm.js';
 import { validateActuatorDef } from './safety.js';
 import { SimActuator } from './sim.js';
+import { ActuateCodes } from './codes.js';
 
 /** Backends a board's actuators may need; only the ones its `via` fields name are required. */
 export interface ActuatorBackends {
@@ -60,7 +61,11 @@ export class ActuatorSet {
     for (const a of this.actuators) attempt(a, () => a.flush());
     this.#inSafe = true;
     if (failed.length > 0) {
-      throw new ReflexError('E_SAFE_FAILED', `could not put ${failed.length} actuator(s) in the safe state (${failed.join('; ')}): check the wiring and cut power to them`, { cause: first });
+      throw new ReflexError(
+        ActuateCodes.safeFailed,
+        `could not put ${failed.length} actuator(s) in the safe state (${failed.join('; ')}): check the wiring and cut power to them`,
+        { cause: first },
+      );
     }
   }
 
@@ -76,7 +81,11 @@ export function createActuator(def: ActuatorDef, backends: ActuatorBackends, bat
       return new SimActuator(def);
     case 'gpio':
       if (!backends.gpio) throw missing(def, 'a GPIO provider');
-      if (def.kind !== 'digital') throw new ConfigError('E_ACTUATOR_CONFIG', `actuator "${def.name}": via "gpio" drives digital outputs only (kind is "${def.kind}"); use sysfs-pwm or the bridge`);
+      if (def.kind !== 'digital')
+        throw new ConfigError(
+          ActuateCodes.config,
+          `actuator "${def.name}": via "gpio" drives digital outputs only (kind is "${def.kind}"); use sysfs-pwm or the bridge`,
+        );
       return new GpioActuator(def, backends.gpio);
     case 'sysfs-pwm':
       if (!backends.pwm) throw missing(def, 'a PWM provider');
@@ -85,7 +94,7 @@ export function createActuator(def: ActuatorDef, backends: ActuatorBackends, bat
       if (!backends.bridge) throw missing(def, 'the bridge actuator sink');
       return new BridgeActuator(def, batch());
     default:
-      throw new ConfigError('E_ACTUATOR_CONFIG', `actuator "${(def as ActuatorDef).name}": unknown via "${String((def as ActuatorDef).via)}" (bridge, gpio, sysfs-pwm, sim)`);
+      throw new ConfigError(ActuateCodes.config, `actuator "${def.name}": unknown via "${String(def.via)}" (bridge, gpio, sysfs-pwm, sim)`);
   }
 }
 
@@ -96,7 +105,7 @@ export function createActuator(def: ActuatorDef, backends: ActuatorBackends, bat
 export function createActuators(defs: readonly ActuatorDef[], backends: ActuatorBackends, opts: { simulate?: boolean } = {}): ActuatorSet {
   const names = new Set<string>();
   for (const d of defs) {
-    if (names.has(d.name)) throw new ConfigError('E_ACTUATOR_CONFIG', `two actuators are named "${d.name}"; names must be unique`);
+    if (names.has(d.name)) throw new ConfigError(ActuateCodes.config, `two actuators are named "${d.name}"; names must be unique`);
     names.add(d.name);
   }
   let batch: BridgeBatch | undefined;
@@ -112,5 +121,8 @@ export function createActuators(defs: readonly ActuatorDef[], backends: Actuator
 }
 
 function missing(def: ActuatorDef, what: string): ConfigError {
-  return new ConfigError('E_ACTUATOR_BACKEND', `actuator "${def.name}" is driven via "${def.via}" but no ${what} was given; pass it in ActuatorBackends or run with simulated actuators`);
+  return new ConfigError(
+    ActuateCodes.backend,
+    `actuator "${def.name}" is driven via "${def.via}" but no ${what} was given; pass it in ActuatorBackends or run with simulated actuators`,
+  );
 }

@@ -11,6 +11,7 @@ import type { BridgeBatchOptions } from './bridge.js';
 import { FdBridgeSink } from './fd-bridge.js';
 import type { Actuator } from './actuator.js';
 import { ActuatorSet, createActuator, createActuators } from './set.js';
+import { ActuateCodes } from './codes.js';
 
 export interface WorkerActuatorBackends {
   /** GPIO backend for `via: "gpio"` actuators. */
@@ -56,31 +57,44 @@ export function validateWorkerBackends(defs: readonly ActuatorDef[], b: WorkerAc
     if (d.via === 'gpio' && !b.gpio) throw missing(d, 'gpio: "onoff" | "chardev" | "fake"');
     if (d.via === 'sysfs-pwm' && !b.pwm) throw missing(d, 'pwm: "sysfs" | "fake"');
   }
-  if (b.gpio && !['onoff', 'chardev', 'fake'].includes(b.gpio)) throw new ConfigError('E_ACTUATOR_BACKEND', `worker gpio backend must be onoff, chardev or fake, got "${b.gpio}"`);
-  if (b.pwm && !['sysfs', 'fake'].includes(b.pwm)) throw new ConfigError('E_ACTUATOR_BACKEND', `worker pwm backend must be sysfs or fake, got "${b.pwm}"`);
-  if (b.fakeMirror && b.fakeMirror.byteLength !== 12 * defs.length) throw new RangeError(`fake mirror holds ${b.fakeMirror.byteLength / 12} actuators, the board has ${defs.length}: createFakeMirror(board.actuators.length)`);
+  if (b.gpio && !['onoff', 'chardev', 'fake'].includes(b.gpio))
+    throw new ConfigError(ActuateCodes.backend, `worker gpio backend must be onoff, chardev or fake, got "${b.gpio}"`);
+  if (b.pwm && !['sysfs', 'fake'].includes(b.pwm)) throw new ConfigError(ActuateCodes.backend, `worker pwm backend must be sysfs or fake, got "${b.pwm}"`);
+  if (b.fakeMirror && b.fakeMirror.byteLength !== 12 * defs.length)
+    throw new RangeError(`fake mirror holds ${b.fakeMirror.byteLength / 12} actuators, the board has ${defs.length}: createFakeMirror(board.actuators.length)`);
 }
 
 function missing(d: ActuatorDef, what: string): ConfigError {
-  return new ConfigError('E_ACTUATOR_BACKEND', `actuator "${d.name}" is driven via "${d.via}" in the loop worker, but no backend was described; pass actuation.${what}`);
+  return new ConfigError(
+    ActuateCodes.backend,
+    `actuator "${d.name}" is driven via "${d.via}" in the loop worker, but no backend was described; pass actuation.${what}`,
+  );
 }
 
 /** In the worker: open every actuator of the board. Bridge actuators write to the fd in `act`. */
-export async function buildWorkerActuators(defs: readonly ActuatorDef[], b: WorkerActuatorBackends, act: Int32Array): Promise<{ set: ActuatorSet; bridge: FdBridgeSink | null }> {
+export async function buildWorkerActuators(
+  defs: readonly ActuatorDef[],
+  b: WorkerActuatorBackends,
+  act: Int32Array,
+): Promise<{ set: ActuatorSet; bridge: FdBridgeSink | null }> {
   validateWorkerBackends(defs, b);
   const mirror = b.fakeMirror ? createFakeMirror(defs.length, b.fakeMirror) : null;
   let gpio: GpioProvider | undefined;
   let pwm: PwmProvider | undefined;
   if (b.gpio === 'fake') gpio = new (await import('../hal/gpio-fake.js')).FakeGpio(b.fakeGpioChips);
   else if (b.gpio === 'onoff') gpio = new (await import('../hal/gpio-onoff.js')).OnoffGpioProvider({ ...(b.sysRoot && { sysRoot: b.sysRoot }) });
-  else if (b.gpio === 'chardev') gpio = new (await import('../hal/gpio-chardev.js')).ChardevGpioProvider({ ...(b.sysRoot && { sysRoot: b.sysRoot }), ...(b.devRoot && { devRoot: b.devRoot }) });
+  else if (b.gpio === 'chardev')
+    gpio = new (await import('../hal/gpio-chardev.js')).ChardevGpioProvider({
+      ...(b.sysRoot && { sysRoot: b.sysRoot }),
+      ...(b.devRoot && { devRoot: b.devRoot }),
+    });
   if (b.pwm === 'fake') pwm = new (await import('../hal/pwm-fake.js')).FakePwm(b.fakePwmChips);
   else if (b.pwm === 'sysfs') pwm = new (await import('../hal/pwm-sysfs.js')).SysfsPwmProvider({ ...(b.sysRoot && { sysRoot: b.sysRoot }) });
   const needsBridge = defs.some((d) => d.via === 'bridge');
   const bridge = needsBridge ? new FdBridgeSink(act) : null;
   const names = new Set<string>();
   for (const d of defs) {
-    if (names.has(d.name)) throw new ConfigError('E_ACTUATOR_CONFIG', `two actuators are named "${d.name}"; names must be unique`);
+    if (names.has(d.name)) throw new ConfigError(ActuateCodes.config, `two actuators are named "${d.name}"; names must be unique`);
     names.add(d.name);
   }
   // Bridge actuators share one batch (one ACTUATE per cycle); the others are built one by
@@ -93,9 +107,11 @@ export async function buildWorkerActuators(defs: readonly ActuatorDef[], b: Work
       if (d.via === 'bridge') return made.push(bridgeSet!.actuators[bridgeDefs.indexOf(d)]!);
       const g = gpio && mirror && b.gpio === 'fake' ? mirrorGpio(gpio, mirror, i) : gpio;
       const p = pwm && mirror && b.pwm === 'fake' ? mirrorPwm(pwm, mirror, i) : pwm;
-      return made.push(createActuator(d, { ...(g && { gpio: g }), ...(p && { pwm: p }) }, () => {
-        throw new RangeError('bridge batch requested for a non-bridge actuator');
-      }));
+      return made.push(
+        createActuator(d, { ...(g && { gpio: g }), ...(p && { pwm: p }) }, () => {
+          throw new RangeError('bridge batch requested for a non-bridge actuator');
+        }),
+      );
     });
   } catch (err) {
     for (const a of made) a.close();

@@ -7,6 +7,7 @@ import type { SampleBlock } from '../core/block.js';
 import { ConfigError } from '../core/errors.js';
 import { Aligner } from './aligner.js';
 import type { TrackerSampleLike } from './tracker-ring.js';
+import { AlignCodes } from './codes.js';
 
 export interface TrainingSetOptions {
   /** EMG window length, ms. */
@@ -41,10 +42,10 @@ export interface TrainingSet {
  * object. `tracker`: the feed's samples in any order.
  */
 export function buildTrainingSet(blocks: readonly SampleBlock[], tracker: readonly TrackerSampleLike[], opts: TrainingSetOptions): TrainingSet {
-  if (!(opts.windowMs > 0) || !(opts.hopMs > 0)) throw new ConfigError('E_DATASET', 'windowMs and hopMs must be > 0');
+  if (!(opts.windowMs > 0) || !(opts.hopMs > 0)) throw new ConfigError(AlignCodes.dataset, 'windowMs and hopMs must be > 0');
   const first = blocks.find((b) => Number.isFinite(b.hostTimeMs));
-  if (!first) throw new ConfigError('E_DATASET', 'no clock-mapped EMG block in the recording: map blocks with a ClockModel first');
-  if (tracker.length === 0) throw new ConfigError('E_DATASET', 'no tracker samples in the recording');
+  if (!first) throw new ConfigError(AlignCodes.dataset, 'no clock-mapped EMG block in the recording: map blocks with a ClockModel first');
+  if (tracker.length === 0) throw new ConfigError(AlignCodes.dataset, 'no tracker samples in the recording');
   const dims = tracker[0]!.values.length;
   const offset = opts.targetOffsetMs ?? 0;
   const maxGapMs = opts.maxGapMs ?? 100;
@@ -74,7 +75,10 @@ export function buildTrainingSet(blocks: readonly SampleBlock[], tracker: readon
   const c = first.channels;
   const bytes = count * n * c * 4;
   if (bytes > (opts.maxBytes ?? 2 ** 30)) {
-    throw new ConfigError('E_DATASET', `training set would need ${(bytes / 2 ** 20).toFixed(0)} MiB of windows: raise hopMs, shorten the recording or raise maxBytes`);
+    throw new ConfigError(
+      AlignCodes.dataset,
+      `training set would need ${(bytes / 2 ** 20).toFixed(0)} MiB of windows: raise hopMs, shorten the recording or raise maxBytes`,
+    );
   }
   const X = new Float32Array(count * n * c);
   const Y = new Float32Array(count * dims);

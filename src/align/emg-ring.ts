@@ -88,7 +88,9 @@ export class EmgRing {
   /** Copy a block in (channel-major source). The block may be reused by its producer afterwards. */
   push(block: SampleBlock): void {
     if (block.channels !== this.channels) {
-      throw new RangeError(`block on "${block.stream}" has ${block.channels} channels, the ring ${this.channels}: re-create the aligner stream when the source changes`);
+      throw new RangeError(
+        `block on "${block.stream}" has ${block.channels} channels, the ring ${this.channels}: re-create the aligner stream when the source changes`,
+      );
     }
     const n = block.samples;
     const first = block.firstSample;

@@ -9,10 +9,14 @@ import type { Validator } from '../core/validate.js';
 
 type ValueCheck = (v: string) => string | undefined;
 
-const int = (lo: number, hi: number): ValueCheck => (v) =>
-  /^-?\d+$/.test(v) && Number(v) >= lo && Number(v) <= hi ? undefined : `an integer in ${lo}..${hi}`;
-const num = (lo: number, hi: number): ValueCheck => (v) =>
-  v.trim() !== '' && Number.isFinite(Number(v)) && Number(v) >= lo && Number(v) <= hi ? undefined : `a number in ${lo}..${hi}`;
+const int =
+  (lo: number, hi: number): ValueCheck =>
+  (v) =>
+    /^-?\d+$/.test(v) && Number(v) >= lo && Number(v) <= hi ? undefined : `an integer in ${lo}..${hi}`;
+const num =
+  (lo: number, hi: number): ValueCheck =>
+  (v) =>
+    v.trim() !== '' && Number.isFinite(Number(v)) && Number(v) >= lo && Number(v) <= hi ? undefined : `a number in ${lo}..${hi}`;
 const FAULT_KINDS = ['corrupt', 'drop', 'stall', 'disconnect', 'drift', 'jitter', 'garbage'];
 const fault: ValueCheck = (v) => {
   const m = /^([a-z]+):(-?\d+)(@\d+)?$/.exec(v);

@@ -5,19 +5,23 @@ import { ConfigError } from '../core/errors.js';
 import { readJsonFile, Validator } from '../core/validate.js';
 import { validateFirmwareArgs } from './firmware-args.js';
 import type { ActuatorDef, BoardDef, LineRef, SourceDef } from './types.js';
+import { BoardCodes } from './codes.js';
 
 /** The top-level `boards/` folder of the package, from src/ (tsx) or dist/ (built). */
 export const boardsDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'boards');
 
 export function listBoards(dir = boardsDir): string[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
 }
 
 /** Load a board by id (from `boards/`) or by path to a JSON file. */
 export function loadBoard(idOrPath: string, dir = boardsDir): BoardDef {
   const file = idOrPath.endsWith('.json') ? resolve(idOrPath) : join(dir, `${idOrPath}.json`);
   if (!existsSync(file)) {
-    throw new ConfigError('E_BOARD_UNKNOWN', `no board "${idOrPath}": expected ${file}. Known boards: ${listBoards(dir).join(', ')}`);
+    throw new ConfigError(BoardCodes.unknown, `no board "${idOrPath}": expected ${file}. Known boards: ${listBoards(dir).join(', ')}`);
   }
   const raw = readJsonFile(file);
   return { ...validateBoard(raw, file), file };
@@ -111,7 +115,11 @@ function validateActuator(v: Validator, raw: unknown, path: string): ActuatorDef
   if (def.via === 'sysfs-pwm') {
     const p = v.object(a.pwm, `${path}.pwm`);
     v.onlyKeys(p, `${path}.pwm`, ['chip', 'channel', 'periodNs']);
-    def.pwm = { chip: v.string(p.chip, `${path}.pwm.chip`), channel: v.integer(p.channel, `${path}.pwm.channel`, [0, 63]), periodNs: v.integer(p.periodNs, `${path}.pwm.periodNs`, [1000, 1e9]) };
+    def.pwm = {
+      chip: v.string(p.chip, `${path}.pwm.chip`),
+      channel: v.integer(p.channel, `${path}.pwm.channel`, [0, 63]),
+      periodNs: v.integer(p.periodNs, `${path}.pwm.periodNs`, [1000, 1e9]),
+    };
   }
   return def;
 }

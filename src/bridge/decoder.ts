@@ -248,7 +248,11 @@ export class BridgeDecoder {
   #badFrame(kind: BadKind): void {
     this.#bad++;
     this.counters.inc(kind);
-    this.#log.limited('warn', LOG_KEYS[kind], `firmware-bridge: dropped a frame (${kind}), ${this.counters.get(kind)} so far; check the cable, baud rate and firmware version if this keeps happening`);
+    this.#log.limited(
+      'warn',
+      LOG_KEYS[kind],
+      `firmware-bridge: dropped a frame (${kind}), ${this.counters.get(kind)} so far; check the cable, baud rate and firmware version if this keeps happening`,
+    );
     this.#h.onBad?.(kind);
   }
 
@@ -401,7 +405,11 @@ export class BridgeDecoder {
         this.counters.inc('gaps');
         if (gap.missingFrames > 0) this.counters.inc('missing_frames', gap.missingFrames);
         if (gap.missingSamples > 0) this.counters.inc('missing_samples', gap.missingSamples);
-        this.#log.limited('warn', 'bridge.gap', `firmware-bridge: ${gap.missingFrames} SAMPLES frames (${gap.missingSamples} samples) missing after seq ${gap.fromSeq}`);
+        this.#log.limited(
+          'warn',
+          'bridge.gap',
+          `firmware-bridge: ${gap.missingFrames} SAMPLES frames (${gap.missingSamples} samples) missing after seq ${gap.fromSeq}`,
+        );
         this.#extSeq += dSeq;
         this.#extFirst += this.#prevN + dFirst;
         this.#h.onGap?.(gap);

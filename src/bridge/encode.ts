@@ -75,7 +75,8 @@ export class FrameWriter {
 
   /** One encoder for both forms; `kindOf` is a module-level function, so no closure per frame. */
   #actuate<E extends { channel: number; value: number }>(reqId: number, entries: readonly E[], kindOf: (e: E) => number): Uint8Array {
-    if (entries.length > MAX_ACTUATE_ENTRIES) throw new RangeError(`ACTUATE takes at most ${MAX_ACTUATE_ENTRIES} entries per frame, got ${entries.length}: split the command`);
+    if (entries.length > MAX_ACTUATE_ENTRIES)
+      throw new RangeError(`ACTUATE takes at most ${MAX_ACTUATE_ENTRIES} entries per frame, got ${entries.length}: split the command`);
     this.#u16(2, reqId);
     this.#packet[4] = entries.length;
     this.#packet.fill(0, 5, 8);

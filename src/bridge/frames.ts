@@ -336,10 +336,6 @@ const COMMAND_FIXED: Record<number, number> = {
   [FrameType.FAULT]: 10,
 };
 
-export function isHostCommandType(type: number): boolean {
-  return COMMAND_FIXED[type] !== undefined;
-}
-
 /** Parse a host-to-device command payload (the device side, fakes and tests use it). */
 export function parseCommand(type: number, dv: DataView, off: number, len: number): HostCommand | PayloadFault | 'unknown_type' {
   const fixed = COMMAND_FIXED[type];

@@ -1,4 +1,6 @@
 import { ConfigError } from '../core/errors.js';
+import { Logger, type LogFormat } from '../core/log.js';
+import { CoreCodes } from '../core/codes.js';
 
 /** What every `reflex` command receives: its streams and a signal that fires on SIGINT/SIGTERM. */
 export interface CliContext {
@@ -23,7 +25,7 @@ export function parseDuration(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const s = Number(value);
   if (!Number.isFinite(s) || s <= 0) {
-    throw new ConfigError('E_USAGE', `--duration must be a positive number of seconds, got "${value}"`);
+    throw new ConfigError(CoreCodes.usage, `--duration must be a positive number of seconds, got "${value}"`);
   }
   return s;
 }
@@ -55,7 +57,16 @@ export function numberFlag(name: string, value: string | undefined, fallback: nu
   const n = Number(value);
   if (!Number.isFinite(n) || (range && (n < range[0] || n > range[1]))) {
     const r = range ? ` in ${range[0]}..${range[1]}` : '';
-    throw new ConfigError('E_USAGE', `--${name} must be a number${r}, got "${value}"`);
+    throw new ConfigError(CoreCodes.usage, `--${name} must be a number${r}, got "${value}"`);
   }
   return n;
+}
+
+/**
+ * The logger a command writes its log lines with: one `format` line each on ctx.stderr
+ * (docs/runtime.md, "Logs"). Worker threads started under it log the same way
+ * (Logger.settings() travels in their workerData).
+ */
+export function commandLogger(ctx: CliContext, format: LogFormat, component = 'runtime'): Logger {
+  return new Logger({ format, component, write: (line) => ctx.stderr.write(line + '\n') });
 }

@@ -1,29 +1,31 @@
 #!/usr/bin/env node
 /**
  * `reflex`: thin dispatcher. Each command lives in `commands/<name>.ts` and exports
- * `summary`, `usage` and `main` (see `context.ts`), so commands are added without
- * touching this file.
+ * `summary`, `usage` and `main` (see `context.ts`); `commands` below lists them, so a new
+ * command is one file plus one line there (test/cli-commands.test.ts checks none is missing).
  */
-import { readdirSync } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, ReflexError } from '../core/errors.js';
 import type { CliContext, CommandModule } from './context.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ext = extname(fileURLToPath(import.meta.url)); // ".ts" under tsx, ".js" when built
-const commandsDir = join(here, 'commands');
+/**
+ * Every command, loaded only when it runs (or for `--help`): `reflex version` need not load
+ * TensorFlow.js because `run` does. Kept in alphabetical order, the order `--help` prints.
+ */
+export const commands: Readonly<Record<string, () => Promise<CommandModule>>> = {
+  ctl: () => import('./commands/ctl.js'),
+  keygen: () => import('./commands/keygen.js'),
+  run: () => import('./commands/run.js'),
+  subscribe: () => import('./commands/subscribe.js'),
+  version: () => import('./commands/version.js'),
+};
 
 function commandNames(): string[] {
-  return readdirSync(commandsDir)
-    .filter((f) => f.endsWith(ext) && !f.endsWith('.d.ts') && !f.startsWith('_'))
-    .map((f) => f.slice(0, -ext.length))
-    .sort();
+  return Object.keys(commands).sort();
 }
 
 async function load(name: string): Promise<CommandModule | undefined> {
-  if (!/^[a-z][a-z0-9-]*$/.test(name) || !commandNames().includes(name)) return undefined;
-  return (await import(join(commandsDir, name + ext))) as CommandModule;
+  return Object.hasOwn(commands, name) ? commands[name]!() : undefined;
 }
 
 async function help(out: NodeJS.WritableStream): Promise<void> {

@@ -5,8 +5,7 @@
  */
 
 /** The GLIBC_TUNABLES value bin/reflex-node sets; test/core-allocator.test.ts keeps the two equal. */
-export const REFLEX_TUNABLES =
-  'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864:glibc.malloc.top_pad=16777216';
+export const REFLEX_TUNABLES = 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864:glibc.malloc.top_pad=16777216';
 
 export type AllocatorSetting = 'reflex' | 'custom' | 'default';
 

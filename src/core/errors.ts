@@ -1,10 +1,15 @@
 /**
  * Every error Reflex raises on purpose is a ReflexError with a stable `code`.
  * Tests and callers branch on `code`; the message is for people and says what to do.
+ * Codes come from the modules' tables (src/core/codes.ts); docs/errors.md explains each.
  */
+import { CoreCodes, type ErrorCode } from './codes.js';
+
+export type { ErrorCode } from './codes.js';
+
 export class ReflexError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -13,7 +18,7 @@ export class ReflexError extends Error {
 
 /** Bad usage or configuration: the CLI maps this to exit code 2. */
 export class ConfigError extends ReflexError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }
 }
@@ -22,7 +27,7 @@ export class ConfigError extends ReflexError {
 export class DisconnectedError extends ReflexError {
   readonly disconnected = true as const;
   constructor(message: string, options?: { cause?: unknown }) {
-    super('E_DISCONNECTED', message, options);
+    super(CoreCodes.disconnected, message, options);
   }
 }
 

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
+import { CoreCodes } from './codes.js';
 
 /** Parse a JSON configuration file; a syntax error is a ConfigError naming the file. */
 export function readJsonFile(file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as unknown;
   } catch (err) {
-    throw new ConfigError('E_CONFIG', `${file}: not valid JSON (${(err as Error).message})`, { cause: err });
+    throw new ConfigError(CoreCodes.config, `${file}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
 }
 
@@ -22,7 +23,7 @@ export class Validator {
   }
 
   fail(path: string, msg: string): never {
-    throw new ConfigError('E_CONFIG', `${this.#file}: "${path}" ${msg}`);
+    throw new ConfigError(CoreCodes.config, `${this.#file}: "${path}" ${msg}`);
   }
 
   object(v: unknown, path: string): Record<string, unknown> {

@@ -18,5 +18,5 @@ export {
 } from '../bridge/decoder.js';
 export { cobsDecodeInPlace, cobsEncode, cobsMaxEncodedLength } from '../bridge/cobs.js';
 export { crc16, CRC16_INIT, CRC16_TABLE } from '../bridge/crc16.js';
-export { BridgeDeviceError, BridgeErrorCodes } from '../bridge/errors.js';
+export { BridgeDeviceCodes, BridgeDeviceError, BridgeErrorCodes } from '../bridge/errors.js';
 export type { SampleBlock } from '../core/block.js';

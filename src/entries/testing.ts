@@ -10,7 +10,14 @@ export { FakeGpio, type FakeGpioWrite } from '../hal/gpio-fake.js';
 export type { Edge, GpioInputLine, GpioOutputLine, GpioProvider, Level } from '../hal/gpio.js';
 export { FakePwm, type FakePwmOp, type FakePwmState } from '../hal/pwm-fake.js';
 export type { PwmChannel, PwmProvider, PwmRef } from '../hal/pwm.js';
-export { FakeBridgeDevice, type FakeBridgeDeviceOptions, type FakeReply } from '../devices/bridge-fake-device.js';
-export { firmwareBinaryPath, SimFirmwareCodes, startSimFirmware, type SimFirmware, type SimFirmwareExit, type SimFirmwareOptions } from '../devices/sim-firmware.js';
-export { simulateClock, type SimClockOptions, type SimEvent, type SimFrame, type SimPing } from '../time/clock-sim.js';
-export { convergenceSeconds, parseTruth, scoreAgainstTruth, type MappedBlock, type SyncScore, type TruthFrame } from '../time/sim-truth.js';
+export { FakeBridgeDevice, type FakeBridgeDeviceOptions, type FakeReply } from '../testing/bridge-fake-device.js';
+export {
+  firmwareBinaryPath,
+  SimFirmwareCodes,
+  startSimFirmware,
+  type SimFirmware,
+  type SimFirmwareExit,
+  type SimFirmwareOptions,
+} from '../devices/sim/firmware.js';
+export { simulateClock, type SimClockOptions, type SimEvent, type SimFrame, type SimPing } from '../testing/clock-sim.js';
+export { convergenceSeconds, parseTruth, scoreAgainstTruth, type MappedBlock, type SyncScore, type TruthFrame } from '../testing/sim-truth.js';

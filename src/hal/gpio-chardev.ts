@@ -6,6 +6,7 @@ import { ReflexError } from '../core/errors.js';
 import { Logger } from '../core/log.js';
 import type { Edge, GpioInputLine, GpioOutputLine, GpioProvider, Level } from './gpio.js';
 import { listChardevChips, parseGpiodetect, pickChardevChip, type ChardevGpioChip } from './gpio-resolve.js';
+import { GpioCodes } from './codes.js';
 
 /** What the helper processes did; for diagnostics and for tests to wait on. */
 export interface GpioHelperEvent {
@@ -99,7 +100,7 @@ export class ChardevGpioProvider implements GpioProvider {
       this.#o.onHelper?.({ tool, event: 'exit', args, detail });
       onExit(ok, detail);
     };
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
       if (stderr.length < 2000) stderr += s;
     });
     child.on('error', (err) => end(false, `${err.message}: install Debian package gpiod >= 2 or set binDir`));
@@ -126,7 +127,7 @@ export class ChardevGpioProvider implements GpioProvider {
     if (r.error || r.status !== 0) {
       this.#counters.inc('gpio_helper_failures');
       const why = r.error ? r.error.message : `exit code ${r.status}: ${(r.stderr ?? '').trim()}`;
-      throw new ReflexError('E_GPIO_HELPER', `${this.bin(tool)} ${args.join(' ')} failed (${why}); the chardev backend needs Debian package gpiod >= 2`);
+      throw new ReflexError(GpioCodes.helper, `${this.bin(tool)} ${args.join(' ')} failed (${why}); the chardev backend needs Debian package gpiod >= 2`);
     }
     return r.stdout;
   }
@@ -136,8 +137,10 @@ export class ChardevGpioProvider implements GpioProvider {
     const out = this.#run('gpiodetect', ['--version']);
     const m = /v(\d+)\.(\d+)/.exec(out);
     if (!m || Number(m[1]) < 2) {
-      throw new ReflexError('E_GPIO_CHARDEV_VERSION',
-        `${this.bin('gpiodetect')} reports "${out.split('\n')[0]?.trim()}": the chardev backend needs libgpiod >= 2 (Debian package gpiod >= 2, Debian 13 or later), or use the onoff backend`);
+      throw new ReflexError(
+        GpioCodes.chardevVersion,
+        `${this.bin('gpiodetect')} reports "${out.split('\n')[0]?.trim()}": the chardev backend needs libgpiod >= 2 (Debian package gpiod >= 2, Debian 13 or later), or use the onoff backend`,
+      );
     }
     this.#checked = true;
   }
@@ -146,7 +149,7 @@ export class ChardevGpioProvider implements GpioProvider {
 function parseGetValue(out: string, ref: LineRef): Level {
   const t = out.trim();
   const m = /=(active|inactive)$/.exec(t) ?? /^([01])$/.exec(t);
-  if (!m) throw new ReflexError('E_GPIO_HELPER', `gpioget printed "${t}" for ${ref.chip}:${ref.line}, expected "<line>=active|inactive"`);
+  if (!m) throw new ReflexError(GpioCodes.helper, `gpioget printed "${t}" for ${ref.chip}:${ref.line}, expected "<line>=active|inactive"`);
   return m[1] === 'active' || m[1] === '1' ? 1 : 0;
 }
 
@@ -191,8 +194,8 @@ class RespawnOutput implements GpioOutputLine {
   }
 
   write(value: Level): void {
-    if (this.#closed) throw new ReflexError('E_GPIO_CLOSED', `write to closed GPIO ${this.ref.chip}:${this.ref.line}: open it again`);
-    if (this.#error) throw new ReflexError('E_GPIO_HELPER', `GPIO ${this.ref.chip}:${this.ref.line}: gpioset failed: ${this.#error}`);
+    if (this.#closed) throw new ReflexError(GpioCodes.closed, `write to closed GPIO ${this.ref.chip}:${this.ref.line}: open it again`);
+    if (this.#error) throw new ReflexError(GpioCodes.helper, `GPIO ${this.ref.chip}:${this.ref.line}: gpioset failed: ${this.#error}`);
     this.#want = value;
     this.#advance();
   }
@@ -264,9 +267,9 @@ class MonitoredInput implements GpioInputLine {
   }
 
   read(): Level {
-    if (this.#closed) throw new ReflexError('E_GPIO_CLOSED', `read of closed GPIO ${this.ref.chip}:${this.ref.line}: open it again`);
+    if (this.#closed) throw new ReflexError(GpioCodes.closed, `read of closed GPIO ${this.ref.chip}:${this.ref.line}: open it again`);
     // A dead monitor means the cached level may be stale: never return it as current.
-    if (this.#error) throw new ReflexError('E_GPIO_HELPER', `GPIO ${this.ref.chip}:${this.ref.line}: gpiomon failed: ${this.#error}`);
+    if (this.#error) throw new ReflexError(GpioCodes.helper, `GPIO ${this.ref.chip}:${this.ref.line}: gpiomon failed: ${this.#error}`);
     return this.#level;
   }
 

@@ -1,6 +1,7 @@
 import type { LineRef } from '../boards/types.js';
 import { ConfigError, ReflexError } from '../core/errors.js';
 import type { Edge, GpioInputLine, GpioOutputLine, GpioProvider, Level } from './gpio.js';
+import { GpioCodes } from './codes.js';
 
 /** One write an output line made, as the fake records it. */
 export interface FakeGpioWrite {
@@ -47,7 +48,7 @@ export class FakeGpio implements GpioProvider {
     return {
       ref,
       write: (value) => {
-        if (closed) throw new ReflexError('E_GPIO_CLOSED', `write to closed fake line ${key}: open it again`);
+        if (closed) throw new ReflexError(GpioCodes.closed, `write to closed fake line ${key}: open it again`);
         set(value);
       },
       close: () => {
@@ -66,7 +67,7 @@ export class FakeGpio implements GpioProvider {
     return {
       ref,
       read: () => {
-        if (closed) throw new ReflexError('E_GPIO_CLOSED', `read of closed fake line ${key}: open it again`);
+        if (closed) throw new ReflexError(GpioCodes.closed, `read of closed fake line ${key}: open it again`);
         return toLogical(ref, this.#physical.get(key) ?? 0);
       },
       watch: (listener) => {
@@ -108,18 +109,20 @@ export class FakeGpio implements GpioProvider {
   #check(ref: LineRef): void {
     const n = this.#chips.get(ref.chip);
     if (n === undefined) {
-      throw new ConfigError('E_GPIO_CHIP_NOT_FOUND',
-        `no GPIO chip labelled "${ref.chip}" in the fake; chips present: ${[...this.#chips.keys()].map((l) => `"${l}"`).join(', ')}`);
+      throw new ConfigError(
+        GpioCodes.chipNotFound,
+        `no GPIO chip labelled "${ref.chip}" in the fake; chips present: ${[...this.#chips.keys()].map((l) => `"${l}"`).join(', ')}`,
+      );
     }
     if (!Number.isInteger(ref.line) || ref.line < 0 || ref.line >= n) {
-      throw new ConfigError('E_GPIO_LINE_RANGE', `line ${ref.line} is out of range for fake chip "${ref.chip}" (lines 0..${n - 1})`);
+      throw new ConfigError(GpioCodes.lineRange, `line ${ref.line} is out of range for fake chip "${ref.chip}" (lines 0..${n - 1})`);
     }
   }
 
   #claim(ref: LineRef): string {
     this.#check(ref);
     const key = keyOf(ref);
-    if (this.#open.has(key)) throw new ReflexError('E_GPIO_BUSY', `fake line ${key} is already open: close it first`);
+    if (this.#open.has(key)) throw new ReflexError(GpioCodes.busy, `fake line ${key} is already open: close it first`);
     this.#open.add(key);
     return key;
   }

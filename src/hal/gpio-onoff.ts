@@ -5,6 +5,7 @@ import { ReflexError } from '../core/errors.js';
 import { Logger } from '../core/log.js';
 import type { Edge, GpioInputLine, GpioOutputLine, GpioProvider, Level } from './gpio.js';
 import { resolveSysfsLine } from './gpio-resolve.js';
+import { GpioCodes } from './codes.js';
 
 /** The part of onoff's `Gpio` this backend uses (same shapes as onoff 6's typings). */
 export interface OnoffGpioLike {
@@ -69,7 +70,7 @@ export class OnoffGpioProvider implements GpioProvider {
     return {
       ref,
       write: (value) => {
-        if (closed) throw new ReflexError('E_GPIO_CLOSED', `write to closed GPIO ${ref.chip}:${ref.line}: open it again`);
+        if (closed) throw new ReflexError(GpioCodes.closed, `write to closed GPIO ${ref.chip}:${ref.line}: open it again`);
         gpio.writeSync(value);
       },
       close: () => {
@@ -87,7 +88,7 @@ export class OnoffGpioProvider implements GpioProvider {
     return {
       ref,
       read: () => {
-        if (closed) throw new ReflexError('E_GPIO_CLOSED', `read of closed GPIO ${ref.chip}:${ref.line}: open it again`);
+        if (closed) throw new ReflexError(GpioCodes.closed, `read of closed GPIO ${ref.chip}:${ref.line}: open it again`);
         return gpio.readSync();
       },
       watch: (listener) => {
@@ -115,10 +116,13 @@ export class OnoffGpioProvider implements GpioProvider {
       return new Gpio(n, direction, edge, { activeLow: ref.activeLow === true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const hint = code === 'EACCES'
-        ? 'add the user to group "gpio" (Raspberry Pi OS) or see docs/hal.md for a udev rule'
-        : code === 'EBUSY' ? 'another process or driver holds this line' : 'see docs/hal.md';
-      throw new ReflexError('E_GPIO_OPEN', `cannot open GPIO ${ref.chip}:${ref.line} (sysfs ${n}): ${(err as Error).message}; ${hint}`, { cause: err });
+      const hint =
+        code === 'EACCES'
+          ? 'add the user to group "gpio" (Raspberry Pi OS) or see docs/hal.md for a udev rule'
+          : code === 'EBUSY'
+            ? 'another process or driver holds this line'
+            : 'see docs/hal.md';
+      throw new ReflexError(GpioCodes.open, `cannot open GPIO ${ref.chip}:${ref.line} (sysfs ${n}): ${(err as Error).message}; ${hint}`, { cause: err });
     }
   }
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LineRef } from '../boards/types.js';
 import { ConfigError, ReflexError } from '../core/errors.js';
+import { GpioCodes } from './codes.js';
 
 /**
  * Chip label + line offset -> what a backend needs: the global sysfs GPIO number (onoff)
@@ -42,7 +43,7 @@ function readInt(path: string): number {
   const s = readTrim(path);
   const n = Number(s);
   if (!/^\d+$/.test(s) || !Number.isSafeInteger(n)) {
-    throw new ReflexError('E_GPIO_SYSFS', `${path} holds "${s}", expected a non-negative integer: is this a sysfs tree?`);
+    throw new ReflexError(GpioCodes.sysfs, `${path} holds "${s}", expected a non-negative integer: is this a sysfs tree?`);
   }
   return n;
 }
@@ -65,16 +66,20 @@ function pickByLabel<T extends { label: string | undefined }>(chips: T[], ref: L
   if (matches.length === 1) return matches[0]!;
   const labels = [...new Set(chips.map((c) => c.label ?? '(no label)'))];
   if (matches.length > 1) {
-    throw new ConfigError('E_GPIO_CHIP_AMBIGUOUS', `${matches.length} GPIO chips in ${where} are labelled "${ref.chip}": this backend cannot tell them apart`);
+    throw new ConfigError(GpioCodes.chipAmbiguous, `${matches.length} GPIO chips in ${where} are labelled "${ref.chip}": this backend cannot tell them apart`);
   }
-  throw new ConfigError('E_GPIO_CHIP_NOT_FOUND',
-    `no GPIO chip labelled "${ref.chip}" in ${where}; chips present: ${labels.length ? labels.map((l) => `"${l}"`).join(', ') : 'none'}. Fix the "chip" of this line in the board file (gpiodetect lists labels)`);
+  throw new ConfigError(
+    GpioCodes.chipNotFound,
+    `no GPIO chip labelled "${ref.chip}" in ${where}; chips present: ${labels.length ? labels.map((l) => `"${l}"`).join(', ') : 'none'}. Fix the "chip" of this line in the board file (gpiodetect lists labels)`,
+  );
 }
 
 function checkRange(ref: LineRef, ngpio: number | undefined): void {
   if (!Number.isInteger(ref.line) || ref.line < 0 || (ngpio !== undefined && ref.line >= ngpio)) {
-    throw new ConfigError('E_GPIO_LINE_RANGE',
-      `line ${ref.line} is out of range for chip "${ref.chip}"${ngpio !== undefined ? ` (it has lines 0..${ngpio - 1})` : ''}: fix "line" in the board file`);
+    throw new ConfigError(
+      GpioCodes.lineRange,
+      `line ${ref.line} is out of range for chip "${ref.chip}"${ngpio !== undefined ? ` (it has lines 0..${ngpio - 1})` : ''}: fix "line" in the board file`,
+    );
   }
 }
 
@@ -83,8 +88,10 @@ export function resolveSysfsLine(ref: LineRef, opts: ResolveOptions = {}): numbe
   const root = opts.sysRoot ?? '/sys';
   const chips = listSysfsGpioChips(opts);
   if (chips.length === 0) {
-    throw new ReflexError('E_GPIO_NO_SYSFS',
-      `${join(root, 'class', 'gpio')} has no gpiochip entries: this kernel has no sysfs GPIO, use the chardev backend (Debian package gpiod >= 2)`);
+    throw new ReflexError(
+      GpioCodes.noSysfs,
+      `${join(root, 'class', 'gpio')} has no gpiochip entries: this kernel has no sysfs GPIO, use the chardev backend (Debian package gpiod >= 2)`,
+    );
   }
   const chip = pickByLabel(chips, ref, join(root, 'class', 'gpio'));
   checkRange(ref, chip.ngpio);

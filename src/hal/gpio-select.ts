@@ -29,9 +29,10 @@ export function selectGpio(opts: { sysRoot?: string; logger?: Logger } = {}): Gp
     sim,
     providerFor(ref: LineRef): GpioProvider {
       if (ref.chip === SIM_CHIP) return sim;
-      real ??= listSysfsGpioChips({ ...(opts.sysRoot !== undefined && { sysRoot: opts.sysRoot }) }).length > 0
-        ? new OnoffGpioProvider({ ...(opts.sysRoot !== undefined && { sysRoot: opts.sysRoot }), ...(opts.logger && { logger: opts.logger }) })
-        : new ChardevGpioProvider({ ...(opts.sysRoot !== undefined && { sysRoot: opts.sysRoot }), ...(opts.logger && { logger: opts.logger }) });
+      real ??=
+        listSysfsGpioChips({ ...(opts.sysRoot !== undefined && { sysRoot: opts.sysRoot }) }).length > 0
+          ? new OnoffGpioProvider({ ...(opts.sysRoot !== undefined && { sysRoot: opts.sysRoot }), ...(opts.logger && { logger: opts.logger }) })
+          : new ChardevGpioProvider({ ...(opts.sysRoot !== undefined && { sysRoot: opts.sysRoot }), ...(opts.logger && { logger: opts.logger }) });
       return real;
     },
   };

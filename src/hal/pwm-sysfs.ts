@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, readFileSync, readdirSync, realpathS
 import { basename, join } from 'node:path';
 import { ConfigError, ReflexError } from '../core/errors.js';
 import type { PwmChannel, PwmProvider, PwmRef } from './pwm.js';
+import { PwmCodes } from './codes.js';
 
 export interface SysfsPwmOptions {
   /** sysfs root; default "/sys". Tests point it at a fake tree. */
@@ -42,7 +43,7 @@ export class SysfsPwmProvider implements PwmProvider {
   resolveChip(chip: string): string {
     if (chip.startsWith('/')) {
       if (!existsSync(join(chip, 'export'))) {
-        throw new ConfigError('E_PWM_CHIP_NOT_FOUND', `${chip} is not a pwmchip directory (no "export" in it): fix the pwm chip in the board file`);
+        throw new ConfigError(PwmCodes.chipNotFound, `${chip} is not a pwmchip directory (no "export" in it): fix the pwm chip in the board file`);
       }
       return chip;
     }
@@ -55,15 +56,17 @@ export class SysfsPwmProvider implements PwmProvider {
       if (n === chip || devName === chip) return join(dir, n);
       seen.push(devName ? `"${devName}" (${n})` : n);
     }
-    throw new ConfigError('E_PWM_CHIP_NOT_FOUND',
-      `no PWM chip "${chip}" in ${dir}; chips present: ${seen.length ? seen.join(', ') : 'none (is a PWM overlay enabled, e.g. dtoverlay=pwm-2chan?)'}`);
+    throw new ConfigError(
+      PwmCodes.chipNotFound,
+      `no PWM chip "${chip}" in ${dir}; chips present: ${seen.length ? seen.join(', ') : 'none (is a PWM overlay enabled, e.g. dtoverlay=pwm-2chan?)'}`,
+    );
   }
 
   open(ref: PwmRef): SysfsPwmChannel {
     const chipDir = this.resolveChip(ref.chip);
     const npwm = Number(readFileSync(join(chipDir, 'npwm'), 'utf8').trim());
     if (!Number.isInteger(ref.channel) || ref.channel < 0 || ref.channel >= npwm) {
-      throw new ConfigError('E_PWM_CHANNEL_RANGE', `PWM channel ${ref.channel} is out of range for ${ref.chip} (channels 0..${npwm - 1}): fix the board file`);
+      throw new ConfigError(PwmCodes.channelRange, `PWM channel ${ref.channel} is out of range for ${ref.chip} (channels 0..${npwm - 1}): fix the board file`);
     }
     const chanDir = join(chipDir, `pwm${ref.channel}`);
     if (!existsSync(chanDir)) {
@@ -83,8 +86,11 @@ export class SysfsPwmProvider implements PwmProvider {
         return;
       } catch (err) {
         if (performance.now() >= deadline) {
-          throw new ReflexError('E_PWM_EXPORT',
-            `exported PWM channel ${ref.channel} of ${ref.chip} but ${chanDir} is not writable after ${this.#settleMs} ms (${(err as Error).message}): see docs/hal.md for the udev rule`, { cause: err });
+          throw new ReflexError(
+            PwmCodes.export,
+            `exported PWM channel ${ref.channel} of ${ref.chip} but ${chanDir} is not writable after ${this.#settleMs} ms (${(err as Error).message}): see docs/hal.md for the udev rule`,
+            { cause: err },
+          );
         }
         // A synchronous nap: open() is synchronous by contract and this runs once per channel.
         Atomics.wait(nap, 0, 0, 10);
@@ -97,10 +103,15 @@ export class SysfsPwmProvider implements PwmProvider {
       fn();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const hint = code === 'EACCES' ? ': add the user to group "gpio" and install the udev rule in docs/hal.md'
-        : code === 'EINVAL' ? ': the kernel rejected the value (duty above period, or enable before a period was set)'
-        : code === 'EBUSY' ? ': another driver or process holds this channel' : '';
-      throw new ReflexError('E_PWM_WRITE', `cannot ${what}: ${(err as Error).message}${hint}`, { cause: err });
+      const hint =
+        code === 'EACCES'
+          ? ': add the user to group "gpio" and install the udev rule in docs/hal.md'
+          : code === 'EINVAL'
+            ? ': the kernel rejected the value (duty above period, or enable before a period was set)'
+            : code === 'EBUSY'
+              ? ': another driver or process holds this channel'
+              : '';
+      throw new ReflexError(PwmCodes.write, `cannot ${what}: ${(err as Error).message}${hint}`, { cause: err });
     }
   }
 }
@@ -145,7 +156,10 @@ export class SysfsPwmChannel implements PwmChannel {
   setPeriodNs(ns: number): void {
     checkNs(ns, 'period', 1);
     if (ns < this.#dutyNs) {
-      throw new ReflexError('E_PWM_RANGE', `period ${ns} ns is below the current duty ${this.#dutyNs} ns of ${label(this.ref)}: lower the duty first, or use configure(period, duty)`);
+      throw new ReflexError(
+        PwmCodes.range,
+        `period ${ns} ns is below the current duty ${this.#dutyNs} ns of ${label(this.ref)}: lower the duty first, or use configure(period, duty)`,
+      );
     }
     this.configure(ns, this.#dutyNs);
   }
@@ -153,7 +167,7 @@ export class SysfsPwmChannel implements PwmChannel {
   setDutyNs(ns: number): void {
     checkNs(ns, 'duty', 0);
     if (ns > this.#periodNs) {
-      throw new ReflexError('E_PWM_RANGE', `duty ${ns} ns is above the period ${this.#periodNs} ns of ${label(this.ref)}: set the period first`);
+      throw new ReflexError(PwmCodes.range, `duty ${ns} ns is above the period ${this.#periodNs} ns of ${label(this.ref)}: set the period first`);
     }
     this.#writeDuty(ns);
   }
@@ -162,7 +176,7 @@ export class SysfsPwmChannel implements PwmChannel {
   configure(periodNs: number, dutyNs: number): void {
     checkNs(periodNs, 'period', 1);
     checkNs(dutyNs, 'duty', 0);
-    if (dutyNs > periodNs) throw new ReflexError('E_PWM_RANGE', `duty ${dutyNs} ns is above period ${periodNs} ns for ${label(this.ref)}`);
+    if (dutyNs > periodNs) throw new ReflexError(PwmCodes.range, `duty ${dutyNs} ns is above period ${periodNs} ns for ${label(this.ref)}`);
     this.#live();
     if (periodNs >= this.#periodNs) {
       // Growing: the old duty fits the new period, the new duty needs it.
@@ -178,7 +192,7 @@ export class SysfsPwmChannel implements PwmChannel {
   enable(on: boolean): void {
     this.#live();
     if (on && this.#periodNs === 0) {
-      throw new ReflexError('E_PWM_NO_PERIOD', `enable ${label(this.ref)} before any period was set: call setPeriodNs first`);
+      throw new ReflexError(PwmCodes.noPeriod, `enable ${label(this.ref)} before any period was set: call setPeriodNs first`);
     }
     if (on === this.#enabled) return;
     this.#attempt(() => this.#write(this.#enable, on ? '1' : '0'), `${on ? 'enable' : 'disable'} ${label(this.ref)}`);
@@ -208,7 +222,7 @@ export class SysfsPwmChannel implements PwmChannel {
   }
 
   #live(): void {
-    if (this.#closed) throw new ReflexError('E_PWM_CLOSED', `${label(this.ref)} is closed: open it again`);
+    if (this.#closed) throw new ReflexError(PwmCodes.closed, `${label(this.ref)} is closed: open it again`);
   }
 }
 

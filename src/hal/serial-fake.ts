@@ -1,5 +1,6 @@
 import { DisconnectedError, ReflexError } from '../core/errors.js';
 import type { SerialOpener, SerialOptions, SerialPortLike } from './serial.js';
+import { FakeCodes } from './codes.js';
 
 /**
  * A scriptable serial bus for tests, in the spirit of serialport's MockBinding:
@@ -33,7 +34,7 @@ export class FakeSerialBus {
   port(path: string): FakeSerialPort {
     const p = this.#ports.get(path);
     if (!p || !p.isOpen) {
-      throw new ReflexError('E_FAKE_NOT_OPEN', `no open fake port at ${path}: call createPort(path) and let the driver open it first`);
+      throw new ReflexError(FakeCodes.notOpen, `no open fake port at ${path}: call createPort(path) and let the driver open it first`);
     }
     return p;
   }
@@ -89,7 +90,7 @@ export class FakeSerialPort implements SerialPortLike {
 
   /** Deliver bytes to the driver as if the device sent them. */
   emitData(chunk: Uint8Array): void {
-    if (!this.#open) throw new ReflexError('E_FAKE_NOT_OPEN', `emitData on closed fake port ${this.path}`);
+    if (!this.#open) throw new ReflexError(FakeCodes.notOpen, `emitData on closed fake port ${this.path}`);
     for (const l of this.#data) l(chunk);
   }
 

@@ -39,10 +39,6 @@ export interface FdSerialPort extends SerialPortLike {
   onFdClosing(listener: () => void): void;
 }
 
-export function hasFd(port: SerialPortLike): port is FdSerialPort {
-  return typeof (port as Partial<FdSerialPort>).onFdClosing === 'function' && typeof (port as Partial<FdSerialPort>).fd === 'number';
-}
-
 /** What bindings-cpp's port binding has (LinuxPortBinding / DarwinPortBinding: `fd`, async `close`). */
 interface FdBinding {
   fd?: number | null;
@@ -188,7 +184,13 @@ export const openNodeSerial: SerialOpener = async (opts: SerialOptions) => {
   const port = new SerialPort({ path: opts.path, baudRate: opts.baudRate, autoOpen: false });
   await new Promise<void>((resolve, reject) => {
     port.open((err) => {
-      if (err) reject(new DisconnectedError(`cannot open serial port ${opts.path}: ${err.message}; check the path, permissions (dialout group) and that the device is plugged in`, { cause: err }));
+      if (err)
+        reject(
+          new DisconnectedError(
+            `cannot open serial port ${opts.path}: ${err.message}; check the path, permissions (dialout group) and that the device is plugged in`,
+            { cause: err },
+          ),
+        );
       else resolve();
     });
   });

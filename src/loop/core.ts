@@ -133,7 +133,9 @@ export class ControlCore {
    */
   swapPredictor(p: CorePredictor, map: OutputMap): CorePredictor {
     if (p.inputSize !== this.input.length || p.outputSize !== this.outputs.length) {
-      throw new RangeError(`the new predictor takes ${p.inputSize} inputs and gives ${p.outputSize} outputs; the loop runs ${this.input.length} and ${this.outputs.length}`);
+      throw new RangeError(
+        `the new predictor takes ${p.inputSize} inputs and gives ${p.outputSize} outputs; the loop runs ${this.input.length} and ${this.outputs.length}`,
+      );
     }
     if (map.outputIndex.length !== this.#lim.size) throw new RangeError(`output map covers ${map.outputIndex.length} actuators, limiter ${this.#lim.size}`);
     const old = this.#p;

@@ -2,7 +2,7 @@
 export { ControlLoop, type ControlLoopOptions, type LoopOutput, type SwapCheck, type SwapResult, workerUrl } from './loop.js';
 export { checkSwap, type SwapRequirements } from './swap-check.js';
 export { type VerifiedModel, verifyModelForSwap } from './model-verify.js';
-export { entryUrl, startWorker } from './spawn.js';
+export { entryUrl, startWorker } from '../core/worker.js';
 export type { PredictorSpec, PredictorReport } from './messages.js';
 export { DeadlineSchedule, type OverrunPolicy, type ScheduleOptions, sleepBudgetMs, validateScheduleOptions } from './schedule.js';
 export { emptyStats, type LoopStatsSnapshot, StatsReader, StatsWriter } from './stats.js';

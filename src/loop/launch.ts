@@ -18,6 +18,7 @@ import { sizesOf, spawnWorker } from './spawn.js';
 import { createStatsFrame } from './stats.js';
 import { validateWatchdogOptions, type SafetyEvent } from './watchdog.js';
 import { WriteLog } from './write-log.js';
+import { LoopCodes } from './codes.js';
 
 /** Validated settings, the shared memory both threads use, and the worker's init data. */
 export interface LoopSetup {
@@ -41,18 +42,29 @@ export function prepareLoop(opts: ControlLoopOptions): LoopSetup {
   validateWatchdogOptions(opts.watchdog);
   for (const a of opts.actuators) validateActuatorDef(a);
   if (opts.sink && opts.sink.defs.length !== opts.actuators.length) {
-    throw new ConfigError('E_LOOP_SINK', `the actuator sink drives ${opts.sink.defs.length} actuators, the loop ${opts.actuators.length}; build both from the same board`);
+    throw new ConfigError(
+      LoopCodes.sink,
+      `the actuator sink drives ${opts.sink.defs.length} actuators, the loop ${opts.actuators.length}; build both from the same board`,
+    );
   }
   const mode = opts.actuateIn ?? (opts.actuation ? 'worker' : 'main');
-  if (mode !== 'worker' && mode !== 'main') throw new ConfigError('E_LOOP_ACTUATE_IN', `actuateIn must be "worker" or "main", got "${String(mode)}"`);
+  if (mode !== 'worker' && mode !== 'main') throw new ConfigError(LoopCodes.actuateIn, `actuateIn must be "worker" or "main", got "${String(mode)}"`);
   if (mode === 'worker') {
-    if (!opts.actuation) throw new ConfigError('E_LOOP_ACTUATE_IN', 'actuateIn "worker" needs `actuation` (the backends the worker opens the actuators with); or use actuateIn "main" with a sink');
+    if (!opts.actuation)
+      throw new ConfigError(
+        LoopCodes.actuateIn,
+        'actuateIn "worker" needs `actuation` (the backends the worker opens the actuators with); or use actuateIn "main" with a sink',
+      );
     validateWorkerBackends(opts.actuators, opts.actuation);
     const owned = opts.sink?.defs.find((d) => d.via === 'gpio' || d.via === 'sysfs-pwm');
-    if (owned) throw new ConfigError('E_LOOP_SINK', `actuator "${owned.name}" (via ${owned.via}) is opened by the loop worker; the main-thread sink must not open it too (drop it from the sink, or use actuateIn "main")`);
+    if (owned)
+      throw new ConfigError(
+        LoopCodes.sink,
+        `actuator "${owned.name}" (via ${owned.via}) is opened by the loop worker; the main-thread sink must not open it too (drop it from the sink, or use actuateIn "main")`,
+      );
   }
   const spinUs = opts.spinUs ?? 150;
-  if (!(spinUs >= 0 && spinUs <= 5000)) throw new ConfigError('E_LOOP_SPIN', `spinUs must be 0..5000, got ${spinUs}`);
+  if (!(spinUs >= 0 && spinUs <= 5000)) throw new ConfigError(LoopCodes.spin, `spinUs must be 0..5000, got ${spinUs}`);
   const { inputSize, outputNames } = sizesOf(opts.predictor);
   // Mapping errors surface here, on the caller's thread, with the key named.
   new OutputMap(opts.mapping, opts.actuators, outputNames);
@@ -66,15 +78,30 @@ export function prepareLoop(opts: ControlLoopOptions): LoopSetup {
   input.meta[IN.publishedAtMs] = Number.NaN;
   const swap = new MessageChannel();
   const init: WorkerInit = {
-    schedule, spinMs: spinUs / 1000, watchdog: opts.watchdog,
-    startArmed: opts.startArmed ?? false, predictEveryCycle: opts.predictEveryCycle ?? false,
-    actuators: opts.actuators.map((a) => ({ ...a })), mapping: opts.mapping.map((m) => ({ ...m })),
-    predictor: opts.predictor, inputSize, outputSize: outputNames.length, statsWindow,
+    schedule,
+    spinMs: spinUs / 1000,
+    watchdog: opts.watchdog,
+    startArmed: opts.startArmed ?? false,
+    predictEveryCycle: opts.predictEveryCycle ?? false,
+    actuators: opts.actuators.map((a) => ({ ...a })),
+    mapping: opts.mapping.map((m) => ({ ...m })),
+    predictor: opts.predictor,
+    inputSize,
+    outputSize: outputNames.length,
+    statsWindow,
     ...(opts.priority ? { priority: { ...opts.priority } } : {}),
     ...(mode === 'worker' && { actuation: { ...opts.actuation! } }),
-    buffers: { control: ctrl.buffer as SharedArrayBuffer, input: input.buffer, output: output.buffer, stats: stats.buffer, actuation: act.buffer as SharedArrayBuffer, ...(writeLog && { writeLog: writeLog.buffer }) },
+    buffers: {
+      control: ctrl.buffer as SharedArrayBuffer,
+      input: input.buffer,
+      output: output.buffer,
+      stats: stats.buffer,
+      actuation: act.buffer as SharedArrayBuffer,
+      ...(writeLog && { writeLog: writeLog.buffer }),
+    },
     ...(writeLog && { writeLogSize: writeLog.size }),
     swapPort: swap.port2,
+    ...(opts.log && { log: opts.log.settings() }),
   };
   return { mode, inputSize, outputNames, ctrl, input, output, stats, act, writeLog, swapPort: swap.port1, init };
 }
@@ -106,7 +133,10 @@ export async function launchWorker(init: WorkerInit, startTimeoutMs: number): Pr
   let listener: WorkerListener | null = null;
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const ready = new Promise<PredictorReport>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new ReflexError('E_LOOP_START', `the loop worker did not become ready within ${startTimeoutMs} ms (predictor load + warm-up)`)), startTimeoutMs);
+    const timer = setTimeout(
+      () => reject(new ReflexError(LoopCodes.start, `the loop worker did not become ready within ${startTimeoutMs} ms (predictor load + warm-up)`)),
+      startTimeoutMs,
+    );
     worker.on('message', (m: WorkerMessage) => {
       switch (m.type) {
         case 'ready':
@@ -139,7 +169,7 @@ export async function launchWorker(init: WorkerInit, startTimeoutMs: number): Pr
     });
     worker.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new ReflexError('E_LOOP_START', `the loop worker exited (code ${code}) before it was ready`));
+      reject(new ReflexError(LoopCodes.start, `the loop worker exited (code ${code}) before it was ready`));
       listener?.exited(code);
     });
   });

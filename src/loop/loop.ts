@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import type { OutputMapEntry } from '../actuate/mapping.js';
 import type { ActuatorDef } from '../boards/types.js';
 import { ReflexError } from '../core/errors.js';
+import { Listeners } from '../core/listeners.js';
 import { ACT, type ActuationCounters, MainSafeFrame, readActuationCounters } from '../actuate/fd-bridge.js';
 import type { ActuatorSet } from '../actuate/set.js';
 import type { Logger } from '../core/log.js';
@@ -15,6 +16,7 @@ import { CTRL, request, SharedFrame } from './shared.js';
 import { type LoopStatsSnapshot, StatsReader } from './stats.js';
 import type { WriteLog } from './write-log.js';
 import { reasonCode, reasonOf, type SafetyEvent } from './watchdog.js';
+import { LoopCodes } from './codes.js';
 
 export type { ControlLoopOptions, LoopOutput } from './options.js';
 
@@ -49,7 +51,7 @@ export class ControlLoop {
   readonly #stats: StatsReader;
   readonly #sink: ActuatorSet | undefined;
   readonly #log: Logger | undefined;
-  readonly #listeners = new Set<(e: SafetyEvent) => void>();
+  readonly #listeners = new Listeners<SafetyEvent>();
   readonly #outMeta = new Float64Array(OUT_META);
   readonly #cmd: Float64Array;
   readonly #safeCmd: Float64Array;
@@ -145,10 +147,14 @@ export class ControlLoop {
    * rejects with the file and the mismatch named, and nothing changed.
    */
   async swapModel(dir: string, check: SwapCheck = {}): Promise<SwapResult> {
-    if (this.#stopped || this.#workerGone) throw new ReflexError('E_NO_LOOP', 'the loop is not running; start one to load a model');
+    if (this.#stopped || this.#workerGone) throw new ReflexError(LoopCodes.noLoop, 'the loop is not running; start one to load a model');
     const req: SwapRequirements = {
-      inputSize: this.inputSize, outputCount: this.#outputNames.length, actuators: this.#actuators, mapping: this.#mapping,
-      ...(check.board && { board: check.board }), ...(check.running && { running: check.running }),
+      inputSize: this.inputSize,
+      outputCount: this.#outputNames.length,
+      actuators: this.#actuators,
+      mapping: this.#mapping,
+      ...(check.board && { board: check.board }),
+      ...(check.running && { running: check.running }),
     };
     const backends = check.backends ?? this.#backends;
     const done = await this.#swap.swap(dir, req, { ...check, ...(backends && { backends }) });
@@ -186,20 +192,28 @@ export class ControlLoop {
     into.cycle = m[OUT.cycle]!;
     into.timeMs = m[OUT.timeMs]!;
     into.safe = m[OUT.safe] === 1;
-    into.reason = m[OUT.reason]! < 0 ? null : reasonOf(m[OUT.reason]!) ?? null;
+    into.reason = m[OUT.reason]! < 0 ? null : (reasonOf(m[OUT.reason]!) ?? null);
     into.inputsSeen = m[OUT.inputsSeen]!;
     into.inputHostTimeMs = m[OUT.inputHostTimeMs]!;
     return true;
   }
 
   createOutput(): LoopOutput {
-    return { cycle: -1, timeMs: Number.NaN, safe: true, reason: null, inputsSeen: 0, inputHostTimeMs: Number.NaN, outputs: new Float32Array(this.outputNames.length), commands: new Float64Array(this.actuatorNames.length) };
+    return {
+      cycle: -1,
+      timeMs: Number.NaN,
+      safe: true,
+      reason: null,
+      inputsSeen: 0,
+      inputHostTimeMs: Number.NaN,
+      outputs: new Float32Array(this.outputNames.length),
+      commands: new Float64Array(this.actuatorNames.length),
+    };
   }
 
   /** Safety events (enter safe state, release) in order, as they reach this thread. */
   onSafetyEvent(listener: (e: SafetyEvent) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   /** True while the loop (or this thread's latch) holds the actuators safe. */
@@ -289,10 +303,7 @@ export class ControlLoop {
     Atomics.notify(this.#output.seqView, SharedFrame.SEQ_INDEX);
     this.#applySafe();
     let timer: NodeJS.Timeout | undefined;
-    const gaveUp = await Promise.race([
-      this.#exited.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 5000))),
-    ]);
+    const gaveUp = await Promise.race([this.#exited.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 5000)))]);
     clearTimeout(timer);
     if (gaveUp) await this.#worker.terminate();
     this.#swap.close('the loop stopped');
@@ -323,7 +334,7 @@ export class ControlLoop {
 
   private emit(e: SafetyEvent): void {
     if (e.reason === 'estop' && this.#estopSource) e.detail = this.#estopSource;
-    for (const l of this.#listeners) l(e);
+    this.#listeners.emit(e);
   }
 
   /** The worker failed after start: safe here, and say so (the worker cannot any more). */
@@ -398,8 +409,10 @@ export class ControlLoop {
 const SAFE_ACK_WAIT_MS = 50;
 
 // Node 20 has Atomics.waitAsync; TypeScript's ES2022 lib does not declare it.
-const waitAsync = (Atomics as unknown as {
-  waitAsync(view: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string };
-}).waitAsync;
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(view: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string };
+  }
+).waitAsync;
 
 export { workerUrl } from './spawn.js';

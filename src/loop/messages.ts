@@ -1,6 +1,8 @@
 import type { OutputMapEntry } from '../actuate/mapping.js';
 import type { WorkerActuatorBackends } from '../actuate/worker-backends.js';
 import type { ActuatorDef } from '../boards/types.js';
+import type { ErrorCode } from '../core/codes.js';
+import type { LogSettings } from '../core/log.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { BackendName } from '../predict/backend.js';
 import type { KernelSpec } from '../predict/kernel-spec.js';
@@ -43,10 +45,19 @@ export interface WorkerInit {
   priority?: ThreadPriority;
   /** Present when the worker drives the actuators itself (see ControlLoopOptions.actuateIn). */
   actuation?: WorkerActuatorBackends;
-  buffers: { control: SharedArrayBuffer; input: SharedArrayBuffer; output: SharedArrayBuffer; stats: SharedArrayBuffer; actuation: SharedArrayBuffer; writeLog?: SharedArrayBuffer };
+  buffers: {
+    control: SharedArrayBuffer;
+    input: SharedArrayBuffer;
+    output: SharedArrayBuffer;
+    stats: SharedArrayBuffer;
+    actuation: SharedArrayBuffer;
+    writeLog?: SharedArrayBuffer;
+  };
   writeLogSize?: number;
   /** Where model swaps arrive (SwapRequest), read with receiveMessageOnPort when CTRL.swap moves. */
   swapPort?: MessagePort;
+  /** The main thread's log format and level: the worker's lines look like the rest (core/log.ts). */
+  log?: LogSettings;
 }
 
 /**
@@ -80,10 +91,10 @@ export type WorkerMessage =
   | { type: 'ready'; predictor: PredictorReport }
   | { type: 'event'; event: SafetyEvent }
   /** config: the error was bad input (a ConfigError, e.g. a bad model directory), not a failure. */
-  | { type: 'fatal'; code: string; message: string; config?: boolean }
+  | { type: 'fatal'; code: ErrorCode; message: string; config?: boolean }
   /** The swap `id` took effect: cycle `cycle` was the first run on the new model. */
   | { type: 'swapped'; id: number; cycle: number; buildMs: number; marginMs: number; tensors?: number }
   /** The swap `id` was refused; the old model keeps running. */
-  | { type: 'swap-failed'; id: number; code: string; message: string }
+  | { type: 'swap-failed'; id: number; code: ErrorCode; message: string }
   /** gcs: garbage collections of the worker's heap while the loop ran (0 when nothing allocates per cycle). */
   | { type: 'stopped'; tensors?: number; gcs?: number };

@@ -5,7 +5,7 @@
 import { join, resolve } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ConfigError, isReflexError } from '../core/errors.js';
-import { modelError } from '../predict/errors.js';
+import { ModelCodes, modelError } from '../predict/errors.js';
 import { kernelSpec, kernelTransferList } from '../predict/kernel-spec.js';
 import { META_FILE } from '../predict/metadata.js';
 import { checkModelDir } from '../predict/model-dir.js';
@@ -13,6 +13,7 @@ import { Predictor } from '../predict/predictor.js';
 import { monotonicMs } from '../time/monotonic.js';
 import type { VerifyMessage, VerifyRequest } from './model-verify.js';
 import { checkSwap } from './swap-check.js';
+import { SwapCodes } from './codes.js';
 
 const port = parentPort;
 if (!port) throw new Error('src/loop/model-verify-worker is a worker_threads entry point; use verifyModelForSwap()');
@@ -27,8 +28,12 @@ async function verify(r: VerifyRequest): Promise<void> {
   try {
     p = await Predictor.load(root, { mode: 'compiled', warmUp: 5, ...(r.backends && { backends: r.backends }) });
   } catch (err) {
-    if (isReflexError(err) && (err.code === 'E_COMPILE_UNSUPPORTED' || err.code === 'E_COMPILE_MISMATCH')) {
-      throw modelError('E_COMPILE_UNSUPPORTED', `${err.message}. A live switch runs only the compiled kernel: restart with --model ${root} to run this model through TensorFlow.js`, err);
+    if (isReflexError(err) && (err.code === ModelCodes.compileUnsupported || err.code === ModelCodes.compileMismatch)) {
+      throw modelError(
+        ModelCodes.compileUnsupported,
+        `${err.message}. A live switch runs only the compiled kernel: restart with --model ${root} to run this model through TensorFlow.js`,
+        err,
+      );
     }
     throw err;
   }
@@ -51,7 +56,10 @@ async function verify(r: VerifyRequest): Promise<void> {
 
 verify(workerData as VerifyRequest).catch((err: unknown) => {
   const msg: VerifyMessage = {
-    type: 'error', code: isReflexError(err) ? err.code : 'E_SWAP_VERIFY', message: err instanceof Error ? err.message : String(err), config: err instanceof ConfigError,
+    type: 'error',
+    code: isReflexError(err) ? err.code : SwapCodes.verify,
+    message: err instanceof Error ? err.message : String(err),
+    config: err instanceof ConfigError,
   };
   port.postMessage(msg);
 });

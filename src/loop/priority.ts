@@ -48,7 +48,10 @@ export function applyThreadPriority(p: ThreadPriority): PriorityReport {
     } else {
       const res = spawnSync('chrt', ['-f', '-p', String(p.fifo), String(r.tid)], { encoding: 'utf8' });
       if (res.status === 0) r.applied.push(`SCHED_FIFO ${p.fifo}`);
-      else r.failed.push(`SCHED_FIFO ${p.fifo}: ${res.error ? res.error.message : (res.stderr || `chrt exited ${res.status}`).trim()} (needs util-linux chrt and root or CAP_SYS_NICE)`);
+      else
+        r.failed.push(
+          `SCHED_FIFO ${p.fifo}: ${res.error ? res.error.message : (res.stderr || `chrt exited ${res.status}`).trim()} (needs util-linux chrt and root or CAP_SYS_NICE)`,
+        );
     }
   }
   return r;

@@ -31,7 +31,13 @@ export class LoopRunner {
   readonly #act: Int32Array | null;
 
   constructor(o: {
-    core: ControlCore; sched: DeadlineSchedule; input: SharedFrame; output: SharedFrame; stats: StatsWriter; ctrl: Int32Array; streakLimit: number;
+    core: ControlCore;
+    sched: DeadlineSchedule;
+    input: SharedFrame;
+    output: SharedFrame;
+    stats: StatsWriter;
+    ctrl: Int32Array;
+    streakLimit: number;
     /** Actuators the worker drives itself, and the shared actuation block (safeAck). */
     drive?: { driver: WorkerDriver; act: Int32Array };
   }) {

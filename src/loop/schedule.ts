@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.js';
+import { LoopCodes } from './codes.js';
 
 /**
  * Fixed-rate deadlines on an absolute grid: deadline(k) = start + k * period.
@@ -23,14 +24,14 @@ export const MAX_RATE_HZ = 2000;
 export function validateScheduleOptions(opts: ScheduleOptions): Required<ScheduleOptions> {
   const { rateHz, policy } = opts;
   if (!Number.isFinite(rateHz) || rateHz < MIN_RATE_HZ || rateHz > MAX_RATE_HZ) {
-    throw new ConfigError('E_LOOP_RATE', `loop rate must be ${MIN_RATE_HZ}..${MAX_RATE_HZ} Hz, got ${rateHz}: set loop.rateHz in the run configuration`);
+    throw new ConfigError(LoopCodes.rate, `loop rate must be ${MIN_RATE_HZ}..${MAX_RATE_HZ} Hz, got ${rateHz}: set loop.rateHz in the run configuration`);
   }
   if (policy !== 'skip' && policy !== 'catch-up') {
-    throw new ConfigError('E_LOOP_POLICY', `overrun policy must be "skip" or "catch-up", got "${String(policy)}"`);
+    throw new ConfigError(LoopCodes.policy, `overrun policy must be "skip" or "catch-up", got "${String(policy)}"`);
   }
   const maxCatchUp = opts.maxCatchUp ?? 3;
   if (!Number.isInteger(maxCatchUp) || maxCatchUp < 0 || maxCatchUp > 1000) {
-    throw new ConfigError('E_LOOP_POLICY', `maxCatchUp must be an integer 0..1000, got ${maxCatchUp}`);
+    throw new ConfigError(LoopCodes.policy, `maxCatchUp must be an integer 0..1000, got ${maxCatchUp}`);
   }
   return { rateHz, policy, maxCatchUp };
 }

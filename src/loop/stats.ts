@@ -59,11 +59,28 @@ export interface LoopStatsSnapshot {
 
 export function emptyStats(): LoopStatsSnapshot {
   return {
-    cycles: 0, overruns: 0, skipped: 0, overrunStreak: 0, maxOverrunStreak: 0,
-    latenessP50Us: Number.NaN, latenessP99Us: Number.NaN, latenessMaxUs: Number.NaN, latenessMaxAllUs: 0,
-    computeP50Us: Number.NaN, computeP99Us: Number.NaN, computeMaxUs: Number.NaN, computeMaxAllUs: 0,
-    window: 0, periodUs: 0, lastCycleMs: Number.NaN,
-    safetyEvents: 0, nonFinite: 0, predictorErrors: 0, staleInputs: 0, inputsSeen: 0, safe: false,
+    cycles: 0,
+    overruns: 0,
+    skipped: 0,
+    overrunStreak: 0,
+    maxOverrunStreak: 0,
+    latenessP50Us: Number.NaN,
+    latenessP99Us: Number.NaN,
+    latenessMaxUs: Number.NaN,
+    latenessMaxAllUs: 0,
+    computeP50Us: Number.NaN,
+    computeP99Us: Number.NaN,
+    computeMaxUs: Number.NaN,
+    computeMaxAllUs: 0,
+    window: 0,
+    periodUs: 0,
+    lastCycleMs: Number.NaN,
+    safetyEvents: 0,
+    nonFinite: 0,
+    predictorErrors: 0,
+    staleInputs: 0,
+    inputsSeen: 0,
+    safe: false,
   };
 }
 

@@ -7,7 +7,7 @@
 import { OutputMap, type OutputMapEntry } from '../actuate/mapping.js';
 import type { ActuatorDef } from '../boards/types.js';
 import { ConfigError, isReflexError } from '../core/errors.js';
-import { modelError } from '../predict/errors.js';
+import { ModelCodes, modelError } from '../predict/errors.js';
 import type { ReflexModelMeta } from '../predict/metadata.js';
 
 export interface SwapRequirements {
@@ -27,27 +27,43 @@ export function checkSwap(meta: ReflexModelMeta, file: string, req: SwapRequirem
   const { channels: C, samples: S } = meta.input;
   const restart = 'restart with --model to run it';
   if (req.board && C !== req.board.channels) {
-    throw modelError('E_MODEL_SHAPE', `${file}: the model expects ${C} channels, board ${req.board.id} streams ${req.board.channels}: pick a model trained for this board`);
+    throw modelError(
+      ModelCodes.shape,
+      `${file}: the model expects ${C} channels, board ${req.board.id} streams ${req.board.channels}: pick a model trained for this board`,
+    );
   }
   if (C * S !== req.inputSize) {
-    throw modelError('E_MODEL_SHAPE', `${file}: the model's window is ${S} samples x ${C} channels = ${C * S} values, the running loop takes ${req.inputSize}; ${restart}`);
+    throw modelError(
+      ModelCodes.shape,
+      `${file}: the model's window is ${S} samples x ${C} channels = ${C * S} values, the running loop takes ${req.inputSize}; ${restart}`,
+    );
   }
   if (meta.outputs.length !== req.outputCount) {
-    throw modelError('E_MODEL_SHAPE', `${file}: the model has ${meta.outputs.length} outputs, the running loop ${req.outputCount}; ${restart}`);
+    throw modelError(ModelCodes.shape, `${file}: the model has ${meta.outputs.length} outputs, the running loop ${req.outputCount}; ${restart}`);
   }
   const run = req.running;
   if (run) {
     for (const key of ['samples', 'channels', 'rateHz', 'windowMs'] as const) {
       if (meta.input[key] !== run.input[key]) {
-        throw modelError('E_MODEL_FEATURES', `${file}: input.${key} is ${meta.input[key]}, the running model's is ${run.input[key]}: the features feeding the loop would not fit it; ${restart}`);
+        throw modelError(
+          ModelCodes.features,
+          `${file}: input.${key} is ${meta.input[key]}, the running model's is ${run.input[key]}: the features feeding the loop would not fit it; ${restart}`,
+        );
       }
     }
     if (canonical(meta.features) !== canonical(run.features)) {
-      throw modelError('E_MODEL_FEATURES', `${file}: "features" differs from the feature pipeline running now (${canonical(run.features) ?? 'none'}); the loop would get features the model was not trained on; ${restart}`);
+      throw modelError(
+        ModelCodes.features,
+        `${file}: "features" differs from the feature pipeline running now (${canonical(run.features) ?? 'none'}); the loop would get features the model was not trained on; ${restart}`,
+      );
     }
   }
   try {
-    new OutputMap(req.mapping, req.actuators, meta.outputs.map((o) => o.name));
+    new OutputMap(
+      req.mapping,
+      req.actuators,
+      meta.outputs.map((o) => o.name),
+    );
   } catch (err) {
     if (!isReflexError(err)) throw err;
     throw new ConfigError(err.code, `${file}: ${err.message} (the run's output mapping needs it)`, { cause: err });
@@ -57,7 +73,9 @@ export function checkSwap(meta: ReflexModelMeta, file: string, req: SwapRequirem
 /** JSON with object keys sorted, so two equal settings compare equal whatever their key order. */
 function canonical(v: unknown): string | undefined {
   if (v === undefined) return undefined;
-  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x)
-    ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    : x));
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
 }

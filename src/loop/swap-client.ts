@@ -12,6 +12,7 @@ import type { SwapRequest, WorkerMessage } from './messages.js';
 import { type VerifiedModel, verifyModelForSwap } from './model-verify.js';
 import { CTRL, request } from './shared.js';
 import type { SwapRequirements } from './swap-check.js';
+import { LoopCodes, SwapCodes } from './codes.js';
 
 /** What a model switch is checked against beyond the loop itself (see swap-check.ts). */
 export type SwapCheck = Pick<SwapRequirements, 'board' | 'running'> & { backends?: BackendName[]; verifyTimeoutMs?: number };
@@ -49,15 +50,19 @@ export class SwapClient {
 
   /** Verify `dir` against `req`, then have the worker swap it in; rejects, changing nothing, on any failure. */
   async swap(dir: string, req: SwapRequirements, check: SwapCheck): Promise<SwapDone> {
-    if (this.#gone) throw new ReflexError('E_NO_LOOP', `${this.#gone}; start a loop to load a model`);
-    if (this.#busy) throw new ReflexError('E_SWAP_BUSY', 'a model switch is already under way; wait for its reply');
+    if (this.#gone) throw new ReflexError(LoopCodes.noLoop, `${this.#gone}; start a loop to load a model`);
+    if (this.#busy) throw new ReflexError(SwapCodes.busy, 'a model switch is already under way; wait for its reply');
     this.#busy = true;
     try {
       const v = await verifyModelForSwap({ dir, req, ...(check.backends && { backends: check.backends }) }, check.verifyTimeoutMs);
-      if (this.#gone) throw new ReflexError('E_NO_LOOP', `${this.#gone} while ${v.dir} was being checked`);
+      if (this.#gone) throw new ReflexError(LoopCodes.noLoop, `${this.#gone} while ${v.dir} was being checked`);
       const id = ++this.#id;
       const msg: SwapRequest = {
-        id, dir: v.dir, spec: v.spec, scaling: scalingOf(v.meta), outputNames: v.meta.outputs.map((o) => o.name),
+        id,
+        dir: v.dir,
+        spec: v.spec,
+        scaling: scalingOf(v.meta),
+        outputNames: v.meta.outputs.map((o) => o.name),
         // For the trial prediction in the worker: twice what one took here, and some room.
         needMs: 0.1 + 2 * v.runMs,
         giveUpMs: SWAP_GIVE_UP_MS,
@@ -84,7 +89,7 @@ export class SwapClient {
   /** The loop is gone (`why`): fail the switch under way and any later one. */
   close(why: string): void {
     this.#gone ??= why;
-    for (const w of this.#waiters.values()) w.reject(new ReflexError('E_NO_LOOP', `${why} before the model switch took effect`));
+    for (const w of this.#waiters.values()) w.reject(new ReflexError(LoopCodes.noLoop, `${why} before the model switch took effect`));
     this.#waiters.clear();
     this.#port.close();
   }

@@ -9,12 +9,14 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { OutputMap, type OutputMapEntry } from '../actuate/mapping.js';
 import type { ActuatorDef } from '../boards/types.js';
-import { isReflexError, ReflexError } from '../core/errors.js';
+import { isReflexError, ReflexError, type ErrorCode } from '../core/errors.js';
+import { Logger } from '../core/log.js';
 import { kernelFromSpec } from '../predict/kernel-spec.js';
 import { KernelPredictor } from '../predict/scaling.js';
 import type { ControlCore, CorePredictor } from './core.js';
 import type { SwapRequest, WorkerMessage } from './messages.js';
 import { CTRL } from './shared.js';
+import { SwapCodes } from './codes.js';
 
 type Stage = 'build' | 'trial' | 'swap' | 'retire' | 'done';
 
@@ -33,10 +35,13 @@ export interface ModelSwapperOptions {
   clock: () => number;
   /** Called with the predictor that was replaced (dispose it); returns live tensors, if known. */
   retire?: (old: CorePredictor) => number | undefined;
+  /** Where a failed clean-up of the replaced model is reported (default: a [loop] logger on stderr). */
+  log?: Logger;
 }
 
 export class ModelSwapper {
   readonly #o: ModelSwapperOptions;
+  readonly #log: Logger;
   #seen: number;
   #pending: SwapRequest | null = null;
   #receivedAt = 0;
@@ -51,6 +56,7 @@ export class ModelSwapper {
 
   constructor(o: ModelSwapperOptions) {
     this.#o = o;
+    this.#log = o.log ?? new Logger({ component: 'loop' });
     this.#seen = Atomics.load(o.ctrl, CTRL.swap);
   }
 
@@ -71,10 +77,10 @@ export class ModelSwapper {
       const next = m.message as SwapRequest;
       // Once swapped, the current switch must complete (its ack is due): a newer one is refused.
       if (this.#stage === 'retire') {
-        this.#fail(next, 'E_SWAP_BUSY', 'a model switch is completing; send this one again');
+        this.#fail(next, SwapCodes.busy, 'a model switch is completing; send this one again');
         continue;
       }
-      if (this.#pending) this.#fail(this.#pending, 'E_SWAP_SUPERSEDED', 'a newer model switch replaced this one before it took effect');
+      if (this.#pending) this.#fail(this.#pending, SwapCodes.superseded, 'a newer model switch replaced this one before it took effect');
       this.#reset();
       this.#pending = next;
       this.#receivedAt = now;
@@ -98,7 +104,11 @@ export class ModelSwapper {
       const now = o.clock();
       if (this.#stage !== 'retire' && now - this.#receivedAt > r.giveUpMs) {
         this.#reset();
-        this.#fail(r, 'E_SWAP_NO_GAP', `no gaps of ${r.needMs.toFixed(2)} ms between cycles came within ${r.giveUpMs} ms, so ${r.dir} was not swapped in; lower the loop rate or switch with the loop idle`);
+        this.#fail(
+          r,
+          SwapCodes.noGap,
+          `no gaps of ${r.needMs.toFixed(2)} ms between cycles came within ${r.giveUpMs} ms, so ${r.dir} was not swapped in; lower the loop rate or switch with the loop idle`,
+        );
         return true;
       }
       const need = this.#stage === 'trial' ? r.needMs : STAGE_MS[this.#stage];
@@ -108,14 +118,25 @@ export class ModelSwapper {
         this.#run(r, cycle);
       } catch (err) {
         this.#reset();
-        this.#fail(r, isReflexError(err) ? err.code : 'E_SWAP_BUILD', `${r.dir}: ${err instanceof Error ? err.message : String(err)}; the old model keeps running`);
+        this.#fail(
+          r,
+          isReflexError(err) ? err.code : SwapCodes.build,
+          `${r.dir}: ${err instanceof Error ? err.message : String(err)}; the old model keeps running`,
+        );
         return true;
       }
       const end = o.clock();
       this.#buildMs += end - now;
       this.#marginMs = Math.min(this.#marginMs, deadline - end);
       if (this.#stage === 'done') {
-        o.post({ type: 'swapped', id: r.id, cycle: this.#cycle, buildMs: this.#buildMs, marginMs: this.#marginMs, ...(this.#tensors !== undefined && { tensors: this.#tensors }) });
+        o.post({
+          type: 'swapped',
+          id: r.id,
+          cycle: this.#cycle,
+          buildMs: this.#buildMs,
+          marginMs: this.#marginMs,
+          ...(this.#tensors !== undefined && { tensors: this.#tensors }),
+        });
         this.#reset();
         return true;
       }
@@ -137,7 +158,7 @@ export class ModelSwapper {
         const trial = new Float32Array(this.#p!.outputSize);
         this.#p!.predict(o.core.input, trial);
         const bad = trial.findIndex((v) => !Number.isFinite(v));
-        if (bad >= 0) throw new ReflexError('E_SWAP_NON_FINITE', `output ${r.outputNames[bad]} is ${trial[bad]} on the current window`);
+        if (bad >= 0) throw new ReflexError(SwapCodes.nonFinite, `output ${r.outputNames[bad]} is ${trial[bad]} on the current window`);
         this.#stage = 'swap';
         return;
       }
@@ -151,7 +172,7 @@ export class ModelSwapper {
           this.#tensors = o.retire?.(this.#old!);
         } catch (err) {
           // The new model runs already: a failed clean-up of the old one is reported, not a failed swap.
-          process.stderr.write(`${new Date().toISOString()} warn  [loop] disposing the replaced model failed: ${err instanceof Error ? err.message : String(err)}\n`);
+          this.#log.warn(`disposing the replaced model failed: ${err instanceof Error ? err.message : String(err)}`);
         }
         this.#stage = 'done';
         return;
@@ -171,7 +192,7 @@ export class ModelSwapper {
     this.#marginMs = Infinity;
   }
 
-  #fail(r: SwapRequest, code: string, message: string): void {
+  #fail(r: SwapRequest, code: ErrorCode, message: string): void {
     this.#o.post({ type: 'swap-failed', id: r.id, code, message });
   }
 }

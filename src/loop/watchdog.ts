@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.js';
+import { LoopCodes } from './codes.js';
 
 /**
  * The loop's watchdog: decides when every actuator must go to its safe state and
@@ -49,8 +50,10 @@ export interface WatchdogOptions {
 }
 
 export function validateWatchdogOptions(o: WatchdogOptions): WatchdogOptions {
-  if (!(o.staleMs > 0) || !Number.isFinite(o.staleMs)) throw new ConfigError('E_WATCHDOG', `watchdog.staleMs must be a positive number of ms, got ${o.staleMs}`);
-  if (!Number.isInteger(o.overrunStreak) || o.overrunStreak < 1) throw new ConfigError('E_WATCHDOG', `watchdog.overrunStreak must be an integer >= 1, got ${o.overrunStreak}`);
+  if (!(o.staleMs > 0) || !Number.isFinite(o.staleMs))
+    throw new ConfigError(LoopCodes.watchdog, `watchdog.staleMs must be a positive number of ms, got ${o.staleMs}`);
+  if (!Number.isInteger(o.overrunStreak) || o.overrunStreak < 1)
+    throw new ConfigError(LoopCodes.watchdog, `watchdog.overrunStreak must be an integer >= 1, got ${o.overrunStreak}`);
   return o;
 }
 

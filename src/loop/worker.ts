@@ -5,6 +5,7 @@
  * work cannot delay a cycle. Nothing here allocates per cycle. Windows reach the predictor
  * exactly as ControlLoop.pushWindow got them: time-major [samples x channels].
  */
+import { writeSync } from 'node:fs';
 import { GCProfiler } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { OutputMap } from '../actuate/mapping.js';
@@ -30,14 +31,27 @@ const port = parentPort;
 if (!port) throw new Error('src/loop/worker is a worker_threads entry point; start it through ControlLoop.start()');
 const init = workerData as WorkerInit;
 const post = (m: WorkerMessage): void => port.postMessage(m);
+/**
+ * Straight to fd 2: a worker's process.stderr relays each write through this thread's event
+ * loop, which never runs while the loop cycles, so a line logged then came out only when the
+ * worker ended. If the synchronous write fails, the relay still gets the line out later.
+ */
+function writeLine(line: string): void {
+  try {
+    writeSync(2, line + '\n');
+  } catch {
+    process.stderr.write(line + '\n');
+  }
+}
+/** The parent's format and level (its sink object cannot cross threads), tagged [loop]. */
+const workerLog = Logger.fromSettings(init.log ?? { format: 'text', level: new Logger().level }, 'loop', writeLine);
 
 async function loadPredictor(): Promise<{ p: CorePredictor; report: PredictorReport }> {
   const spec = init.predictor;
   const t0 = monotonicMs();
   if (spec.kind === 'model') {
     const { Predictor } = await import('../predict/predictor.js');
-    const log = new Logger({ sink: (level, msg) => process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} [loop] ${msg}\n`) });
-    const p = await Predictor.load(spec.dir, { mode: spec.mode, backends: spec.backends, warmUp: spec.warmUp, log });
+    const p = await Predictor.load(spec.dir, { mode: spec.mode, backends: spec.backends, warmUp: spec.warmUp, log: workerLog });
     const tf = await import('@tensorflow/tfjs');
     tensorCount = () => tf.memory().numTensors;
     return { p, report: { kind: 'model', model: p.info, warmUpMs: monotonicMs() - t0, tensors: tensorCount() } };
@@ -72,7 +86,9 @@ async function main(): Promise<void> {
 
   const { p, report } = await loadPredictor();
   if (p.inputSize !== init.inputSize || p.outputSize !== init.outputSize) {
-    throw new RangeError(`predictor takes ${p.inputSize} inputs and gives ${p.outputSize} outputs; the loop was set up for ${init.inputSize} and ${init.outputSize}`);
+    throw new RangeError(
+      `predictor takes ${p.inputSize} inputs and gives ${p.outputSize} outputs; the loop was set up for ${init.inputSize} and ${init.outputSize}`,
+    );
   }
   const act = new Int32Array(init.buffers.actuation);
   // Opened at their safe values before the first cycle; a backend that fails here fails start().
@@ -86,7 +102,12 @@ async function main(): Promise<void> {
     pending.length = 0;
   };
   const core = new ControlCore({
-    predictor: p, map, limiter, watchdog: init.watchdog, startArmed: init.startArmed, predictEveryCycle: init.predictEveryCycle,
+    predictor: p,
+    map,
+    limiter,
+    watchdog: init.watchdog,
+    startArmed: init.startArmed,
+    predictEveryCycle: init.predictEveryCycle,
     // Posted after the cycle's frame is published, so main never hears of a safe state it cannot read yet.
     onEvent: (event) => {
       Atomics.store(ctrl, CTRL.reason, reasonCode(event.reason));
@@ -95,18 +116,32 @@ async function main(): Promise<void> {
   });
   if (init.priority) {
     report.priority = applyThreadPriority(init.priority);
-    for (const f of report.priority.failed) process.stderr.write(`${new Date().toISOString()} warn  [loop] thread priority not applied: ${f}\n`);
+    for (const f of report.priority.failed) workerLog.warn(`thread priority not applied: ${f}`);
   }
   // Calibrated here, at the thread's final priority, before the grid starts (it burns a few ms).
   const spinner = new Spinner({ clock: monotonicMs });
   // The grid starts after all set-up (priority change spawns chrt), so no first cycle starts late.
   const sched = new DeadlineSchedule(init.schedule, monotonicMs());
   const runner = new LoopRunner({
-    core, sched, input, output, stats: new StatsWriter(statsFrame, sched.periodMs), ctrl, streakLimit: init.watchdog.overrunStreak,
+    core,
+    sched,
+    input,
+    output,
+    stats: new StatsWriter(statsFrame, sched.periodMs),
+    ctrl,
+    streakLimit: init.watchdog.overrunStreak,
     ...(driver && { drive: { driver, act } }),
   });
   const swapper = new ModelSwapper({
-    port: init.swapPort ?? null, ctrl, core, actuators: init.actuators, mapping: init.mapping, spinMs: init.spinMs, post, clock: monotonicMs,
+    port: init.swapPort ?? null,
+    ctrl,
+    core,
+    actuators: init.actuators,
+    mapping: init.mapping,
+    spinMs: init.spinMs,
+    post,
+    clock: monotonicMs,
+    log: workerLog,
     retire: (old) => {
       (old as { dispose?: () => void }).dispose?.();
       return tensorCount?.();
@@ -151,5 +186,10 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   opened?.safe();
-  post({ type: 'fatal', code: isReflexError(err) ? err.code : 'E_LOOP_WORKER', message: err instanceof Error ? err.message : String(err), config: err instanceof ConfigError });
+  post({
+    type: 'fatal',
+    code: isReflexError(err) ? err.code : 'E_LOOP_WORKER',
+    message: err instanceof Error ? err.message : String(err),
+    config: err instanceof ConfigError,
+  });
 });

@@ -16,7 +16,8 @@ export class WriteLog {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`write log size must be an integer >= 1, got ${size}`);
     this.size = size;
     this.buffer = buffer ?? new SharedArrayBuffer(8 + 16 * size);
-    if (this.buffer.byteLength !== 8 + 16 * size) throw new RangeError(`write log buffer has ${this.buffer.byteLength} bytes, ${size} entries need ${8 + 16 * size}`);
+    if (this.buffer.byteLength !== 8 + 16 * size)
+      throw new RangeError(`write log buffer has ${this.buffer.byteLength} bytes, ${size} entries need ${8 + 16 * size}`);
     this.#hdr = new Int32Array(this.buffer, 0, 2);
     this.#pairs = new Float64Array(this.buffer, 8, 2 * size);
   }

@@ -33,7 +33,7 @@ export interface PairedSet {
 }
 
 export async function collectPairs(xSub: ArraySubscriber, ySub: ArraySubscriber, n: number, opts: CollectOptions = {}): Promise<PairedSet> {
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError('E_ORAKLE_ROWS', `collectPairs: n must be an integer >= 1, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(OrakleCodes.rows, `collectPairs: n must be an integer >= 1, got ${n}`);
   const stats: LockstepStats = { steps: 0, skipped: 0 };
   let X: FloatArray | null = null;
   let Y: FloatArray | null = null;
@@ -51,7 +51,10 @@ export async function collectPairs(xSub: ArraySubscriber, ySub: ArraySubscriber,
         Y = y!.data instanceof Float32Array ? new Float32Array(n * yw) : new Float64Array(n * yw);
       }
       if (x!.data.length !== xw || y!.data.length !== yw) {
-        throw new ReflexError(OrakleCodes.shape, `collectPairs: row ${rows} has X ${x!.data.length} / Y ${y!.data.length} values, the first row had ${xw} / ${yw}`);
+        throw new ReflexError(
+          OrakleCodes.shape,
+          `collectPairs: row ${rows} has X ${x!.data.length} / Y ${y!.data.length} values, the first row had ${xw} / ${yw}`,
+        );
       }
       if (opts.maxSkewMs !== undefined && Math.abs(x!.timestampMs - y!.timestampMs) > opts.maxSkewMs) {
         skewed++;

@@ -35,12 +35,26 @@ const HEADER_FIXED = 24;
 export const MAX_NDIM = 8;
 
 export const OrakleCodes = {
+  /** A received array message is malformed (frames, magic, version, dtype, sizes). */
   frame: 'E_ORAKLE_FRAME',
+  /** An array's shape does not match its data, has too many dimensions, or rows differ in width. */
   shape: 'E_ORAKLE_SHAPE',
+  /** The dtype is not float32/float64, or the data is not of the publisher's dtype. */
   dtype: 'E_ORAKLE_DTYPE',
+  /** A publisher or subscriber topic is empty. */
   topic: 'E_ORAKLE_TOPIC',
+  /** Subscribers did not connect, or a source sent nothing, within the timeout. */
   timeout: 'E_ORAKLE_TIMEOUT',
+  /** A receive was stopped by its AbortSignal. */
   aborted: 'E_ORAKLE_ABORTED',
+  /** The predict function of predictAndPublish threw. */
+  predict: 'E_ORAKLE_PREDICT',
+  /** drainUntilInSync or lockstep got no subscribers. */
+  empty: 'E_ORAKLE_EMPTY',
+  /** drainUntilInSync's tolerance is negative. */
+  tolerance: 'E_ORAKLE_TOLERANCE',
+  /** collectPairs' row count is not an integer >= 1. */
+  rows: 'E_ORAKLE_ROWS',
 } as const;
 
 export function headerSize(ndim: number): number {
@@ -67,7 +81,8 @@ export function writeHeader(out: Buffer, status: StatusCode, dtype: ArrayDtype, 
 export function decodeMessage(frames: readonly Buffer[]): ArrayMessage {
   if (frames.length !== 3) throw new ReflexError(OrakleCodes.frame, `array message: expected 3 frames (topic, header, data), got ${frames.length}`);
   const [t, h, d] = frames as [Buffer, Buffer, Buffer];
-  if (h.length < HEADER_FIXED || h[0] !== MAGIC) throw new ReflexError(OrakleCodes.frame, 'array message: bad header magic; is a non-orakle publisher on this endpoint?');
+  if (h.length < HEADER_FIXED || h[0] !== MAGIC)
+    throw new ReflexError(OrakleCodes.frame, 'array message: bad header magic; is a non-orakle publisher on this endpoint?');
   if (h[1] !== VERSION) throw new ReflexError(OrakleCodes.frame, `array message: header version ${h[1]}, this build reads ${VERSION}`);
   const status = h[2]!;
   if (status > 2) throw new ReflexError(OrakleCodes.frame, `array message: unknown status ${status}`);
@@ -82,7 +97,8 @@ export function decodeMessage(frames: readonly Buffer[]): ArrayMessage {
     n *= shape[i]!;
   }
   const bytes = dt === 1 ? 4 : 8;
-  if (d.byteLength !== n * bytes) throw new ReflexError(OrakleCodes.frame, `array message: ${d.byteLength} data bytes for ${dt === 1 ? 'float32' : 'float64'}[${shape.join(', ')}]`);
+  if (d.byteLength !== n * bytes)
+    throw new ReflexError(OrakleCodes.frame, `array message: ${d.byteLength} data bytes for ${dt === 1 ? 'float32' : 'float64'}[${shape.join(', ')}]`);
   let data: FloatArray;
   if (d.byteOffset % bytes === 0) data = dt === 1 ? new Float32Array(d.buffer, d.byteOffset, n) : new Float64Array(d.buffer, d.byteOffset, n);
   else {

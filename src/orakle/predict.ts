@@ -19,7 +19,12 @@ export interface PredictLoopStats {
   invalidInputs: number;
 }
 
-export async function predictAndPublish(sub: ArraySubscriber, predict: PredictFn, pub: ArrayPublisher, opts: { signal?: AbortSignal } = {}): Promise<PredictLoopStats> {
+export async function predictAndPublish(
+  sub: ArraySubscriber,
+  predict: PredictFn,
+  pub: ArrayPublisher,
+  opts: { signal?: AbortSignal } = {},
+): Promise<PredictLoopStats> {
   const stats: PredictLoopStats = { predicted: 0, invalidInputs: 0 };
   const empty = pub.dtype === 'float32' ? new Float32Array(0) : new Float64Array(0);
   const signal = opts.signal;
@@ -42,7 +47,7 @@ export async function predictAndPublish(sub: ArraySubscriber, predict: PredictFn
       y = await predict(msg.data, msg);
     } catch (err) {
       await pub.publish(empty, { status: Status.INVALID, timestampMs: msg.timestampMs });
-      throw new ReflexError('E_ORAKLE_PREDICT', `predictAndPublish: predict threw on input seq ${msg.seq}: ${(err as Error).message}`, { cause: err });
+      throw new ReflexError(OrakleCodes.predict, `predictAndPublish: predict threw on input seq ${msg.seq}: ${(err as Error).message}`, { cause: err });
     }
     await pub.publish(y, { timestampMs: msg.timestampMs });
     stats.predicted++;

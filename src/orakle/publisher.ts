@@ -48,7 +48,8 @@ export class ArrayPublisher {
   constructor(opts: ArrayPublisherOptions) {
     if (typeof opts.topic !== 'string' || opts.topic.length === 0) throw new ConfigError(OrakleCodes.topic, 'ArrayPublisher: topic must be a non-empty string');
     const dtype = opts.dtype ?? 'float32';
-    if (dtype !== 'float32' && dtype !== 'float64') throw new ConfigError(OrakleCodes.dtype, `ArrayPublisher: dtype must be 'float32' or 'float64', got "${String(dtype)}"`);
+    if (dtype !== 'float32' && dtype !== 'float64')
+      throw new ConfigError(OrakleCodes.dtype, `ArrayPublisher: dtype must be 'float32' or 'float64', got "${String(dtype)}"`);
     this.topic = opts.topic;
     this.dtype = dtype;
     this.#shape = opts.shape?.slice();
@@ -86,7 +87,12 @@ export class ArrayPublisher {
           const i = this.#waiters.indexOf(w);
           if (i < 0) return;
           this.#waiters.splice(i, 1);
-          reject(new ReflexError(OrakleCodes.timeout, `ArrayPublisher "${this.topic}": ${this.#subscriptions} of ${n} subscriber(s) after ${opts.timeoutMs} ms; check the subscribers' endpoint and topic`));
+          reject(
+            new ReflexError(
+              OrakleCodes.timeout,
+              `ArrayPublisher "${this.topic}": ${this.#subscriptions} of ${n} subscriber(s) after ${opts.timeoutMs} ms; check the subscribers' endpoint and topic`,
+            ),
+          );
         }, opts.timeoutMs).unref();
       }
     });
@@ -94,7 +100,7 @@ export class ArrayPublisher {
 
   /** Publish one array. An empty array goes out as INVALID, whatever `status` says (orakle's rule). */
   async publish(data: FloatArray, opts: PublishOptions = {}): Promise<void> {
-    if ((this.dtype === 'float32') !== (data instanceof Float32Array) || !(data instanceof Float32Array || data instanceof Float64Array)) {
+    if ((this.dtype === 'float32') !== data instanceof Float32Array || !(data instanceof Float32Array || data instanceof Float64Array)) {
       throw new ReflexError(OrakleCodes.dtype, `ArrayPublisher "${this.topic}" sends ${this.dtype}, got ${(data as object)?.constructor?.name}`);
     }
     let shape = opts.shape ?? this.#shape;
@@ -105,7 +111,8 @@ export class ArrayPublisher {
     if (shape.length > MAX_NDIM) throw new ReflexError(OrakleCodes.shape, `ArrayPublisher "${this.topic}": at most ${MAX_NDIM} dimensions`);
     let n = 1;
     for (let i = 0; i < shape.length; i++) n *= shape[i]!;
-    if (n !== data.length) throw new ReflexError(OrakleCodes.shape, `ArrayPublisher "${this.topic}": shape [${shape.join(', ')}] holds ${n} values, the array has ${data.length}`);
+    if (n !== data.length)
+      throw new ReflexError(OrakleCodes.shape, `ArrayPublisher "${this.topic}": shape [${shape.join(', ')}] holds ${n} values, the array has ${data.length}`);
     const status = data.length === 0 ? Status.INVALID : (opts.status ?? Status.OK);
     let header = this.#headers.get(shape.length);
     if (header === undefined) {

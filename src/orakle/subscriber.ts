@@ -37,7 +37,8 @@ export class ArraySubscriber {
   readonly #ipcFiles: string[] = [];
 
   constructor(opts: ArraySubscriberOptions) {
-    if (typeof opts.topic !== 'string' || opts.topic.length === 0) throw new ConfigError(OrakleCodes.topic, 'ArraySubscriber: topic must be a non-empty string');
+    if (typeof opts.topic !== 'string' || opts.topic.length === 0)
+      throw new ConfigError(OrakleCodes.topic, 'ArraySubscriber: topic must be a non-empty string');
     this.topic = opts.topic;
     this.socket = new zmq.Subscriber({ receiveHighWaterMark: opts.receiveHighWaterMark ?? 1000, linger: 0 });
     this.socket.subscribe(opts.topic);

@@ -22,8 +22,8 @@ export interface SyncOptions {
 
 /** Returns the latest message of each subscriber once they are in sync. */
 export async function drainUntilInSync(subscribers: readonly ArraySubscriber[], toleranceMs: number, opts: SyncOptions = {}): Promise<ArrayMessage[]> {
-  if (subscribers.length === 0) throw new ConfigError('E_ORAKLE_EMPTY', 'drainUntilInSync: give at least one subscriber');
-  if (!(toleranceMs >= 0)) throw new ConfigError('E_ORAKLE_TOLERANCE', `drainUntilInSync: tolerance must be >= 0 ms, got ${toleranceMs}`);
+  if (subscribers.length === 0) throw new ConfigError(OrakleCodes.empty, 'drainUntilInSync: give at least one subscriber');
+  if (!(toleranceMs >= 0)) throw new ConfigError(OrakleCodes.tolerance, `drainUntilInSync: tolerance must be >= 0 ms, got ${toleranceMs}`);
   const deadline = performance.now() + (opts.timeoutMs ?? 10_000);
   const latest = new Array<ArrayMessage>(subscribers.length);
   const wait = async (i: number): Promise<void> => {
@@ -31,7 +31,10 @@ export async function drainUntilInSync(subscribers: readonly ArraySubscriber[], 
     if (opts.signal?.aborted) throw aborted(opts.signal);
     const m = left > 0 ? await subscribers[i]!.receive({ timeoutMs: left, ...(opts.signal ? { signal: opts.signal } : {}) }) : null;
     if (m === null) {
-      throw new ReflexError(OrakleCodes.timeout, `drainUntilInSync: source "${subscribers[i]!.topic}" sent nothing in time; is its publisher running and connected?`);
+      throw new ReflexError(
+        OrakleCodes.timeout,
+        `drainUntilInSync: source "${subscribers[i]!.topic}" sent nothing in time; is its publisher running and connected?`,
+      );
     }
     latest[i] = m;
   };
@@ -69,8 +72,12 @@ export interface LockstepStats {
 }
 
 /** One message from each subscriber per step. Ends when the signal aborts (no error) or a socket closes. */
-export async function* lockstep(subscribers: readonly ArraySubscriber[], opts: LockstepOptions = {}, stats: LockstepStats = { steps: 0, skipped: 0 }): AsyncGenerator<ArrayMessage[], void, undefined> {
-  if (subscribers.length === 0) throw new ConfigError('E_ORAKLE_EMPTY', 'lockstep: give at least one subscriber');
+export async function* lockstep(
+  subscribers: readonly ArraySubscriber[],
+  opts: LockstepOptions = {},
+  stats: LockstepStats = { steps: 0, skipped: 0 },
+): AsyncGenerator<ArrayMessage[], void, undefined> {
+  if (subscribers.length === 0) throw new ConfigError(OrakleCodes.empty, 'lockstep: give at least one subscriber');
   const skip = opts.skipInvalid ?? true;
   for (;;) {
     const step = new Array<ArrayMessage>(subscribers.length);

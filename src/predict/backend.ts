@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Logger } from '../core/log.js';
-import { modelError } from './errors.js';
+import { ModelCodes, modelError } from './errors.js';
 
 /**
  * Backend chain: the native TensorFlow binding when installed and loadable, else the
@@ -48,13 +48,22 @@ async function trySelect(order: readonly BackendName[], importer: ModuleImporter
       if (!(await tf.setBackend(name))) throw new Error('tf.setBackend returned false');
       await tf.ready();
       attempts.push({ name, ok: true });
-      log?.info(`tensorflow.js backend: ${name}${attempts.length > 1 ? ` (skipped ${attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`).join('; ')})` : ''}`);
+      log?.info(
+        `tensorflow.js backend: ${name}${
+          attempts.length > 1
+            ? ` (skipped ${attempts
+                .filter((a) => !a.ok)
+                .map((a) => `${a.name}: ${a.reason}`)
+                .join('; ')})`
+            : ''
+        }`,
+      );
       return { name, attempts };
     } catch (err) {
       attempts.push({ name, ok: false, reason: reasonOf(err) });
     }
   }
-  throw modelError('E_BACKEND', `no TensorFlow.js backend initialised: ${attempts.map((a) => `${a.name}: ${a.reason}`).join('; ')}`);
+  throw modelError(ModelCodes.backend, `no TensorFlow.js backend initialised: ${attempts.map((a) => `${a.name}: ${a.reason}`).join('; ')}`);
 }
 
 async function prepare(name: BackendName, importer: ModuleImporter): Promise<void> {
@@ -62,7 +71,8 @@ async function prepare(name: BackendName, importer: ModuleImporter): Promise<voi
     case 'tensorflow':
       // Importing @tensorflow/tfjs-node registers the "tensorflow" backend as a side effect.
       await importer('@tensorflow/tfjs-node');
-      if (!tf.findBackendFactory('tensorflow')) throw new Error('@tensorflow/tfjs-node loaded but registered no "tensorflow" backend (version mismatch with @tensorflow/tfjs?)');
+      if (!tf.findBackendFactory('tensorflow'))
+        throw new Error('@tensorflow/tfjs-node loaded but registered no "tensorflow" backend (version mismatch with @tensorflow/tfjs?)');
       return;
     case 'wasm': {
       const wasm = (await importer('@tensorflow/tfjs-backend-wasm')) as { setWasmPaths(prefix: string): void };
@@ -88,9 +98,4 @@ function reasonOf(err: unknown): string {
  */
 export function resetBackendChoice(): void {
   chosen = undefined;
-}
-
-/** The backend tfjs is using now (undefined before selectBackend). */
-export function currentBackend(): string | undefined {
-  return chosen ? tf.getBackend() : undefined;
 }

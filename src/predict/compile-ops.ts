@@ -26,7 +26,19 @@ type Padding = 'valid' | 'same';
  */
 export type OpSpec =
   | { op: 'dense'; layer: string; inShape: number[]; units: number; act: Activation; kernelT: Float32Array; bias: Float32Array | null }
-  | { op: 'conv1d'; layer: string; inShape: number[]; k: number; filters: number; stride: number; dilation: number; padding: Padding; act: Activation; kernel: Float32Array; bias: Float32Array | null }
+  | {
+      op: 'conv1d';
+      layer: string;
+      inShape: number[];
+      k: number;
+      filters: number;
+      stride: number;
+      dilation: number;
+      padding: Padding;
+      act: Activation;
+      kernel: Float32Array;
+      bias: Float32Array | null;
+    }
   | { op: 'pool1d'; layer: string; inShape: number[]; mode: 'max' | 'avg'; p: number; stride: number; padding: Padding }
   | { op: 'globalPool1d'; layer: string; inShape: number[]; mode: 'max' | 'avg' }
   | { op: 'affine'; layer: string; kind: string; inShape: number[]; scale: Float32Array; shift: Float32Array }
@@ -36,13 +48,20 @@ export type OpSpec =
 /** The op a spec describes; the spec's arrays become the op's own (not copied). */
 export function opFromSpec(s: OpSpec): Op {
   switch (s.op) {
-    case 'dense': return denseOpT(s.layer, s.inShape, s.kernelT, s.bias, s.units, s.act);
-    case 'conv1d': return conv1dOp(s.layer, s.inShape, s.kernel, s.bias, s.k, s.filters, s.stride, s.dilation, s.padding, s.act);
-    case 'pool1d': return pool1dOp(s.layer, s.inShape, s.mode, s.p, s.stride, s.padding);
-    case 'globalPool1d': return globalPool1dOp(s.layer, s.inShape, s.mode);
-    case 'affine': return affineOp(s.layer, s.kind, s.inShape, s.scale, s.shift, { scale: s.scale, shift: s.shift });
-    case 'layerNorm': return layerNormOp(s.layer, s.inShape, s.gamma, s.beta, s.eps);
-    case 'activation': return activationOp(s.layer, s.inShape, s.act);
+    case 'dense':
+      return denseOpT(s.layer, s.inShape, s.kernelT, s.bias, s.units, s.act);
+    case 'conv1d':
+      return conv1dOp(s.layer, s.inShape, s.kernel, s.bias, s.k, s.filters, s.stride, s.dilation, s.padding, s.act);
+    case 'pool1d':
+      return pool1dOp(s.layer, s.inShape, s.mode, s.p, s.stride, s.padding);
+    case 'globalPool1d':
+      return globalPool1dOp(s.layer, s.inShape, s.mode);
+    case 'affine':
+      return affineOp(s.layer, s.kind, s.inShape, s.scale, s.shift, { scale: s.scale, shift: s.shift });
+    case 'layerNorm':
+      return layerNormOp(s.layer, s.inShape, s.gamma, s.beta, s.eps);
+    case 'activation':
+      return activationOp(s.layer, s.inShape, s.act);
   }
 }
 
@@ -97,7 +116,10 @@ export function denseOpT(layer: string, inShape: readonly number[], wt: Float32A
   const n = rows * units;
   const tail = inDim - (inDim % 4);
   return {
-    layer, kind: 'Dense', outShape, params: bias ? { kernelT: wt, bias } : { kernelT: wt },
+    layer,
+    kind: 'Dense',
+    outShape,
+    params: bias ? { kernelT: wt, bias } : { kernelT: wt },
     spec: { op: 'dense', layer, inShape: [...inShape], units, act, kernelT: wt, bias },
     run(x, y) {
       for (let r = 0; r < rows; r++) {
@@ -134,14 +156,25 @@ export function pad1d(len: number, window: number, stride: number, dilation: num
 }
 
 export function conv1dOp(
-  layer: string, inShape: readonly number[], kernel: Float32Array, bias: Float32Array | null,
-  k: number, filters: number, stride: number, dilation: number, padding: Padding, act: Activation,
+  layer: string,
+  inShape: readonly number[],
+  kernel: Float32Array,
+  bias: Float32Array | null,
+  k: number,
+  filters: number,
+  stride: number,
+  dilation: number,
+  padding: Padding,
+  act: Activation,
 ): Op {
   const [T, C] = inShape as [number, number];
   const { out, left } = pad1d(T, k, stride, dilation, padding);
   const acc = new Float64Array(filters);
   return {
-    layer, kind: 'Conv1D', outShape: [out, filters], params: bias ? { kernel, bias } : { kernel },
+    layer,
+    kind: 'Conv1D',
+    outShape: [out, filters],
+    params: bias ? { kernel, bias } : { kernel },
     spec: { op: 'conv1d', layer, inShape: [...inShape], k, filters, stride, dilation, padding, act, kernel, bias },
     run(x, y) {
       for (let t = 0; t < out; t++) {
@@ -153,7 +186,7 @@ export function conv1dOp(
           for (let c = 0; c < C; c++) {
             const xv = x[ti * C + c]!;
             const wo = (j * C + c) * filters;
-            for (let f = 0; f < filters; f++) acc[f] += xv * kernel[wo + f]!;
+            for (let f = 0; f < filters; f++) acc[f]! += xv * kernel[wo + f]!;
           }
         }
         for (let f = 0; f < filters; f++) y[t * filters + f] = acc[f]!;
@@ -167,7 +200,10 @@ export function pool1dOp(layer: string, inShape: readonly number[], mode: 'max' 
   const [T, C] = inShape as [number, number];
   const { out, left } = pad1d(T, p, stride, 1, padding);
   return {
-    layer, kind: mode === 'max' ? 'MaxPooling1D' : 'AveragePooling1D', outShape: [out, C], params: {},
+    layer,
+    kind: mode === 'max' ? 'MaxPooling1D' : 'AveragePooling1D',
+    outShape: [out, C],
+    params: {},
     spec: { op: 'pool1d', layer, inShape: [...inShape], mode, p, stride, padding },
     run(x, y) {
       for (let t = 0; t < out; t++) {
@@ -178,7 +214,9 @@ export function pool1dOp(layer: string, inShape: readonly number[], mode: 'max' 
           let a = mode === 'max' ? -Infinity : 0;
           for (let ti = lo; ti < hi; ti++) {
             const v = x[ti * C + c]!;
-            if (mode === 'max') { if (v > a) a = v; } else a += v;
+            if (mode === 'max') {
+              if (v > a) a = v;
+            } else a += v;
           }
           y[t * C + c] = mode === 'max' ? a : a / (hi - lo);
         }
@@ -190,14 +228,19 @@ export function pool1dOp(layer: string, inShape: readonly number[], mode: 'max' 
 export function globalPool1dOp(layer: string, inShape: readonly number[], mode: 'max' | 'avg'): Op {
   const [T, C] = inShape as [number, number];
   return {
-    layer, kind: mode === 'max' ? 'GlobalMaxPooling1D' : 'GlobalAveragePooling1D', outShape: [C], params: {},
+    layer,
+    kind: mode === 'max' ? 'GlobalMaxPooling1D' : 'GlobalAveragePooling1D',
+    outShape: [C],
+    params: {},
     spec: { op: 'globalPool1d', layer, inShape: [...inShape], mode },
     run(x, y) {
       for (let c = 0; c < C; c++) {
         let a = mode === 'max' ? -Infinity : 0;
         for (let t = 0; t < T; t++) {
           const v = x[t * C + c]!;
-          if (mode === 'max') { if (v > a) a = v; } else a += v;
+          if (mode === 'max') {
+            if (v > a) a = v;
+          } else a += v;
         }
         y[c] = mode === 'max' ? a : a / T;
       }
@@ -206,11 +249,21 @@ export function globalPool1dOp(layer: string, inShape: readonly number[], mode: 
 }
 
 /** Per-feature affine on the last axis: BatchNormalization at inference folds into this. */
-export function affineOp(layer: string, kind: string, inShape: readonly number[], scale: Float32Array, shift: Float32Array, params: Record<string, Float32Array>): Op {
+export function affineOp(
+  layer: string,
+  kind: string,
+  inShape: readonly number[],
+  scale: Float32Array,
+  shift: Float32Array,
+  params: Record<string, Float32Array>,
+): Op {
   const D = inShape[inShape.length - 1]!;
   const n = size(inShape);
   return {
-    layer, kind, outShape: [...inShape], params,
+    layer,
+    kind,
+    outShape: [...inShape],
+    params,
     spec: { op: 'affine', layer, kind, inShape: [...inShape], scale, shift },
     run(x, y) {
       for (let i = 0; i < n; i++) {
@@ -228,7 +281,10 @@ export function layerNormOp(layer: string, inShape: readonly number[], gamma: Fl
   if (gamma) params.gamma = gamma;
   if (beta) params.beta = beta;
   return {
-    layer, kind: 'LayerNormalization', outShape: [...inShape], params,
+    layer,
+    kind: 'LayerNormalization',
+    outShape: [...inShape],
+    params,
     spec: { op: 'layerNorm', layer, inShape: [...inShape], gamma, beta, eps },
     run(x, y) {
       for (let r = 0; r < n; r += D) {
@@ -236,7 +292,10 @@ export function layerNormOp(layer: string, inShape: readonly number[], gamma: Fl
         for (let i = r; i < r + D; i++) m += x[i]!;
         m /= D;
         let v = 0;
-        for (let i = r; i < r + D; i++) { const d = x[i]! - m; v += d * d; }
+        for (let i = r; i < r + D; i++) {
+          const d = x[i]! - m;
+          v += d * d;
+        }
         v /= D;
         const inv = 1 / Math.sqrt(v + eps);
         for (let i = r; i < r + D; i++) {
@@ -252,7 +311,10 @@ export function activationOp(layer: string, inShape: readonly number[], act: Act
   const n = size(inShape);
   const D = inShape[inShape.length - 1]!;
   return {
-    layer, kind: 'Activation', outShape: [...inShape], params: {},
+    layer,
+    kind: 'Activation',
+    outShape: [...inShape],
+    params: {},
     spec: { op: 'activation', layer, inShape: [...inShape], act },
     run(x, y) {
       for (let i = 0; i < n; i++) y[i] = x[i]!;

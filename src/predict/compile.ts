@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  ACTIVATIONS, type Activation, type Op, activationOp, affineOp, conv1dOp, denseOp, globalPool1dOp, layerNormOp, pool1dOp,
-} from './compile-ops.js';
-import { modelError } from './errors.js';
+import { ACTIVATIONS, type Activation, type Op, activationOp, affineOp, conv1dOp, denseOp, globalPool1dOp, layerNormOp, pool1dOp } from './compile-ops.js';
+import { ModelCodes, modelError } from './errors.js';
 import { assembleKernel, type CompiledKernel } from './kernel.js';
 import { mulberry32 } from '../core/prng.js';
 
@@ -30,7 +28,8 @@ export function compileLayersModel(model: tf.LayersModel): CompileResult {
 }
 
 function build(model: tf.LayersModel): CompiledKernel {
-  if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new Unsupported(`model has ${model.inputs.length} inputs and ${model.outputs.length} outputs; only single-input single-output chains compile`);
+  if (model.inputs.length !== 1 || model.outputs.length !== 1)
+    throw new Unsupported(`model has ${model.inputs.length} inputs and ${model.outputs.length} outputs; only single-input single-output chains compile`);
   const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
   if (model.getClassName() !== 'Sequential') checkChain(model);
   const inShape = model.inputs[0]!.shape.slice(1);
@@ -42,13 +41,16 @@ function build(model: tf.LayersModel): CompiledKernel {
     if (op === null) {
       // Shape-only layers (Flatten, Reshape, Dropout) move no data in row-major layout.
       const out = (layer.outputShape as (number | null)[]).slice(1);
-      if (out.some((d) => d === null) || size(out as number[]) !== size(shape)) throw new Unsupported(`layer ${layer.name}: output shape [${out.join(', ')}] is not a plain reshape`);
+      if (out.some((d) => d === null) || size(out as number[]) !== size(shape))
+        throw new Unsupported(`layer ${layer.name}: output shape [${out.join(', ')}] is not a plain reshape`);
       shape = out as number[];
       continue;
     }
     const expect = (layer.outputShape as (number | null)[]).slice(1);
     if (expect.length !== op.outShape.length || expect.some((d, i) => d !== op.outShape[i])) {
-      throw new Unsupported(`layer ${layer.name} (${layer.getClassName()}): computed output shape [${op.outShape.join(', ')}], TensorFlow.js says [${expect.join(', ')}]`);
+      throw new Unsupported(
+        `layer ${layer.name} (${layer.getClassName()}): computed output shape [${op.outShape.join(', ')}], TensorFlow.js says [${expect.join(', ')}]`,
+      );
     }
     ops.push(op);
     shape = [...op.outShape];
@@ -75,7 +77,8 @@ type Cfg = Record<string, unknown>;
 
 function activation(layer: tf.layers.Layer, cfg: Cfg): Activation {
   const a = cfg.activation ?? 'linear';
-  if (typeof a !== 'string' || !ACTIVATIONS.includes(a)) throw new Unsupported(`layer ${layer.name}: activation "${String(a)}" is not compiled (supported: ${ACTIVATIONS.join(', ')})`);
+  if (typeof a !== 'string' || !ACTIVATIONS.includes(a))
+    throw new Unsupported(`layer ${layer.name}: activation "${String(a)}" is not compiled (supported: ${ACTIVATIONS.join(', ')})`);
   return a as Activation;
 }
 
@@ -107,7 +110,8 @@ function layerOp(layer: tf.layers.Layer, inShape: readonly number[]): Op | null 
   const rank = inShape.length;
   const need3d = (): void => {
     if (rank !== 2) throw new Unsupported(`layer ${layer.name} (${cls}) needs a [steps, channels] input, got [${inShape.join(', ')}]`);
-    if (cfg.dataFormat !== undefined && cfg.dataFormat !== 'channelsLast') throw new Unsupported(`layer ${layer.name}: dataFormat ${String(cfg.dataFormat)} is not compiled`);
+    if (cfg.dataFormat !== undefined && cfg.dataFormat !== 'channelsLast')
+      throw new Unsupported(`layer ${layer.name}: dataFormat ${String(cfg.dataFormat)} is not compiled`);
   };
   switch (cls) {
     case 'Flatten':
@@ -119,7 +123,14 @@ function layerOp(layer: tf.layers.Layer, inShape: readonly number[]): Op | null 
       return null;
     case 'Dense': {
       const units = cfg.units as number;
-      return denseOp(layer.name, inShape, weight(layer, 'kernel', true)!, cfg.useBias === false ? null : weight(layer, 'bias', true), units, activation(layer, cfg));
+      return denseOp(
+        layer.name,
+        inShape,
+        weight(layer, 'kernel', true)!,
+        cfg.useBias === false ? null : weight(layer, 'bias', true),
+        units,
+        activation(layer, cfg),
+      );
     }
     case 'Conv1D': {
       need3d();
@@ -127,9 +138,16 @@ function layerOp(layer: tf.layers.Layer, inShape: readonly number[]): Op | null 
       // TensorFlow.js 4 cannot run causal Conv1D itself, so there is nothing to verify a kernel against.
       if (padding !== 'valid' && padding !== 'same') throw new Unsupported(`layer ${layer.name}: Conv1D padding "${padding}" is not compiled`);
       return conv1dOp(
-        layer.name, inShape, weight(layer, 'kernel', true)!, cfg.useBias === false ? null : weight(layer, 'bias', true),
-        one(cfg.kernelSize, 'kernelSize', layer), cfg.filters as number, one(cfg.strides ?? 1, 'strides', layer), one(cfg.dilationRate ?? 1, 'dilationRate', layer),
-        padding, activation(layer, cfg),
+        layer.name,
+        inShape,
+        weight(layer, 'kernel', true)!,
+        cfg.useBias === false ? null : weight(layer, 'bias', true),
+        one(cfg.kernelSize, 'kernelSize', layer),
+        cfg.filters as number,
+        one(cfg.strides ?? 1, 'strides', layer),
+        one(cfg.dilationRate ?? 1, 'dilationRate', layer),
+        padding,
+        activation(layer, cfg),
       );
     }
     case 'MaxPooling1D':
@@ -165,7 +183,13 @@ function layerOp(layer: tf.layers.Layer, inShape: readonly number[]): Op | null 
     }
     case 'LayerNormalization':
       lastAxis(layer, cfg.axis ?? -1, rank);
-      return layerNormOp(layer.name, inShape, cfg.scale === false ? null : weight(layer, 'gamma', true), cfg.center === false ? null : weight(layer, 'beta', true), cfg.epsilon as number);
+      return layerNormOp(
+        layer.name,
+        inShape,
+        cfg.scale === false ? null : weight(layer, 'gamma', true),
+        cfg.center === false ? null : weight(layer, 'beta', true),
+        cfg.epsilon as number,
+      );
     default:
       throw new Unsupported(`layer ${layer.name}: ${cls} is not compiled`);
   }
@@ -180,7 +204,11 @@ export interface VerifyResult {
  * Run the kernel and TensorFlow.js on the same random inputs (seeded, N(0,1)-like,
  * plus all-zero) and refuse the kernel if any output differs by more than `tol`.
  */
-export function verifyCompiled(kernel: CompiledKernel, model: tf.LayersModel, opts: { trials?: number; tol?: number; seed?: number; file?: string } = {}): VerifyResult {
+export function verifyCompiled(
+  kernel: CompiledKernel,
+  model: tf.LayersModel,
+  opts: { trials?: number; tol?: number; seed?: number; file?: string } = {},
+): VerifyResult {
   const trials = opts.trials ?? 16;
   const tol = opts.tol ?? 1e-5;
   const rand = mulberry32(opts.seed ?? 0x5eed);
@@ -194,7 +222,11 @@ export function verifyCompiled(kernel: CompiledKernel, model: tf.LayersModel, op
       const out = model.predict(tf.tensor(x, [1, ...kernel.inputShape])) as tf.Tensor;
       return out.dataSync() as Float32Array;
     });
-    if (ref.length !== y.length) throw modelError('E_COMPILE_MISMATCH', `compiled kernel gives ${y.length} outputs, TensorFlow.js ${ref.length}${opts.file ? ` for ${opts.file}` : ''}`);
+    if (ref.length !== y.length)
+      throw modelError(
+        ModelCodes.compileMismatch,
+        `compiled kernel gives ${y.length} outputs, TensorFlow.js ${ref.length}${opts.file ? ` for ${opts.file}` : ''}`,
+      );
     for (let i = 0; i < y.length; i++) {
       const d = Math.abs(y[i]! - ref[i]!);
       if (!(d <= maxAbs)) maxAbs = Number.isNaN(d) ? Infinity : Math.max(maxAbs, d);
@@ -202,7 +234,7 @@ export function verifyCompiled(kernel: CompiledKernel, model: tf.LayersModel, op
   }
   if (!(maxAbs <= tol)) {
     throw modelError(
-      'E_COMPILE_MISMATCH',
+      ModelCodes.compileMismatch,
       `compiled kernel disagrees with TensorFlow.js${opts.file ? ` for ${opts.file}` : ''}: max abs difference ${maxAbs.toExponential(3)} > ${tol} over ${trials} random inputs. This is a compiler bug: run with predictor mode "tfjs" and report the model`,
     );
   }

@@ -11,11 +11,29 @@ export class ModelError extends ConfigError {}
 export class PredictorError extends ReflexError {}
 
 /** Codes callers branch on. */
-export type ModelErrorCode =
-  | 'E_MODEL_MISSING' | 'E_MODEL_SHAPE' | 'E_MODEL_META' | 'E_MODEL_FORMAT' | 'E_MODEL_WEIGHTS' | 'E_MODEL_FEATURES'
-  | 'E_COMPILE_MISMATCH' | 'E_COMPILE_UNSUPPORTED' | 'E_BACKEND';
+export const ModelCodes = {
+  /** The model directory, model.json, reflex-model.json or a weights file does not exist. */
+  missing: 'E_MODEL_MISSING',
+  /** The model's input or output shape does not fit its metadata, the board or the running loop. */
+  shape: 'E_MODEL_SHAPE',
+  /** reflex-model.json is unreadable, not JSON, or a field has the wrong type. */
+  meta: 'E_MODEL_META',
+  /** model.json (or a kernel spec) is not a usable TensorFlow.js model. */
+  format: 'E_MODEL_FORMAT',
+  /** The weights files do not hold the bytes model.json describes. */
+  weights: 'E_MODEL_WEIGHTS',
+  /** A model switched in live was trained on other features than the running pipeline. */
+  features: 'E_MODEL_FEATURES',
+  /** The compiled kernel's outputs differ from TensorFlow.js's (a Reflex bug: PredictorError). */
+  compileMismatch: 'E_COMPILE_MISMATCH',
+  /** The model cannot be compiled, and the chosen path needs the compiled kernel. */
+  compileUnsupported: 'E_COMPILE_UNSUPPORTED',
+  /** No TensorFlow.js backend could be initialised (PredictorError). */
+  backend: 'E_BACKEND',
+} as const;
+export type ModelErrorCode = (typeof ModelCodes)[keyof typeof ModelCodes];
 
-const NOT_INPUT: ReadonlySet<ModelErrorCode> = new Set(['E_BACKEND', 'E_COMPILE_MISMATCH']);
+const NOT_INPUT: ReadonlySet<ModelErrorCode> = new Set([ModelCodes.backend, ModelCodes.compileMismatch]);
 
 export function modelError(code: ModelErrorCode, message: string, cause?: unknown): ModelError | PredictorError {
   const opts = cause === undefined ? undefined : { cause };

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { modelError } from './errors.js';
+import { ModelCodes, modelError } from './errors.js';
 import { checkWeightFiles } from './model-dir.js';
 
 /**
@@ -13,15 +13,16 @@ export function fileLoadHandler(modelJsonPath: string): tf.io.IOHandler {
   const dir = dirname(path);
   return {
     load: async (): Promise<tf.io.ModelArtifacts> => {
-      if (!existsSync(path)) throw modelError('E_MODEL_MISSING', `model file ${path} does not exist: check the model directory, or train one with src/train/default-model.ts`);
+      if (!existsSync(path))
+        throw modelError(ModelCodes.missing, `model file ${path} does not exist: check the model directory, or train one with src/train/default-model.ts`);
       let json: tf.io.ModelJSON;
       try {
         json = JSON.parse(readFileSync(path, 'utf8')) as tf.io.ModelJSON;
       } catch (err) {
-        throw modelError('E_MODEL_FORMAT', `${path} is not valid JSON: ${(err as Error).message}`, err);
+        throw modelError(ModelCodes.format, `${path} is not valid JSON: ${(err as Error).message}`, err);
       }
       if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
-        throw modelError('E_MODEL_FORMAT', `${path} is not a TensorFlow.js model.json (needs modelTopology and weightsManifest)`);
+        throw modelError(ModelCodes.format, `${path} is not a TensorFlow.js model.json (needs modelTopology and weightsManifest)`);
       }
       // TensorFlow.js reads a weights file of the wrong size without a word (or past its end).
       checkWeightFiles(path, json as unknown as Record<string, unknown>);
@@ -30,9 +31,9 @@ export function fileLoadHandler(modelJsonPath: string): tf.io.IOHandler {
         for (const group of manifest) {
           for (const p of group.paths) {
             const file = join(dir, p);
-            if (!existsSync(file)) throw modelError('E_MODEL_MISSING', `weights file ${file} named in ${path} does not exist: copy the whole model directory`);
+            if (!existsSync(file)) throw modelError(ModelCodes.missing, `weights file ${file} named in ${path} does not exist: copy the whole model directory`);
             const b = readFileSync(file);
-            buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+            buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
           }
         }
         return [tf.io.getWeightSpecs(manifest), tf.io.concatenateArrayBuffers(buffers)];

@@ -7,7 +7,7 @@
 import { assembleKernel, type CompiledKernel } from './kernel.js';
 import { type OpSpec, opFromSpec } from './compile-ops.js';
 import { ACTIVATIONS } from './compile-ops.js';
-import { modelError } from './errors.js';
+import { ModelCodes, modelError } from './errors.js';
 
 export interface KernelSpec {
   format: 'reflex-kernel';
@@ -45,7 +45,7 @@ export function kernelTransferList(spec: KernelSpec): ArrayBuffer[] {
  */
 export function kernelFromSpec(spec: KernelSpec): CompiledKernel {
   const bad = (what: string): never => {
-    throw modelError('E_MODEL_FORMAT', `kernel spec: ${what}`);
+    throw modelError(ModelCodes.format, `kernel spec: ${what}`);
   };
   if (spec?.format !== 'reflex-kernel' || spec.version !== 1) bad('not a reflex-kernel version 1 spec');
   if (!Array.isArray(spec.ops) || !isShape(spec.inputShape) || !isShape(spec.outputShape)) bad('ops, inputShape or outputShape missing');
@@ -57,7 +57,8 @@ export function kernelFromSpec(spec: KernelSpec): CompiledKernel {
     if (want === null) bad(`${where}: unknown op "${String((s as { op?: unknown }).op)}" or bad settings`);
     for (const [k, len] of Object.entries(want!)) {
       const v = (s as Record<string, unknown>)[k];
-      if (len === null ? v !== null : !(v instanceof Float32Array) || v.length !== len) bad(`${where}: weight ${k} must be ${len === null ? 'null' : `${len} float32 values`}`);
+      if (len === null ? v !== null : !(v instanceof Float32Array) || v.length !== len)
+        bad(`${where}: weight ${k} must be ${len === null ? 'null' : `${len} float32 values`}`);
     }
     const op = opFromSpec(s);
     n = size(op.outShape);

@@ -24,7 +24,11 @@ export function assembleKernel(inShape: readonly number[], shape: readonly numbe
   const bufs = ops.map((o) => new Float32Array(size(o.outShape)));
   const outShape = [...shape];
   return {
-    inputSize, outputSize, inputShape: [...inShape], outputShape: outShape, ops,
+    inputSize,
+    outputSize,
+    inputShape: [...inShape],
+    outputShape: outShape,
+    ops,
     run(input, output) {
       let x = input;
       for (let i = 0; i < ops.length; i++) {
@@ -35,4 +39,3 @@ export function assembleKernel(inShape: readonly number[], shape: readonly numbe
     },
   };
 }
-

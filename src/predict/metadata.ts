@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { modelError } from './errors.js';
+import { ModelCodes, modelError } from './errors.js';
 
 /**
  * `reflex-model.json`, beside model.json: what the model expects and produces.
@@ -33,26 +33,27 @@ export const META_FILE = 'reflex-model.json';
 
 export function readModelMeta(dir: string): ReflexModelMeta {
   const path = join(dir, META_FILE);
-  if (!existsSync(path)) throw modelError('E_MODEL_MISSING', `model metadata ${path} does not exist: every model directory needs ${META_FILE} beside model.json`);
+  if (!existsSync(path))
+    throw modelError(ModelCodes.missing, `model metadata ${path} does not exist: every model directory needs ${META_FILE} beside model.json`);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw modelError('E_MODEL_META', `${path} cannot be read: ${(err as Error).message}`, err);
+    throw modelError(ModelCodes.meta, `${path} cannot be read: ${(err as Error).message}`, err);
   }
-  if (text.trim() === '') throw modelError('E_MODEL_META', `${path} is empty: it must describe the model (docs/predictor.md)`);
+  if (text.trim() === '') throw modelError(ModelCodes.meta, `${path} is empty: it must describe the model (docs/predictor.md)`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw modelError('E_MODEL_META', `${path} is not valid JSON: ${(err as Error).message}`, err);
+    throw modelError(ModelCodes.meta, `${path} is not valid JSON: ${(err as Error).message}`, err);
   }
   return validateModelMeta(raw, path);
 }
 
 export function validateModelMeta(raw: unknown, path: string): ReflexModelMeta {
   const bad = (key: string, want: string): never => {
-    throw modelError('E_MODEL_META', `${path}: "${key}" must be ${want}`);
+    throw modelError(ModelCodes.meta, `${path}: "${key}" must be ${want}`);
   };
   if (typeof raw !== 'object' || raw === null) bad('(root)', 'an object');
   const m = raw as Partial<ReflexModelMeta>;

@@ -4,7 +4,7 @@ import { isReflexError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { type BackendChoice, type BackendName, type ModuleImporter, selectBackend } from './backend.js';
 import { type CompiledKernel, compileLayersModel, verifyCompiled } from './compile.js';
-import { modelError } from './errors.js';
+import { ModelCodes, modelError } from './errors.js';
 import { fileLoadHandler } from './io.js';
 import type { ReflexModelMeta } from './metadata.js';
 import { checkModelDir, MODEL_FILE } from './model-dir.js';
@@ -101,14 +101,16 @@ export class Predictor {
       }
     }
     if (mode === 'compiled' && !kernel) {
-      throw modelError('E_COMPILE_UNSUPPORTED', `${file} cannot be compiled: ${compiled.reason}. Use predictor mode "auto" or "tfjs"`);
+      throw modelError(ModelCodes.compileUnsupported, `${file} cannot be compiled: ${compiled.reason}. Use predictor mode "auto" or "tfjs"`);
     }
     const path: PredictorPath = kernel ? 'compiled' : 'tfjs';
     if (!kernel) opts.log?.warn(`predictor: running ${file} through TensorFlow.js (${backend.name}): ${compiled.reason}`);
     const info: PredictorInfo = { dir: root, format, backend, path, compiled, inputShape, outputNames: meta.outputs.map((o) => o.name) };
     const p = new Predictor(meta, info, model, kernel);
     p.warmUp(opts.warmUp ?? 50);
-    opts.log?.info(`predictor: ${root} on ${path}${kernel ? '' : ` (${backend.name})`}, input [${inputShape.join(', ')}], outputs ${info.outputNames.join(', ')}`);
+    opts.log?.info(
+      `predictor: ${root} on ${path}${kernel ? '' : ` (${backend.name})`}, input [${inputShape.join(', ')}], outputs ${info.outputNames.join(', ')}`,
+    );
     return p;
   }
 
@@ -118,7 +120,8 @@ export class Predictor {
   }
   /** Both paths stay loaded; switch between them (e.g. to compare, or to distrust the compiler). */
   usePath(path: PredictorPath): void {
-    if (path === 'compiled' && !this.#kernel) throw modelError('E_COMPILE_UNSUPPORTED', `no compiled kernel for ${this.info.dir}: ${this.info.compiled.reason}`);
+    if (path === 'compiled' && !this.#kernel)
+      throw modelError(ModelCodes.compileUnsupported, `no compiled kernel for ${this.info.dir}: ${this.info.compiled.reason}`);
     this.#path = path;
   }
 
@@ -180,8 +183,12 @@ async function loadModel(file: string, format: 'layers-model' | 'graph-model'): 
   } catch (err) {
     if (isReflexError(err)) throw err;
     // First line only, without tfjs's "This may be due to one of the following reasons:" tail.
-    const msg = ((err as Error)?.message ?? String(err)).split('\n')[0]!.replace(/\s*This may be due to.*$/, '').replace(/[.:]$/, '').slice(0, 300);
-    throw modelError('E_MODEL_FORMAT', `${file}: TensorFlow.js cannot build this ${format}: ${msg}. Re-export the model with tensorflowjs`, err);
+    const msg = ((err as Error)?.message ?? String(err))
+      .split('\n')[0]!
+      .replace(/\s*This may be due to.*$/, '')
+      .replace(/[.:]$/, '')
+      .slice(0, 300);
+    throw modelError(ModelCodes.format, `${file}: TensorFlow.js cannot build this ${format}: ${msg}. Re-export the model with tensorflowjs`, err);
   }
 }
 
@@ -200,7 +207,7 @@ function checkShapes(model: tf.LayersModel | tf.GraphModel, meta: ReflexModelMet
   const okFlat = actual.length === 1 && actual[0] === S * C;
   if (inputs.length !== 1 || !(okTime || okFlat)) {
     throw modelError(
-      'E_MODEL_SHAPE',
+      ModelCodes.shape,
       `${file}: model input shape is ${inputs.map((i) => `[${(i.shape ?? []).map((d) => (d === -1 || d === null ? 'batch' : d)).join(', ')}]`).join(' + ')} but reflex-model.json configures a window of ${S} samples x ${C} channels: expected [batch, ${S}, ${C}] or [batch, ${S * C}]. Retrain the model for this window or fix input.samples/input.channels`,
     );
   }
@@ -210,7 +217,10 @@ function checkShapes(model: tf.LayersModel | tf.GraphModel, meta: ReflexModelMet
   // run it once on zeros to learn it, rather than refusing a model that would work.
   if (outs.length === 1 && (outShape.length === 0 || outShape.some((d) => d === -1 || d === null))) outShape = probeOutputShape(model, actual as number[]);
   if (outs.length !== 1 || outShape.length !== 1 || outShape[0] !== meta.outputs.length) {
-    throw modelError('E_MODEL_SHAPE', `${file}: model output shape is [batch, ${outShape.join(', ')}] but reflex-model.json lists ${meta.outputs.length} outputs (${meta.outputs.map((o) => o.name).join(', ')}): expected [batch, ${meta.outputs.length}]`);
+    throw modelError(
+      ModelCodes.shape,
+      `${file}: model output shape is [batch, ${outShape.join(', ')}] but reflex-model.json lists ${meta.outputs.length} outputs (${meta.outputs.map((o) => o.name).join(', ')}): expected [batch, ${meta.outputs.length}]`,
+    );
   }
   return actual as number[];
 }

@@ -57,7 +57,8 @@ export class KernelPredictor {
   constructor(scaling: ModelScaling, kernel: CompiledKernel) {
     const n = scaling.channels * scaling.samples;
     if (kernel.inputSize !== n) throw new RangeError(`kernel takes ${kernel.inputSize} values, the model's window is ${scaling.samples} x ${scaling.channels}`);
-    if (kernel.outputSize !== scaling.outMean.length) throw new RangeError(`kernel gives ${kernel.outputSize} values, the model lists ${scaling.outMean.length} outputs`);
+    if (kernel.outputSize !== scaling.outMean.length)
+      throw new RangeError(`kernel gives ${kernel.outputSize} values, the model lists ${scaling.outMean.length} outputs`);
     this.#s = scaling;
     this.#k = kernel;
     this.inputSize = n;

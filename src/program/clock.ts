@@ -68,10 +68,14 @@ export class ManualClock implements Clock {
       if (signal?.aborted) return reject(signal.reason);
       const entry = { at, wake: resolve };
       this.#sleepers.push(entry);
-      signal?.addEventListener('abort', () => {
-        this.#sleepers = this.#sleepers.filter((s) => s !== entry);
-        reject(signal.reason);
-      }, { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.#sleepers = this.#sleepers.filter((s) => s !== entry);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
     });
   }
   advance(ms: number): void {

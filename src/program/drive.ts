@@ -1,19 +1,31 @@
-import type { ProgramContext } from './context.js';
-import { ProgramError } from './errors.js';
+import type { Clock } from './clock.js';
+import { ProgramCodes, ProgramError } from './errors.js';
 import type { Registers } from './registers.js';
-import { ProgramRunner } from './runner.js';
-import type { ProgramNode } from './types.js';
+import type { StepResult } from './types.js';
+
+/**
+ * What `drive` needs of a runner: `ProgramRunner` has it. Spelt out here rather than imported
+ * so runner.ts (whose `run()` calls `drive`) and this file do not import each other.
+ */
+export interface Drivable {
+  readonly registers: Registers;
+  readonly clock: Clock;
+  step(): StepResult;
+  /** Settles when in-flight work (async CALL, POPEN, SPAWN) changes state. */
+  settled(): Promise<unknown>;
+  cancel(): void;
+}
 
 /**
  * The event loop `runner.run()` uses: step until done; when the program waits, sleep on its
  * clock until the deadline or until in-flight work settles, whichever comes first.
  */
-export async function drive(runner: ProgramRunner, signal?: AbortSignal): Promise<Registers> {
+export async function drive(runner: Drivable, signal?: AbortSignal): Promise<Registers> {
   let sinceYield = 0;
   for (;;) {
     if (signal?.aborted) {
       runner.cancel();
-      throw new ProgramError('E_PROGRAM_ABORTED', '', 'the run was aborted', { cause: signal.reason });
+      throw new ProgramError(ProgramCodes.aborted, '', 'the run was aborted', { cause: signal.reason });
     }
     const r = runner.step();
     if (r.status === 'done') return runner.registers;
@@ -25,7 +37,7 @@ export async function drive(runner: ProgramRunner, signal?: AbortSignal): Promis
       }
       continue;
     }
-    if (r.until === null && !r.io) throw new ProgramError('E_PROGRAM_STATE', '', 'the program waits on nothing that can wake it');
+    if (r.until === null && !r.io) throw new ProgramError(ProgramCodes.state, '', 'the program waits on nothing that can wake it');
     const cancel = new AbortController();
     const onAbort = () => cancel.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -45,9 +57,4 @@ export async function drive(runner: ProgramRunner, signal?: AbortSignal): Promis
       signal?.removeEventListener('abort', onAbort);
     }
   }
-}
-
-/** Run `program` to the end; resolves with the final registers. */
-export function run(program: ProgramNode, ctx: ProgramContext & { signal?: AbortSignal } = {}): Promise<Registers> {
-  return new ProgramRunner(program, ctx).run(ctx.signal);
 }

@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import { ProgramError } from './errors.js';
+import { ProgramCodes, ProgramError } from './errors.js';
 import type { CallContext, FunctionRegistry } from './functions.js';
 import { runCommand } from './popen.js';
 import type { Registers } from './registers.js';
@@ -31,7 +31,8 @@ export function launch(node: CallNode | PopenNode | SpawnNode, where: string, en
   };
   if (node.op === 'CALL') {
     const fn = env.functions.get(node.fn);
-    if (!fn) throw new ProgramError('E_PROGRAM_UNKNOWN_FN', where, `no function "${node.fn}" is registered (known: ${env.functions.names().join(', ') || 'none'})`);
+    if (!fn)
+      throw new ProgramError(ProgramCodes.unknownFn, where, `no function "${node.fn}" is registered (known: ${env.functions.names().join(', ') || 'none'})`);
     const args = (node.args ?? []).map((a, i) => env.eval(a, `${where}.args[${i}]`));
     try {
       return { result: fn(env.callCtx, ...args), cancel: () => {}, land: store(node.out) };
@@ -43,7 +44,11 @@ export function launch(node: CallNode | PopenNode | SpawnNode, where: string, en
   const cancel = () => ac.abort();
   if (node.op === 'POPEN') {
     const cmd = node.cmd.map((a, i) => String(env.eval(a, `${where}.cmd[${i}]`)));
-    return { result: runCommand(cmd, { cwd: node.cwd, timeoutMs: node.timeoutMs, check: node.check ?? false, signal: ac.signal, where }), cancel, land: store(node.out) };
+    return {
+      result: runCommand(cmd, { cwd: node.cwd, timeoutMs: node.timeoutMs, check: node.check ?? false, signal: ac.signal, where }),
+      cancel,
+      land: store(node.out),
+    };
   }
   return {
     result: runFragment(node, env.registers.toJSON(), { signal: ac.signal, print: env.print, clock: env.clock, where }),
@@ -57,5 +62,5 @@ export function launch(node: CallNode | PopenNode | SpawnNode, where: string, en
 export function callError(where: string, name: string, err: unknown): ProgramError {
   if (err instanceof ProgramError) return err;
   const msg = err instanceof Error ? err.message : String(err);
-  return new ProgramError('E_PROGRAM_CALL', where, `${name} failed: ${msg}`, { cause: err });
+  return new ProgramError(ProgramCodes.call, where, `${name} failed: ${msg}`, { cause: err });
 }

@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import { ProgramError } from './errors.js';
+import { ProgramCodes, ProgramError } from './errors.js';
 import type { Registers } from './registers.js';
 import type { Json } from './types.js';
 
@@ -28,7 +28,7 @@ export class FunctionRegistry {
   }
 
   register(name: string, fn: ProgramFunction): this {
-    if (this.#fns.has(name)) throw new ProgramError('E_PROGRAM_INVALID', '', `function "${name}" is already registered; use another name`);
+    if (this.#fns.has(name)) throw new ProgramError(ProgramCodes.invalid, '', `function "${name}" is already registered; use another name`);
     this.#fns.set(name, fn);
     return this;
   }

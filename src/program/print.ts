@@ -41,7 +41,10 @@ export function printProgram(node: ProgramNode, indent = ''): string {
     case 'SET':
       return `${indent}SET ${node.reg} = ${expr(node.value)}`;
     case 'SPAWN':
-      return block(`SPAWN ${node.mode ?? 'thread'}${node.module ? ` with ${JSON.stringify(node.module)}` : ''}${node.merge ? ` merge [${node.merge.join(', ')}]` : ''}`, [node.body]);
+      return block(
+        `SPAWN ${node.mode ?? 'thread'}${node.module ? ` with ${JSON.stringify(node.module)}` : ''}${node.merge ? ` merge [${node.merge.join(', ')}]` : ''}`,
+        [node.body],
+      );
   }
 }
 

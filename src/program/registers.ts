@@ -1,4 +1,4 @@
-import { ProgramError } from './errors.js';
+import { ProgramCodes, ProgramError } from './errors.js';
 import type { Json } from './types.js';
 
 /**
@@ -12,7 +12,7 @@ export class Registers<R extends Record<string, Json> = Record<string, Json>> {
   readonly #written = new Set<string>();
 
   constructor(initial: Partial<R> | Record<string, Json> = {}) {
-    for (const [k, v] of Object.entries(initial)) if (v !== undefined) this.#values.set(k, checkJson(v as Json, k));
+    for (const [k, v] of Object.entries(initial)) if (v !== undefined) this.#values.set(k, checkJson(v, k));
   }
 
   has(key: string): boolean {
@@ -28,19 +28,19 @@ export class Registers<R extends Record<string, Json> = Record<string, Json>> {
   /** The value, or a ProgramError naming the key if it is missing. */
   require(key: string): Json {
     const v = this.#values.get(key);
-    if (v === undefined) throw new ProgramError('E_PROGRAM_REGISTER', '', `register "${key}" is not set: SET it or pass it in the initial registers`);
+    if (v === undefined) throw new ProgramError(ProgramCodes.register, '', `register "${key}" is not set: SET it or pass it in the initial registers`);
     return v;
   }
 
   number(key: string): number {
     const v = this.require(key);
-    if (typeof v !== 'number') throw new ProgramError('E_PROGRAM_REGISTER', '', `register "${key}" must be a number, holds ${JSON.stringify(v)}`);
+    if (typeof v !== 'number') throw new ProgramError(ProgramCodes.register, '', `register "${key}" must be a number, holds ${JSON.stringify(v)}`);
     return v;
   }
 
   string(key: string): string {
     const v = this.require(key);
-    if (typeof v !== 'string') throw new ProgramError('E_PROGRAM_REGISTER', '', `register "${key}" must be a string, holds ${JSON.stringify(v)}`);
+    if (typeof v !== 'string') throw new ProgramError(ProgramCodes.register, '', `register "${key}" must be a string, holds ${JSON.stringify(v)}`);
     return v;
   }
 
@@ -77,10 +77,10 @@ export function checkJson(v: Json, key: string): Json {
 }
 
 function copy(v: unknown, path: string, depth: number): Json {
-  if (depth > 64) throw new ProgramError('E_PROGRAM_REGISTER', '', `register value ${path} is nested too deeply (cycle?)`);
+  if (depth > 64) throw new ProgramError(ProgramCodes.register, '', `register value ${path} is nested too deeply (cycle?)`);
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new ProgramError('E_PROGRAM_REGISTER', '', `register value ${path} is ${v}: only finite numbers survive JSON`);
+    if (!Number.isFinite(v)) throw new ProgramError(ProgramCodes.register, '', `register value ${path} is ${v}: only finite numbers survive JSON`);
     return v;
   }
   if (Array.isArray(v)) return v.map((x, i) => copy(x, `${path}[${i}]`, depth + 1));
@@ -89,5 +89,9 @@ function copy(v: unknown, path: string, depth: number): Json {
     for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = copy(x, `${path}.${k}`, depth + 1);
     return out;
   }
-  throw new ProgramError('E_PROGRAM_REGISTER', '', `register value ${path} is a ${typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : typeof v}: registers hold JSON values only`);
+  throw new ProgramError(
+    ProgramCodes.register,
+    '',
+    `register value ${path} is a ${typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v}: registers hold JSON values only`,
+  );
 }

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from './clock.js';
-import { ProgramError } from './errors.js';
+import { ProgramCodes, ProgramError } from './errors.js';
 import { startFrame, walkFrames, type Frame } from './frames.js';
 import { FunctionRegistry, type CallContext } from './functions.js';
 import type { ProgramContext, ProgramSnapshot } from './context.js';
@@ -62,13 +62,19 @@ export class ProgramRunner {
 
   /** Resume from a snapshot (possibly taken in another process) with this side's functions and clock. */
   static restore(snapshot: ProgramSnapshot, ctx: Omit<ProgramContext, 'registers'> = {}): ProgramRunner {
-    if (snapshot?.format !== 'reflex-program/1') throw new ProgramError('E_PROGRAM_INVALID', 'snapshot', `not a program snapshot (format ${JSON.stringify(snapshot?.format)}); expected "reflex-program/1"`);
+    if (snapshot?.format !== 'reflex-program/1')
+      throw new ProgramError(
+        ProgramCodes.invalid,
+        'snapshot',
+        `not a program snapshot (format ${JSON.stringify(snapshot?.format)}); expected "reflex-program/1"`,
+      );
     const runner = new ProgramRunner(snapshot.program, { ...ctx, registers: snapshot.registers });
     const frame = structuredClone(snapshot.frame);
     const shift = runner.clock.now() - snapshot.clockAt;
     for (const f of walkFrames(frame)) {
       if (f.k === 'wait' && f.until !== null) f.until += shift;
-      if (f.k === 'ext' && f.id !== null) throw new ProgramError('E_PROGRAM_INVALID', 'snapshot', 'holds work in flight; take snapshots with restartInFlight or when nothing is in flight');
+      if (f.k === 'ext' && f.id !== null)
+        throw new ProgramError(ProgramCodes.invalid, 'snapshot', 'holds work in flight; take snapshots with restartInFlight or when nothing is in flight');
     }
     runner.#frame = frame;
     runner.#steps = snapshot.steps;
@@ -101,14 +107,17 @@ export class ProgramRunner {
   }
 
   step(): StepResult {
-    if (this.#failed) throw new ProgramError('E_PROGRAM_STATE', '', `the program failed earlier (${this.#failed.message}); build a new runner or restore a snapshot`, { cause: this.#failed });
+    if (this.#failed)
+      throw new ProgramError(ProgramCodes.state, '', `the program failed earlier (${this.#failed.message}); build a new runner or restore a snapshot`, {
+        cause: this.#failed,
+      });
     if (this.#done) return { status: 'done' };
     this.#frame ??= startFrame(this.program);
     let out: Outcome;
     try {
       out = this.#advance(this.program, this.#frame, op(this.program));
     } catch (err) {
-      this.#failed = err instanceof ProgramError ? err : new ProgramError('E_PROGRAM_CALL', '', String(err), { cause: err });
+      this.#failed = err instanceof ProgramError ? err : new ProgramError(ProgramCodes.call, '', String(err), { cause: err });
       this.cancel();
       throw this.#failed;
     }
@@ -131,13 +140,13 @@ export class ProgramRunner {
    * leaves the runner refusing further steps (a snapshot taken before still resumes).
    */
   cancel(): void {
-    if (!this.#done) this.#failed ??= new ProgramError('E_PROGRAM_ABORTED', '', 'the program was cancelled');
+    if (!this.#done) this.#failed ??= new ProgramError(ProgramCodes.aborted, '', 'the program was cancelled');
     for (const job of this.#jobs.values()) {
       job.dropped = true;
       job.cancel();
     }
     this.#jobs.clear();
-    this.#abort.abort(new ProgramError('E_PROGRAM_ABORTED', '', 'the program was cancelled'));
+    this.#abort.abort(new ProgramError(ProgramCodes.aborted, '', 'the program was cancelled'));
   }
 
   /**
@@ -149,7 +158,12 @@ export class ProgramRunner {
     const frame = structuredClone(this.#frame);
     for (const f of walkFrames(frame)) {
       if (f.k === 'ext' && f.id !== null) {
-        if (!opts.restartInFlight) throw new ProgramError('E_PROGRAM_STATE', '', 'work is in flight (an async CALL, POPEN or SPAWN); wait for runner.settled() or pass { restartInFlight: true }');
+        if (!opts.restartInFlight)
+          throw new ProgramError(
+            ProgramCodes.state,
+            '',
+            'work is in flight (an async CALL, POPEN or SPAWN); wait for runner.settled() or pass { restartInFlight: true }',
+          );
         f.id = null;
       }
     }
@@ -196,7 +210,8 @@ export class ProgramRunner {
         if (node.op === 'BUFFER_REPEAT') {
           const list = this.registers.get(node.into);
           const value = this.registers.get(node.collect);
-          if (!Array.isArray(list)) throw new ProgramError('E_PROGRAM_REGISTER', where, `register "${node.into}" must stay a list while BUFFER_REPEAT fills it`);
+          if (!Array.isArray(list))
+            throw new ProgramError(ProgramCodes.register, where, `register "${node.into}" must stay a list while BUFFER_REPEAT fills it`);
           this.registers.set(node.into, [...list, value === undefined ? null : value]);
         }
         f.n++;
@@ -223,7 +238,12 @@ export class ProgramRunner {
           const key = typeof v === 'string' ? v : JSON.stringify(v);
           if (Object.hasOwn(node.cases, key)) f.branch = key;
           else if (node.default) f.branch = null;
-          else throw new ProgramError('E_PROGRAM_INVALID', where, `no case for ${JSON.stringify(key)} and no default (cases: ${Object.keys(node.cases).join(', ')})`);
+          else
+            throw new ProgramError(
+              ProgramCodes.invalid,
+              where,
+              `no case for ${JSON.stringify(key)} and no default (cases: ${Object.keys(node.cases).join(', ')})`,
+            );
           f.chosen = true;
         }
         const body = f.branch === null ? node.default! : node.cases[f.branch]!;
@@ -237,7 +257,8 @@ export class ProgramRunner {
         const now = this.clock.now();
         if (f.until === null) {
           const ms = this.#eval(node.ms, `${where}.ms`);
-          if (typeof ms !== 'number' || !(ms >= 0)) throw new ProgramError('E_PROGRAM_REGISTER', `${where}.ms`, `must be a number of milliseconds >= 0, got ${JSON.stringify(ms)}`);
+          if (typeof ms !== 'number' || !(ms >= 0))
+            throw new ProgramError(ProgramCodes.register, `${where}.ms`, `must be a number of milliseconds >= 0, got ${JSON.stringify(ms)}`);
           f.until = now + ms;
         }
         if (now >= f.until) return DONE_WORKED;
@@ -367,13 +388,14 @@ export class ProgramRunner {
   #eval(e: Expr, where: string): Json {
     if (!isRegRef(e)) return e;
     const v = this.registers.get(e.$reg);
-    if (v === undefined) throw new ProgramError('E_PROGRAM_REGISTER', where, `register "${e.$reg}" is not set`);
+    if (v === undefined) throw new ProgramError(ProgramCodes.register, where, `register "${e.$reg}" is not set`);
     return v;
   }
 
   #count(e: Expr, where: string): number {
     const v = this.#eval(e, where);
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ProgramError('E_PROGRAM_REGISTER', where, `must be a whole number >= 0, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+      throw new ProgramError(ProgramCodes.register, where, `must be a whole number >= 0, got ${JSON.stringify(v)}`);
     return v;
   }
 
@@ -388,4 +410,3 @@ export class ProgramRunner {
 function op(node: ProgramNode): string {
   return node.op === 'CALL' ? `CALL(${node.fn})` : node.op;
 }
-

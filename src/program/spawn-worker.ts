@@ -5,8 +5,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock, VirtualClock } from './clock.js';
 import { FunctionRegistry } from './functions.js';
-import { run } from './drive.js';
+import { run } from './run.js';
 import type { SpawnMessage, SpawnRequest } from './spawn.js';
+import { ProgramCodes } from './errors.js';
 
 async function execute(req: SpawnRequest, post: (m: SpawnMessage) => void): Promise<void> {
   try {
@@ -18,11 +19,16 @@ async function execute(req: SpawnRequest, post: (m: SpawnMessage) => void): Prom
     }
     const clock = req.clock.kind === 'system' ? systemClock : new VirtualClock(req.clock.now);
     const regs = await run(req.body, { functions, clock, registers: req.registers, print: (line) => post({ type: 'print', line }) });
-    const written = Object.fromEntries(regs.written().filter((k) => regs.has(k)).map((k) => [k, regs.get(k)!]));
+    const written = Object.fromEntries(
+      regs
+        .written()
+        .filter((k) => regs.has(k))
+        .map((k) => [k, regs.get(k)!]),
+    );
     post({ type: 'done', written });
   } catch (err) {
     const e = err as { code?: unknown; message?: unknown };
-    post({ type: 'error', code: typeof e.code === 'string' ? e.code : 'E_PROGRAM_SPAWN', message: String(e.message ?? err) });
+    post({ type: 'error', code: typeof e.code === 'string' ? e.code : ProgramCodes.spawn, message: String(e.message ?? err) });
   }
 }
 

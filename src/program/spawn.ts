@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { Worker } from 'node:worker_threads';
+import { childExecArgv, entryUrl, startWorker } from '../core/worker.js';
 import { systemClock, type Clock } from './clock.js';
-import { ProgramError } from './errors.js';
+import { ProgramCodes, ProgramError } from './errors.js';
 import type { Json, SpawnNode } from './types.js';
 
 /** Parent -> fragment. */
@@ -14,33 +14,9 @@ export interface SpawnRequest {
 }
 
 /** Fragment -> parent. */
-export type SpawnMessage =
-  | { type: 'print'; line: string }
-  | { type: 'done'; written: Record<string, Json> }
-  | { type: 'error'; code: string; message: string };
+export type SpawnMessage = { type: 'print'; line: string } | { type: 'done'; written: Record<string, Json> } | { type: 'error'; code: string; message: string };
 
-const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './spawn-worker.ts' : './spawn-worker.js', import.meta.url);
-
-const fromSource = workerUrl.pathname.endsWith('.ts');
-
-/** Child processes from TypeScript sources need tsx to load the .ts entry point. */
-function execArgv(): string[] {
-  const argv = process.execArgv.slice();
-  if (fromSource && !argv.some((a) => a.includes('tsx'))) argv.push('--import', 'tsx');
-  return argv;
-}
-
-/**
- * A worker thread does not inherit the parent's module hooks and ignores `--import` in its
- * execArgv (Node 20), so from TypeScript sources the worker first registers tsx, then imports
- * the .ts entry point. Built code (dist/*.js) starts the worker file directly.
- */
-function startWorker(request: SpawnRequest): Worker {
-  if (!fromSource) return new Worker(workerUrl, { workerData: request });
-  const api = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); })`;
-  return new Worker(code, { eval: true, workerData: request });
-}
+const workerUrl = entryUrl('spawn-worker', import.meta.url);
 
 /**
  * Run a SPAWN node's body in a worker thread or a child process with a copy of `registers`;
@@ -64,40 +40,49 @@ export function runFragment(
       if (msg.type === 'print') return opts.print(msg.line);
       finished = true;
       kill();
-      if (msg.type === 'error') return reject(new ProgramError('E_PROGRAM_SPAWN', opts.where, `the spawned fragment failed: ${msg.code} ${msg.message}`));
+      if (msg.type === 'error') return reject(new ProgramError(ProgramCodes.spawn, opts.where, `the spawned fragment failed: ${msg.code} ${msg.message}`));
       const keep = node.merge ? Object.fromEntries(Object.entries(msg.written).filter(([k]) => node.merge!.includes(k))) : msg.written;
       resolve(keep);
     };
     const onExit = (code: number | null) => {
-      if (!finished) reject(new ProgramError('E_PROGRAM_SPAWN', opts.where, `the spawned ${node.mode ?? 'thread'} exited (${code}) before reporting a result`));
+      if (!finished)
+        reject(new ProgramError(ProgramCodes.spawn, opts.where, `the spawned ${node.mode ?? 'thread'} exited (${code}) before reporting a result`));
     };
     if ((node.mode ?? 'thread') === 'thread') {
-      const w = startWorker(request);
+      const w = startWorker(workerUrl, { workerData: request });
       kill = () => void w.terminate();
       w.on('message', onMessage);
       w.on('error', (e) => {
         finished = true;
-        reject(new ProgramError('E_PROGRAM_SPAWN', opts.where, `the spawned thread crashed: ${e.message}`, { cause: e }));
+        reject(new ProgramError(ProgramCodes.spawn, opts.where, `the spawned thread crashed: ${e.message}`, { cause: e }));
       });
       w.on('exit', onExit);
     } else {
-      const child: ChildProcess = fork(workerUrl, [], { execArgv: execArgv(), serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child: ChildProcess = fork(workerUrl, [], {
+        execArgv: childExecArgv(workerUrl),
+        serialization: 'advanced',
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
       kill = () => {
         if (child.exitCode === null) child.kill('SIGTERM');
       };
       child.on('message', (m) => onMessage(m as SpawnMessage));
       child.on('error', (e) => {
         finished = true;
-        reject(new ProgramError('E_PROGRAM_SPAWN', opts.where, `the spawned process failed: ${e.message}`, { cause: e }));
+        reject(new ProgramError(ProgramCodes.spawn, opts.where, `the spawned process failed: ${e.message}`, { cause: e }));
       });
       child.on('exit', onExit);
       child.send(request);
     }
-    opts.signal.addEventListener('abort', () => {
-      if (finished) return;
-      finished = true;
-      kill();
-      reject(new ProgramError('E_PROGRAM_ABORTED', opts.where, 'the spawned fragment was stopped because the program was cancelled'));
-    }, { once: true });
+    opts.signal.addEventListener(
+      'abort',
+      () => {
+        if (finished) return;
+        finished = true;
+        kill();
+        reject(new ProgramError(ProgramCodes.aborted, opts.where, 'the spawned fragment was stopped because the program was cancelled'));
+      },
+      { once: true },
+    );
   });
 }

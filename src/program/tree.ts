@@ -1,4 +1,4 @@
-import { ProgramError } from './errors.js';
+import { ProgramCodes, ProgramError } from './errors.js';
 import { isRegRef, type Json, type ProgramNode } from './types.js';
 
 /** A node's address: the keys from the root, e.g. ["body", 2, "body"]. */
@@ -42,7 +42,11 @@ export function find(root: ProgramNode, pred: (node: ProgramNode, path: NodePath
  * `replace(p, isCall('mark'), (n) => SEQ(CALL('hook'), n))` inserts a hook before each mark.
  * Rewrite programs before running them: a runner's state follows the tree's shape.
  */
-export function replace(root: ProgramNode, pred: (node: ProgramNode, path: NodePath) => boolean, fn: (node: ProgramNode, path: NodePath) => ProgramNode): ProgramNode {
+export function replace(
+  root: ProgramNode,
+  pred: (node: ProgramNode, path: NodePath) => boolean,
+  fn: (node: ProgramNode, path: NodePath) => ProgramNode,
+): ProgramNode {
   const visit = (node: ProgramNode, path: NodePath): ProgramNode => {
     if (pred(node, path)) return fn(node, path);
     const kids = children(node);
@@ -93,14 +97,16 @@ type Kind = 'string' | 'expr' | 'exprs' | 'node' | 'nodes' | 'cases' | 'count' |
  */
 export function validateProgram(node: unknown, path = 'program'): asserts node is ProgramNode {
   const fail = (p: string, m: string): never => {
-    throw new ProgramError('E_PROGRAM_INVALID', p, m);
+    throw new ProgramError(ProgramCodes.invalid, p, m);
   };
-  if (node === null || typeof node !== 'object' || Array.isArray(node)) fail(path, `must be a node object like { "op": "SEQ", "body": [...] }, got ${JSON.stringify(node)}`);
+  if (node === null || typeof node !== 'object' || Array.isArray(node))
+    fail(path, `must be a node object like { "op": "SEQ", "body": [...] }, got ${JSON.stringify(node)}`);
   const n = node as Record<string, unknown>;
   const spec = typeof n.op === 'string' ? fields[n.op as ProgramNode['op']] : undefined;
   if (!spec) return fail(`${path}.op`, `unknown op ${JSON.stringify(n.op)}; known: ${Object.keys(fields).join(', ')}`);
   for (const key of Object.keys(n)) {
-    if (key !== 'op' && !(key in spec.req) && !(key in spec.opt)) fail(`${path}.${key}`, `not a field of ${n.op} (fields: ${[...Object.keys(spec.req), ...Object.keys(spec.opt)].join(', ')})`);
+    if (key !== 'op' && !(key in spec.req) && !(key in spec.opt))
+      fail(`${path}.${key}`, `not a field of ${n.op} (fields: ${[...Object.keys(spec.req), ...Object.keys(spec.opt)].join(', ')})`);
   }
   for (const key of Object.keys(spec.req)) if (n[key] === undefined) fail(`${path}.${key}`, `required by ${n.op}`);
   for (const [key, kind] of [...Object.entries(spec.req), ...Object.entries(spec.opt)]) {
@@ -146,7 +152,8 @@ export function validateProgram(node: unknown, path = 'program'): asserts node i
   if (n.op === 'SPAWN' && typeof n.module === 'string' && !n.module.startsWith('/') && !n.module.startsWith('file:')) {
     fail(`${path}.module`, `must be an absolute path or a file: URL (it is loaded inside the worker), got ${JSON.stringify(n.module)}`);
   }
-  if (n.op === 'WEAVE' && typeof n.required === 'number' && n.required > (n.body as unknown[]).length) fail(`${path}.required`, `is ${n.required} but WEAVE has ${(n.body as unknown[]).length} children`);
+  if (n.op === 'WEAVE' && typeof n.required === 'number' && n.required > (n.body as unknown[]).length)
+    fail(`${path}.required`, `is ${n.required} but WEAVE has ${(n.body as unknown[]).length} children`);
 }
 
 function checkExpr(v: unknown, at: string, fail: (p: string, m: string) => never): void {
@@ -158,6 +165,6 @@ function isJson(v: unknown): v is Json {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
   if (typeof v === 'number') return Number.isFinite(v);
   if (Array.isArray(v)) return v.every(isJson);
-  if (typeof v === 'object') return Object.getPrototypeOf(v) === Object.prototype && Object.values(v as object).every(isJson);
+  if (typeof v === 'object') return Object.getPrototypeOf(v) === Object.prototype && Object.values(v).every(isJson);
   return false;
 }

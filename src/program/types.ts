@@ -113,18 +113,7 @@ export interface BufferRepeatNode {
 }
 
 export type ProgramNode =
-  | CallNode
-  | SeqNode
-  | RepeatNode
-  | LoopNode
-  | ChooseNode
-  | WeaveNode
-  | WaitNode
-  | PopenNode
-  | PrintNode
-  | SetNode
-  | SpawnNode
-  | BufferRepeatNode;
+  CallNode | SeqNode | RepeatNode | LoopNode | ChooseNode | WeaveNode | WaitNode | PopenNode | PrintNode | SetNode | SpawnNode | BufferRepeatNode;
 
 export type Op = ProgramNode['op'];
 

@@ -10,7 +10,7 @@ import type { BoardDef } from '../boards/types.js';
 import type { SampleBlock } from '../core/block.js';
 import type { Counters } from '../core/counters.js';
 import { ReflexError } from '../core/errors.js';
-import type { TrackerSample } from '../devices/tracker-types.js';
+import type { TrackerSample } from '../devices/tracker/types.js';
 import type { ControlLoop } from '../loop/loop.js';
 import type { ReflexModelMeta } from '../predict/metadata.js';
 import type { SetValue } from '../telemetry/control-protocol.js';
@@ -19,6 +19,7 @@ import type { TopicBodies } from '../telemetry/topics.js';
 import { buildPipeline, type Pipeline } from '../units/index.js';
 import { emgChannels, emgRateHz, trackerShape } from './board-facts.js';
 import type { RunConfig } from './config.js';
+import { RuntimeCodes } from './codes.js';
 
 export interface SampleChainOptions {
   config: RunConfig;
@@ -106,11 +107,20 @@ export class SampleChain {
       const t = trackerShape(this.#config, this.#board);
       // The sim firmware sends its pose at 100 Hz (firmware-bridge/README.md); an external feed
       // has the rate its configuration declares (tracker.rateHz), or none is claimed (NaN).
-      const rate = this.#config.tracker === null ? 100 : this.#config.tracker.rateHz ?? Number.NaN;
+      const rate = this.#config.tracker === null ? 100 : (this.#config.tracker.rateHz ?? Number.NaN);
       b = this.#trackerBody = {
-        stream: 'tracker', rate, unit: t?.unit ?? '', channels: t?.names ?? [], samples: 1,
-        first_sample: 0, block_seq: 0, device_time_us: Number.NaN, host_time_ms: 0,
-        host_period_ms: 1000 / rate, valid: true, data: s.values,
+        stream: 'tracker',
+        rate,
+        unit: t?.unit ?? '',
+        channels: t?.names ?? [],
+        samples: 1,
+        first_sample: 0,
+        block_seq: 0,
+        device_time_us: Number.NaN,
+        host_time_ms: 0,
+        host_period_ms: 1000 / rate,
+        valid: true,
+        data: s.values,
       };
     }
     b.first_sample = s.seq;
@@ -129,8 +139,8 @@ export class SampleChain {
     const current = featureSpecs(this.#meta);
     if (!this.#meta || current === undefined) return false;
     const specs = structuredClone(current) as Array<Record<string, unknown>>;
-    if (!Array.isArray(specs) || !specs[index]) throw new ReflexError('E_SET_PATH', `"${path}": the feature pipeline has no unit ${index}`);
-    specs[index]![key] = value;
+    if (!Array.isArray(specs) || !specs[index]) throw new ReflexError(RuntimeCodes.setPath, `"${path}": the feature pipeline has no unit ${index}`);
+    specs[index][key] = value;
     // Validate the whole pipeline before swapping: a bad value must change nothing.
     this.#pipeline = featurePipeline(specs, this.#board);
     const feat = this.#meta.features;
@@ -141,10 +151,12 @@ export class SampleChain {
 }
 
 function featurePipeline(specs: unknown, board: BoardDef): Pipeline | null {
-  return specs === undefined ? null : buildPipeline(specs, {
-    at: 'features',
-    input: { rate: emgRateHz(board), channels: emgChannels(board) },
-  });
+  return specs === undefined
+    ? null
+    : buildPipeline(specs, {
+        at: 'features',
+        input: { rate: emgRateHz(board), channels: emgChannels(board) },
+      });
 }
 
 /**

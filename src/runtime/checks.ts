@@ -6,12 +6,15 @@
  */
 import { join } from 'node:path';
 import type { BoardDef } from '../boards/types.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, type ErrorCode } from '../core/errors.js';
 import { META_FILE, type ReflexModelMeta } from '../predict/metadata.js';
 import { buildPipeline, Decimate } from '../units/index.js';
 import { emgChannels, emgRateHz } from './board-facts.js';
 import { DEFAULT_OUTPUTS, type OutputMap, type RunConfig } from './config.js';
 import type { SourceDevice } from './source.js';
+import { ModelCodes } from '../predict/errors.js';
+import { RuntimeCodes } from './codes.js';
+import { ActuateCodes } from '../actuate/codes.js';
 
 /** Relative tolerance for rates computed through decimation factors. */
 const RATE_EPS = 1e-9;
@@ -43,18 +46,27 @@ export function checkModelFit(meta: ReflexModelMeta, board: BoardDef, dir: strin
   const file = join(dir, META_FILE);
   const boardRate = emgRateHz(board);
   const boardChannels = emgChannels(board);
-  const fail: (code: string, key: string, msg: string) => never = (code, key, msg) => {
+  const fail: (code: ErrorCode, key: string, msg: string) => never = (code, key, msg) => {
     throw new ConfigError(code, `${file}: "${key}" ${msg}`);
   };
   const parts = featureParts(meta);
   if (parts?.sourceRateHz !== undefined) {
-    if (typeof parts.sourceRateHz !== 'number' || !(parts.sourceRateHz > 0)) fail('E_MODEL_META', 'features.sourceRateHz', `must be a positive number, got ${JSON.stringify(parts.sourceRateHz)}`);
+    if (typeof parts.sourceRateHz !== 'number' || !(parts.sourceRateHz > 0))
+      fail(ModelCodes.meta, 'features.sourceRateHz', `must be a positive number, got ${JSON.stringify(parts.sourceRateHz)}`);
     if (!sameRate(parts.sourceRateHz, boardRate)) {
-      fail('E_MODEL_RATE', 'features.sourceRateHz', `is ${parts.sourceRateHz} Hz, but board ${board.id} streams ${boardRate} Hz: the feature pipeline would run at the wrong rate. Run with --no-model, or use a model trained for ${boardRate} Hz`);
+      fail(
+        RuntimeCodes.modelRate,
+        'features.sourceRateHz',
+        `is ${parts.sourceRateHz} Hz, but board ${board.id} streams ${boardRate} Hz: the feature pipeline would run at the wrong rate. Run with --no-model, or use a model trained for ${boardRate} Hz`,
+      );
     }
   }
   if (parts?.channels !== undefined && parts.channels !== boardChannels) {
-    fail('E_MODEL_SHAPE', 'features.channels', `is ${JSON.stringify(parts.channels)}, but board ${board.id} streams ${boardChannels} channels: use a model trained for this board`);
+    fail(
+      ModelCodes.shape,
+      'features.channels',
+      `is ${JSON.stringify(parts.channels)}, but board ${board.id} streams ${boardChannels} channels: use a model trained for this board`,
+    );
   }
   // The rate the model's input arrives at: the board's, divided by every decimation on the way.
   let featureRate = boardRate;
@@ -66,14 +78,22 @@ export function checkModelFit(meta: ReflexModelMeta, board: BoardDef, dir: strin
   }
   const inp = meta.input;
   if (!sameRate(inp.rateHz, featureRate)) {
-    fail('E_MODEL_RATE', 'input.rateHz', parts
-      ? `is ${inp.rateHz} Hz, but the model's feature pipeline turns the board's ${boardRate} Hz into ${featureRate} Hz: fix input.rateHz or the pipeline's decimation`
-      : `is ${inp.rateHz} Hz, but the model has no feature pipeline, so its input is board ${board.id}'s raw ${boardRate} Hz: use a model trained for ${boardRate} Hz`);
+    fail(
+      RuntimeCodes.modelRate,
+      'input.rateHz',
+      parts
+        ? `is ${inp.rateHz} Hz, but the model's feature pipeline turns the board's ${boardRate} Hz into ${featureRate} Hz: fix input.rateHz or the pipeline's decimation`
+        : `is ${inp.rateHz} Hz, but the model has no feature pipeline, so its input is board ${board.id}'s raw ${boardRate} Hz: use a model trained for ${boardRate} Hz`,
+    );
   }
   // As the aligner counts them (EmgRing.windowSamples).
   const fits = Math.max(1, Math.round((inp.windowMs * inp.rateHz) / 1000));
   if (fits !== inp.samples) {
-    fail('E_MODEL_WINDOW', 'input.windowMs', `is ${inp.windowMs} ms, which is ${fits} samples at input.rateHz ${inp.rateHz} Hz, but input.samples is ${inp.samples}: set windowMs to ${(inp.samples * 1000) / inp.rateHz}`);
+    fail(
+      RuntimeCodes.modelWindow,
+      'input.windowMs',
+      `is ${inp.windowMs} ms, which is ${fits} samples at input.rateHz ${inp.rateHz} Hz, but input.samples is ${inp.samples}: set windowMs to ${(inp.samples * 1000) / inp.rateHz}`,
+    );
   }
 }
 
@@ -95,17 +115,23 @@ export function checkOutputs(config: RunConfig, board: BoardDef, meta: ReflexMod
     const at = `outputs[${i}]`;
     if (!actuators.includes(e.actuator)) {
       if (isDefaultEntry(e)) return;
-      throw new ConfigError('E_MAP_ACTUATOR', `"${at}.actuator": "${e.actuator}" is not an actuator of board ${board.id}${suggest(e.actuator, actuators)}; its actuators: ${actuators.join(', ') || '(none)'}`);
+      throw new ConfigError(
+        ActuateCodes.mapActuator,
+        `"${at}.actuator": "${e.actuator}" is not an actuator of board ${board.id}${suggest(e.actuator, actuators)}; its actuators: ${actuators.join(', ') || '(none)'}`,
+      );
     }
     const twice = seen.get(e.actuator);
     if (twice !== undefined) {
-      throw new ConfigError('E_MAP_DUPLICATE', `"${at}.actuator": "${e.actuator}" is already driven by outputs[${twice}]; keep one entry per actuator`);
+      throw new ConfigError(ActuateCodes.mapDuplicate, `"${at}.actuator": "${e.actuator}" is already driven by outputs[${twice}]; keep one entry per actuator`);
     }
     seen.set(e.actuator, i);
     if (!meta) return;
     const names = meta.outputs.map((o) => o.name);
     if (!names.includes(e.output)) {
-      throw new ConfigError('E_MAP_OUTPUT', `"${at}.output": "${e.output}" is not an output of the model${suggest(e.output, names)}; its outputs: ${names.join(', ')}`);
+      throw new ConfigError(
+        ActuateCodes.mapOutput,
+        `"${at}.output": "${e.output}" is not an output of the model${suggest(e.output, names)}; its outputs: ${names.join(', ')}`,
+      );
     }
   });
 }
@@ -120,11 +146,17 @@ export function checkDevice(board: BoardDef, device: SourceDevice | null): void 
   if (!device || board.source.kind !== 'bridge') return;
   const where = board.file ?? `board ${board.id}`;
   if (board.source.channels > device.maxChannels) {
-    throw new ConfigError('E_DEVICE_CHANNELS', `${where}: "source.channels" is ${board.source.channels}, but device "${device.name}" has ${device.maxChannels} channels at most`);
+    throw new ConfigError(
+      RuntimeCodes.deviceChannels,
+      `${where}: "source.channels" is ${board.source.channels}, but device "${device.name}" has ${device.maxChannels} channels at most`,
+    );
   }
   board.actuators.forEach((a, i) => {
     if (a.via === 'bridge' && a.channel !== undefined && a.channel >= device.actuatorChannels) {
-      throw new ConfigError('E_DEVICE_ACTUATOR', `${where}: "actuators[${i}].channel" is ${a.channel} (${a.name}), but device "${device.name}" has ${device.actuatorChannels} actuator channels (0..${device.actuatorChannels - 1})`);
+      throw new ConfigError(
+        RuntimeCodes.deviceActuator,
+        `${where}: "actuators[${i}].channel" is ${a.channel} (${a.name}), but device "${device.name}" has ${device.actuatorChannels} actuator channels (0..${device.actuatorChannels - 1})`,
+      );
     }
   });
 }

@@ -4,8 +4,8 @@
  * nothing else; test/tracker-config.test.ts parses the document's examples through it.
  */
 import type { Validator } from '../core/validate.js';
-import { parseTrackerEndpoint } from '../devices/tracker-endpoint.js';
-import { TRACKER_MAX_DIMS } from '../devices/tracker-types.js';
+import { parseTrackerEndpoint } from '../devices/tracker/endpoint.js';
+import { TRACKER_MAX_DIMS } from '../devices/tracker/types.js';
 
 /** Highest nominal rate, Hz: the aligner's tracker ring is sized for 1000 samples a second (chain.ts). */
 export const TRACKER_MAX_RATE_HZ = 1000;
@@ -36,12 +36,14 @@ export function validateTracker(v: Validator, raw: unknown): TrackerConfig {
   const t = v.object(raw, 'tracker');
   const kind = v.oneOf(t.kind, 'tracker.kind', ['zmq', 'serial'] as const);
   const dims = v.integer(t.dims, 'tracker.dims', [1, TRACKER_MAX_DIMS]);
-  const names = t.names === undefined
-    ? Array.from({ length: dims }, (_, i) => `dim${i + 1}`)
-    : v.array(t.names, 'tracker.names').map((n, i) => v.string(n, `tracker.names[${i}]`));
+  const names =
+    t.names === undefined
+      ? Array.from({ length: dims }, (_, i) => `dim${i + 1}`)
+      : v.array(t.names, 'tracker.names').map((n, i) => v.string(n, `tracker.names[${i}]`));
   if (names.length !== dims) v.fail('tracker.names', `has ${names.length} names for ${dims} dims`);
   const common: TrackerCommon = {
-    dims, names,
+    dims,
+    names,
     ...(t.latencyMs !== undefined && { latencyMs: v.number(t.latencyMs, 'tracker.latencyMs', [0, TRACKER_MAX_LATENCY_MS]) }),
     ...(t.rateHz !== undefined && { rateHz: positive(v, t.rateHz, 'tracker.rateHz', TRACKER_MAX_RATE_HZ) }),
     ...(t.staleMs !== undefined && { staleMs: v.number(t.staleMs, 'tracker.staleMs', [10, 60_000]) }),
@@ -59,7 +61,9 @@ export function validateTracker(v: Validator, raw: unknown): TrackerConfig {
   }
   v.onlyKeys(t, 'tracker', [...COMMON, 'path', 'baudRate', 'timeBase']);
   return {
-    kind, ...common, path: v.string(t.path, 'tracker.path'),
+    kind,
+    ...common,
+    path: v.string(t.path, 'tracker.path'),
     baudRate: t.baudRate === undefined ? 115200 : v.integer(t.baudRate, 'tracker.baudRate', [1200, 4_000_000]),
     ...(t.timeBase !== undefined && { timeBase: v.oneOf(t.timeBase, 'tracker.timeBase', ['sender', 'host'] as const) }),
   };

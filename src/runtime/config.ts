@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/errors.js';
 import { readJsonFile, Validator } from '../core/validate.js';
 import { validateTracker, type TrackerConfig } from './config-tracker.js';
+import { RuntimeCodes } from './codes.js';
 
 /** The package root, from src/ (tsx) or dist/ (built). */
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -93,7 +94,7 @@ export function defaultConfig(board = 'sim'): RunConfig {
 
 /** Read a run configuration file over the defaults. Paths in it are relative to the file. */
 export function loadConfig(file: string): RunConfig {
-  if (!existsSync(file)) throw new ConfigError('E_CONFIG_MISSING', `config file ${file} does not exist`);
+  if (!existsSync(file)) throw new ConfigError(RuntimeCodes.configMissing, `config file ${file} does not exist`);
   const raw = readJsonFile(file);
   return validateConfig(raw, file);
 }
@@ -144,7 +145,8 @@ export function validateConfig(raw: unknown, file = '<config>'): RunConfig {
   if (o.telemetry !== undefined) {
     const t = v.object(o.telemetry, 'telemetry');
     v.onlyKeys(t, 'telemetry', ['endpoints', 'control', 'keysDir', 'insecure', 'decimate']);
-    if (t.endpoints !== undefined) cfg.telemetry.endpoints = v.array(t.endpoints, 'telemetry.endpoints').map((e, i) => v.string(e, `telemetry.endpoints[${i}]`));
+    if (t.endpoints !== undefined)
+      cfg.telemetry.endpoints = v.array(t.endpoints, 'telemetry.endpoints').map((e, i) => v.string(e, `telemetry.endpoints[${i}]`));
     if (t.control !== undefined) cfg.telemetry.control = t.control === null ? null : v.string(t.control, 'telemetry.control');
     if (t.keysDir !== undefined) cfg.telemetry.keysDir = t.keysDir === null ? null : rel(v.string(t.keysDir, 'telemetry.keysDir'));
     if (t.insecure !== undefined) cfg.telemetry.insecure = v.boolean(t.insecure, 'telemetry.insecure');

@@ -12,6 +12,9 @@ import type { SampleChain } from './chain.js';
 import type { ModelSwitch } from './loop-setup.js';
 import type { Source } from './source.js';
 import type { RunEvent, RuntimeState } from './types.js';
+import { RuntimeCodes } from './codes.js';
+import { LoopCodes } from '../loop/codes.js';
+import { ModelCodes } from '../predict/errors.js';
 
 /** Longest wait for the loop worker to apply a release (it does so at its next cycle). */
 const RELEASE_WAIT_MS = 2000;
@@ -66,10 +69,13 @@ export function registerControl(server: ControlServer, target: ControlTarget): v
   server.handle('release', async () => {
     // State first: while the run is still starting there is no loop yet, and "no model" would mislead.
     if (target.state !== 'running') {
-      throw new ReflexError('E_STATE', `cannot release while ${target.state}: ${target.state === 'paused' ? 'send "start" first' : 'wait until the run is running'}`);
+      throw new ReflexError(
+        RuntimeCodes.state,
+        `cannot release while ${target.state}: ${target.state === 'paused' ? 'send "start" first' : 'wait until the run is running'}`,
+      );
     }
     const loop = target.loop;
-    if (!loop) throw new ReflexError('E_NO_LOOP', 'no model is loaded, so there is nothing to release; load one with the "model" command');
+    if (!loop) throw new ReflexError(LoopCodes.noLoop, 'no model is loaded, so there is nothing to release; load one with the "model" command');
     if (!loop.safe) return { safe: false };
     // The worker applies a release at its next cycle: answer with what it did, not with the state before it.
     const outcome = await releaseAndWait(loop, RELEASE_WAIT_MS);
@@ -93,7 +99,7 @@ export function registerControl(server: ControlServer, target: ControlTarget): v
     return { state: target.state };
   });
   server.handle('model', async (args: ControlArgs['model']) => {
-    if (!existsSync(args.dir)) throw new ReflexError('E_MODEL_MISSING', `model directory ${args.dir} does not exist on the runtime's machine`);
+    if (!existsSync(args.dir)) throw new ReflexError(ModelCodes.missing, `model directory ${args.dir} does not exist on the runtime's machine`);
     const { loop, cycle, marginMs } = await target.switchModel(args.dir);
     const p = loop.predictor.model;
     return { model: args.dir, backend: p?.backend.name ?? null, path: p?.path ?? null, swapped_at_cycle: cycle, swap_margin_ms: marginMs, safe: loop.safe };
@@ -105,12 +111,12 @@ export function registerControl(server: ControlServer, target: ControlTarget): v
 function set(target: ControlTarget, path: string, value: SetValue): unknown {
   const m = /^telemetry\.decimate\.([a-z.]+)$/.exec(path);
   if (m) {
-    throw new ReflexError('E_SET_UNSUPPORTED', `"${path}": telemetry decimation is fixed at start; set it in the run configuration`);
+    throw new ReflexError(RuntimeCodes.setUnsupported, `"${path}": telemetry decimation is fixed at start; set it in the run configuration`);
   }
   const f = /^features\.(\d+)\.([A-Za-z]+)$/.exec(path);
   if (f && target.features.setFeature(path, Number(f[1]), f[2]!, value)) {
     target.event('set', 'info', `${path} = ${String(value)}`);
     return { path, value };
   }
-  throw new ReflexError('E_SET_PATH', `unknown parameter "${path}": settable are features.<unit index>.<setting> (e.g. features.0.low)`);
+  throw new ReflexError(RuntimeCodes.setPath, `unknown parameter "${path}": settable are features.<unit index>.<setting> (e.g. features.0.low)`);
 }

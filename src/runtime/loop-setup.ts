@@ -16,6 +16,8 @@ import { checkModelDir } from '../predict/model-dir.js';
 import { emgChannels } from './board-facts.js';
 import type { RunConfig } from './config.js';
 import type { Source } from './source.js';
+import { RuntimeCodes } from './codes.js';
+import { ModelCodes } from '../predict/errors.js';
 
 /** GPIO and sysfs-PWM lines are opened by the loop worker (it drives them inside its cycle). */
 export function hasLineActuators(board: BoardDef): boolean {
@@ -31,7 +33,10 @@ export function outputMapping(config: RunConfig, board: BoardDef): OutputMap['en
 function gpioBackend(board: BoardDef): 'onoff' | 'chardev' | 'fake' {
   const chips = new Set(board.actuators.filter((a) => a.via === 'gpio').map((a) => a.line!.chip));
   if (chips.size > 1 && chips.has(SIM_CHIP)) {
-    throw new ConfigError('E_BOARD_GPIO', `board ${board.id}: GPIO actuators mix the simulated chip with real ones (${[...chips].join(', ')}); use one or the other`);
+    throw new ConfigError(
+      RuntimeCodes.boardGpio,
+      `board ${board.id}: GPIO actuators mix the simulated chip with real ones (${[...chips].join(', ')}); use one or the other`,
+    );
   }
   if (chips.has(SIM_CHIP)) return 'fake';
   return listSysfsGpioChips().length > 0 ? 'onoff' : 'chardev';
@@ -44,7 +49,10 @@ function gpioBackend(board: BoardDef): 'onoff' | 'chardev' | 'fake' {
 export function readFittingModel(dir: string, board: BoardDef): ReflexModelMeta {
   const { meta } = checkModelDir(dir);
   if (meta.input.channels !== emgChannels(board)) {
-    throw new ConfigError('E_MODEL_SHAPE', `${dir}: the model expects ${meta.input.channels} channels, board ${board.id} streams ${emgChannels(board)}: pick a model trained for this board`);
+    throw new ConfigError(
+      ModelCodes.shape,
+      `${dir}: the model expects ${meta.input.channels} channels, board ${board.id} streams ${emgChannels(board)}: pick a model trained for this board`,
+    );
   }
   return meta;
 }
@@ -119,8 +127,11 @@ export function followActuatorFd(launched: Pick<LaunchedLoop, 'inWorker' | 'fdSo
 /** The `model` event's message and data for a started loop. */
 export function describeLoop(dir: string, loop: ControlLoop): [string, Record<string, string>] {
   const p = loop.predictor.model;
-  return [`model ${dir}: ${p ? `${p.backend.name} backend, ${p.path} path${p.compiled.ok ? '' : ` (compiled kernel refused: ${p.compiled.reason ?? 'unknown'})`}` : loop.predictor.kind}`, {
-    dir,
-    ...(p && { backend: p.backend.name, mode: p.path }),
-  }];
+  return [
+    `model ${dir}: ${p ? `${p.backend.name} backend, ${p.path} path${p.compiled.ok ? '' : ` (compiled kernel refused: ${p.compiled.reason ?? 'unknown'})`}` : loop.predictor.kind}`,
+    {
+      dir,
+      ...(p && { backend: p.backend.name, mode: p.path }),
+    },
+  ];
 }

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { OutputMap } from '../actuate/mapping.js';
 import type { BoardDef } from '../boards/types.js';
 import type { Counters } from '../core/counters.js';
-import type { TrackerMonitor } from '../devices/tracker-monitor.js';
+import type { TrackerMonitor } from '../devices/tracker/monitor.js';
 import type { ControlLoop, LoopOutput } from '../loop/loop.js';
 import { emptyStats, type LoopStatsSnapshot } from '../loop/stats.js';
 import type { ReflexModelMeta } from '../predict/metadata.js';
@@ -83,9 +83,13 @@ export class RunReporter {
       const o = this.#out;
       this.#lastPublishedCycle = o.cycle;
       this.#run.pub.publish('prediction', {
-        tick: o.cycle, model: basename(this.#run.config.model ?? ''), names: loop.outputNames,
-        unit: this.#run.live.meta?.outputs.map((x) => x.unit).join('|') ?? '', values: o.outputs,
-        window_end_ms: o.timeMs, latency_ms: this.#stats.computeP50Us / 1000,
+        tick: o.cycle,
+        model: basename(this.#run.config.model ?? ''),
+        names: loop.outputNames,
+        unit: this.#run.live.meta?.outputs.map((x) => x.unit).join('|') ?? '',
+        values: o.outputs,
+        window_end_ms: o.timeMs,
+        latency_ms: this.#stats.computeP50Us / 1000,
       });
       // What the model asked for (before limits), beside what the loop drove: the difference is the safety layer at work.
       this.#map!.map(o.outputs, this.#target);
@@ -95,31 +99,49 @@ export class RunReporter {
         this.#limited[i] = this.#requested[i] === this.#applied[i] ? 0 : 1;
       }
       this.#run.pub.publish('actuators', {
-        tick: o.cycle, names: loop.actuatorNames, units: this.#run.board.actuators.map((a) => a.unit),
-        requested: this.#requested, applied: this.#applied, limited: this.#limited, safe_state: o.safe,
+        tick: o.cycle,
+        names: loop.actuatorNames,
+        units: this.#run.board.actuators.map((a) => a.unit),
+        requested: this.#requested,
+        applied: this.#applied,
+        limited: this.#limited,
+        safe_state: o.safe,
       });
     }
     if (loop) {
       loop.readStats(this.#stats);
       const s = this.#stats;
       this.#run.pub.publish('loop', {
-        ticks: s.cycles - this.#prevCycles, period_ms: s.periodUs / 1000, missed: s.overruns,
-        lateness_p50_ms: s.latenessP50Us / 1000, lateness_p99_ms: s.latenessP99Us / 1000, lateness_max_ms: s.latenessMaxUs / 1000,
-        compute_p50_ms: s.computeP50Us / 1000, compute_p99_ms: s.computeP99Us / 1000, compute_max_ms: s.computeMaxUs / 1000,
+        ticks: s.cycles - this.#prevCycles,
+        period_ms: s.periodUs / 1000,
+        missed: s.overruns,
+        lateness_p50_ms: s.latenessP50Us / 1000,
+        lateness_p99_ms: s.latenessP99Us / 1000,
+        lateness_max_ms: s.latenessMaxUs / 1000,
+        compute_p50_ms: s.computeP50Us / 1000,
+        compute_p99_ms: s.computeP99Us / 1000,
+        compute_max_ms: s.computeMaxUs / 1000,
       });
       this.#prevCycles = s.cycles;
     }
     const c = this.#run.source.clock.status();
     this.#run.pub.publish('clock', {
-      source: 'emg', state: c.state, time_base: this.#emgTimeBase(c.observations), offset_ms: c.offsetMs, drift_ppm: c.driftPpm,
-      residual_ms: c.residualMs, points: c.observations,
+      source: 'emg',
+      state: c.state,
+      time_base: this.#emgTimeBase(c.observations),
+      offset_ms: c.offsetMs,
+      drift_ppm: c.driftPpm,
+      residual_ms: c.residualMs,
+      points: c.observations,
     });
     const tracker = this.#run.live.tracker;
     tracker?.check();
     const tr = tracker?.report();
     if (tracker && tr) this.#run.pub.publish('clock', { source: tracker.stream, ...tr.clock });
     this.#run.pub.publish('health', {
-      state: this.#healthState(), uptime_s: (monotonicMs() - this.#run.startedMs) / 1000, counters: this.#allCounters(),
+      state: this.#healthState(),
+      uptime_s: (monotonicMs() - this.#run.startedMs) / 1000,
+      counters: this.#allCounters(),
       trackers: tracker && tr ? { [tracker.stream]: tr } : {},
     });
   }
@@ -133,16 +155,24 @@ export class RunReporter {
       state: this.#run.live.state,
       safe: loop?.safe ?? true,
       model: this.#run.config.model,
-      predictor: loop ? { backend: loop.predictor.model?.backend.name ?? null, mode: loop.predictor.model?.path ?? null, outputs: [...loop.outputNames] } : null,
+      predictor: loop
+        ? { backend: loop.predictor.model?.backend.name ?? null, mode: loop.predictor.model?.path ?? null, outputs: [...loop.outputNames] }
+        : null,
       source: this.#run.source.describe(),
       clock: { state: clock.state, offset_ms: clock.offsetMs, drift_ppm: clock.driftPpm, residual_ms: clock.residualMs },
       tracker: this.#trackerStatus(),
-      loop: loop ? {
-        rate_hz: this.#run.config.loop.rateHz, cycles: this.#stats.cycles, lateness_p99_us: this.#stats.latenessP99Us, overruns: this.#stats.overruns,
-        actuate_in: loop.actuateIn, tid: loop.predictor.priority?.tid ?? null,
-        priority: loop.predictor.priority ? { applied: loop.predictor.priority.applied, failed: loop.predictor.priority.failed } : null,
-        actuation: loop.actuationCounters(),
-      } : null,
+      loop: loop
+        ? {
+            rate_hz: this.#run.config.loop.rateHz,
+            cycles: this.#stats.cycles,
+            lateness_p99_us: this.#stats.latenessP99Us,
+            overruns: this.#stats.overruns,
+            actuate_in: loop.actuateIn,
+            tid: loop.predictor.priority?.tid ?? null,
+            priority: loop.predictor.priority ? { applied: loop.predictor.priority.applied, failed: loop.predictor.priority.failed } : null,
+            actuation: loop.actuationCounters(),
+          }
+        : null,
       telemetry: this.#run.pub.endpoints,
       counters: this.#allCounters(),
     };

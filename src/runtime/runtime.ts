@@ -26,7 +26,6 @@ import type { SafetyEvent } from '../loop/watchdog.js';
 import type { ReflexModelMeta } from '../predict/metadata.js';
 import { ControlServer } from '../telemetry/control-server.js';
 import { TelemetryPublisher } from '../telemetry/publisher.js';
-import type { Topic } from '../telemetry/topics.js';
 import { monotonicMs } from '../time/monotonic.js';
 import { SampleChain } from './chain.js';
 import type { RunConfig } from './config.js';
@@ -38,12 +37,14 @@ import { serverSecurity } from './security.js';
 import { checkBindSecurity } from '../telemetry/security.js';
 import { checkDevice, checkModelFit, checkOutputs } from './checks.js';
 import { armWhenInputFlows, connectSource, runSignal, stopWithin } from './startup.js';
-import { openSource, type Source } from './source.js';
+import type { Source } from './source.js';
+import { openSource } from './source-open.js';
 import { wireSourceEvents } from './source-events.js';
 import type { RunEvent, RuntimeState } from './types.js';
-import type { TrackerFeed } from '../devices/tracker-types.js';
-import { TrackerMonitor } from '../devices/tracker-monitor.js';
+import type { TrackerFeed } from '../devices/tracker/types.js';
+import { TrackerMonitor } from '../devices/tracker/monitor.js';
 import { openConfiguredTracker, TRACKER_STREAM } from './tracker-feed.js';
+import { RuntimeCodes } from './codes.js';
 
 export type { RuntimeState } from './types.js';
 
@@ -171,17 +172,19 @@ export class Runtime {
       boardId: this.board.id,
       ...(security && { curve: security }),
       insecure: cfg.telemetry.insecure,
-      decimate: cfg.telemetry.decimate as Partial<Record<Topic, number>>,
+      decimate: cfg.telemetry.decimate,
       logger: this.#log,
     });
     await this.#pub.start();
     this.#log.info(`telemetry on ${this.#pub.endpoints.join(', ')}`);
     const alloc = allocatorSetting();
     // Matters for large telemetry messages only; say how to get the setting Reflex is measured with.
-    this.#log.info(alloc === 'default'
-      ? 'allocator: glibc defaults (start through bin/reflex, or set GLIBC_TUNABLES as docs/telemetry.md says, for faster large messages)'
-      : `allocator: ${alloc} GLIBC_TUNABLES`);
-    const chain = this.#chain = new SampleChain({ config: cfg, board: this.board, counters: this.counters, pub: this.#pub, loop: () => this.#loop });
+    this.#log.info(
+      alloc === 'default'
+        ? 'allocator: glibc defaults (start through bin/reflex, or set GLIBC_TUNABLES as docs/telemetry.md says, for faster large messages)'
+        : `allocator: ${alloc} GLIBC_TUNABLES`,
+    );
+    const chain = (this.#chain = new SampleChain({ config: cfg, board: this.board, counters: this.counters, pub: this.#pub, loop: () => this.#loop }));
     chain.setModel(meta);
     if (cfg.telemetry.control) {
       this.#control = new ControlServer({
@@ -196,10 +199,13 @@ export class Runtime {
       this.#log.info(`control on ${this.#control.endpoints.join(', ')}`);
     }
     if (opts.guardProcess !== false) {
-      this.#uninstallGuard = installSafetyHandlers(() => {
-        this.#armHold ??= 'a signal or uncaught error put the actuators safe';
-        return [this.#loop ?? { enterSafe: () => this.#actuators?.safeAll() }];
-      }, { log: this.#log });
+      this.#uninstallGuard = installSafetyHandlers(
+        () => {
+          this.#armHold ??= 'a signal or uncaught error put the actuators safe';
+          return [this.#loop ?? { enterSafe: () => this.#actuators?.safeAll() }];
+        },
+        { log: this.#log },
+      );
     }
     this.#openEstopInput();
 
@@ -212,13 +218,28 @@ export class Runtime {
     this.#tracker?.onSample((s) => chain.onTracker(s));
     const rt = this;
     this.#reporter = new RunReporter({
-      config: cfg, board: this.board, counters: this.counters, pub: this.#pub, source: this.#source, startedMs: this.#startedMs,
+      config: cfg,
+      board: this.board,
+      counters: this.counters,
+      pub: this.#pub,
+      source: this.#source,
+      startedMs: this.#startedMs,
       live: {
-        get state() { return rt.#state; },
-        get loop() { return rt.#loop; },
-        get meta() { return chain.meta; },
-        get control() { return rt.#control; },
-        get tracker() { return rt.#trackerMonitor; },
+        get state() {
+          return rt.#state;
+        },
+        get loop() {
+          return rt.#loop;
+        },
+        get meta() {
+          return chain.meta;
+        },
+        get control() {
+          return rt.#control;
+        },
+        get tracker() {
+          return rt.#trackerMonitor;
+        },
       },
     });
     // `health` and `clock` go out while the source connects too.
@@ -226,9 +247,11 @@ export class Runtime {
     this.#timer.unref();
     // GPIO and sysfs-PWM lines are opened by the loop worker (it drives them inside its cycle);
     // the main thread keeps its own set only where nothing would be opened twice.
-    this.#actuators = hasLineActuators(this.board) ? null : createActuators(this.board.actuators, {
-      ...(this.#source.actuatorSink && { bridge: this.#source.actuatorSink }),
-    });
+    this.#actuators = hasLineActuators(this.board)
+      ? null
+      : createActuators(this.board.actuators, {
+          ...(this.#source.actuatorSink && { bridge: this.#source.actuatorSink }),
+        });
     // Streaming before the loop starts, so the loop has windows from its first cycles.
     await connectSource(this.#source, this.board, opts.signal);
     checkDevice(this.board, this.#source.device?.() ?? null);
@@ -255,8 +278,9 @@ export class Runtime {
     const t = this.config.tracker;
     const feed = t === null ? this.#source.tracker : await openConfiguredTracker(t, { log: this.#log });
     if (feed) {
-      this.#trackerMonitor = new TrackerMonitor(feed, { stream: TRACKER_STREAM, ...(t?.staleMs !== undefined && { staleAfterMs: t.staleMs }) },
-        (e) => this.#event(e.kind, e.level, e.message, e.data));
+      this.#trackerMonitor = new TrackerMonitor(feed, { stream: TRACKER_STREAM, ...(t?.staleMs !== undefined && { staleAfterMs: t.staleMs }) }, (e) =>
+        this.#event(e.kind, e.level, e.message, e.data),
+      );
     }
     return feed;
   }
@@ -266,7 +290,12 @@ export class Runtime {
     this.#chain.sizeWindow(meta);
     // Always safe at first: arming is the last step of start-up (#start), or a "release".
     const launched = await launchLoop(dir, {
-      config: this.config, board: this.board, source: this.#source, actuators: this.#actuators, arm: false, log: this.#log,
+      config: this.config,
+      board: this.board,
+      source: this.#source,
+      actuators: this.#actuators,
+      arm: false,
+      log: this.#log,
     });
     const { loop } = launched;
     try {
@@ -321,10 +350,18 @@ export class Runtime {
   #controlTarget(): ControlTarget {
     const rt = this;
     return {
-      get state() { return rt.#state; },
-      set state(s: RuntimeState) { rt.#state = s; },
-      get loop() { return rt.#loop; },
-      get actuators() { return rt.#actuators; },
+      get state() {
+        return rt.#state;
+      },
+      set state(s: RuntimeState) {
+        rt.#state = s;
+      },
+      get loop() {
+        return rt.#loop;
+      },
+      get actuators() {
+        return rt.#actuators;
+      },
       // Bound before the source opens: resolved at call time ("stop"/"start" act only while running or paused).
       source: {
         pause: () => rt.#source.pause(),
@@ -334,7 +371,7 @@ export class Runtime {
       status: () => this.status(),
       switchModel: (dir) => {
         if (rt.#state === 'starting' || rt.#state === 'connecting') {
-          return Promise.reject(new ReflexError('E_STATE', `cannot switch the model while ${rt.#state}: wait until the run is running`));
+          return Promise.reject(new ReflexError(RuntimeCodes.state, `cannot switch the model while ${rt.#state}: wait until the run is running`));
         }
         return this.#switchModel(dir);
       },
@@ -349,7 +386,9 @@ export class Runtime {
   #onSafety(e: SafetyEvent): void {
     this.counters.inc(`safety.${e.reason}`);
     this.#event('safety', e.entered ? 'warn' : 'info', `${e.reason}${e.detail ? `: ${e.detail}` : ''}${e.entered ? ' -> actuators safe' : ''}`, {
-      reason: e.reason, entered: e.entered, cycle: e.cycle,
+      reason: e.reason,
+      entered: e.entered,
+      cycle: e.cycle,
     });
   }
 
@@ -380,8 +419,16 @@ export class Runtime {
   status(): Record<string, unknown> {
     if (this.#reporter) return this.#reporter.status();
     return {
-      runtime: this.config.runtimeId, board: this.board.id, state: this.#state, safe: true, model: this.config.model,
-      predictor: null, source: null, loop: null, telemetry: this.#pub?.endpoints ?? [], counters: this.counters.snapshot(),
+      runtime: this.config.runtimeId,
+      board: this.board.id,
+      state: this.#state,
+      safe: true,
+      model: this.config.model,
+      predictor: null,
+      source: null,
+      loop: null,
+      telemetry: this.#pub?.endpoints ?? [],
+      counters: this.counters.snapshot(),
     };
   }
 
@@ -412,7 +459,7 @@ export class Runtime {
       try {
         await fn();
       } catch (err) {
-        errors.push(new ReflexError('E_STOP', `${what}: ${(err as Error).message}`, { cause: err }));
+        errors.push(new ReflexError(RuntimeCodes.stop, `${what}: ${(err as Error).message}`, { cause: err }));
       }
     };
     await step('loop', () => this.#loop?.stop());

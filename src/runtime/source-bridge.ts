@@ -8,10 +8,10 @@ import type { BridgeActuateEntry, BridgeActuatorSink } from '../actuate/bridge.j
 import type { BoardDef } from '../boards/types.js';
 import type { Logger } from '../core/log.js';
 import { BAD_KINDS } from '../bridge/frames.js';
-import { BridgeLink, type LinkCounterKey, type LinkGap } from '../devices/bridge-link.js';
-import type { SimFirmwareSupervisor } from '../devices/sim-firmware-supervisor.js';
-import { attachBridgeClock, BridgeTracker } from '../devices/tracker-bridge.js';
-import type { TrackerFeed } from '../devices/tracker-types.js';
+import { BridgeLink, type LinkCounterKey, type LinkGap } from '../devices/bridge/link.js';
+import type { SimFirmwareSupervisor } from '../devices/sim/firmware-supervisor.js';
+import { attachBridgeClock, BridgeTracker } from '../devices/tracker/bridge.js';
+import type { TrackerFeed } from '../devices/tracker/types.js';
 import { openNodeSerial } from '../hal/serial-node.js';
 import { ClockModel } from '../time/clock-model.js';
 import type { Source, SourceDevice, SourceEvents, SourceOptions, SourceStateDetail } from './source.js';
@@ -21,9 +21,27 @@ import type { Source, SourceDevice, SourceEvents, SourceOptions, SourceStateDeta
  * keys (a subscriber can tell "none yet" from "not counted").
  */
 const LINK_KEYS: readonly LinkCounterKey[] = [
-  'connect_attempts', 'connects', 'open_failures', 'connections_lost', 'reconnects', 'stalls', 'hello_timeouts',
-  'command_timeouts', 'device_errors', 'device_reports', 'unmatched_replies', 'pings', 'pongs', 'pongs_unmatched',
-  'write_errors', 'samples_before_start', 'device_resets', 'outages', 'gaps', 'loop_acks', 'loop_errors',
+  'connect_attempts',
+  'connects',
+  'open_failures',
+  'connections_lost',
+  'reconnects',
+  'stalls',
+  'hello_timeouts',
+  'command_timeouts',
+  'device_errors',
+  'device_reports',
+  'unmatched_replies',
+  'pings',
+  'pongs',
+  'pongs_unmatched',
+  'write_errors',
+  'samples_before_start',
+  'device_resets',
+  'outages',
+  'gaps',
+  'loop_acks',
+  'loop_errors',
 ];
 const DECODER_KEYS: readonly string[] = [...BAD_KINDS, 'gaps', 'restarts', 'missing_frames', 'missing_samples', 'hello_foreign'];
 
@@ -61,8 +79,14 @@ export class BridgeSource extends EventEmitter<SourceEvents> implements Source {
     this.#link.on('samples', (block, arrivalMs) => this.emit('samples', block, arrivalMs));
     this.#link.on('gap', (g: LinkGap) =>
       this.emit('gap', {
-        cause: g.cause, missingSamples: g.missingSamples, hostSpanMs: g.hostSpanMs, deviceReset: g.deviceReset,
-        missingFrames: g.missingFrames, fromSeq: g.fromSeq, toSeq: g.toSeq, deviceSpanUs: g.deviceSpanUs,
+        cause: g.cause,
+        missingSamples: g.missingSamples,
+        hostSpanMs: g.hostSpanMs,
+        deviceReset: g.deviceReset,
+        missingFrames: g.missingFrames,
+        fromSeq: g.fromSeq,
+        toSeq: g.toSeq,
+        deviceSpanUs: g.deviceSpanUs,
       }),
     );
     this.#link.on('state', (s) => this.emit('state', s, this.#stateDetail()));
@@ -102,13 +126,24 @@ export class BridgeSource extends EventEmitter<SourceEvents> implements Source {
       const how = e.signal ? `was killed (${e.signal})` : `exited with code ${e.code}`;
       const next = e.willRestart ? `restarting it in ${e.restartInMs} ms, as if the board were unplugged and plugged back` : 'not restarting it';
       this.emit('notice', {
-        kind: 'firmware', level: 'warn', message: `simulated firmware (pid ${e.pid}) ${how}; ${next}`,
-        data: { reason: 'firmware_exit', pid: e.pid, code: e.code ?? Number.NaN, signal: e.signal ?? '', link_removed: e.linkRemoved, will_restart: e.willRestart },
+        kind: 'firmware',
+        level: 'warn',
+        message: `simulated firmware (pid ${e.pid}) ${how}; ${next}`,
+        data: {
+          reason: 'firmware_exit',
+          pid: e.pid,
+          code: e.code ?? Number.NaN,
+          signal: e.signal ?? '',
+          link_removed: e.linkRemoved,
+          will_restart: e.willRestart,
+        },
       });
     });
     sim.on('restart', (r) => {
       this.emit('notice', {
-        kind: 'firmware', level: 'info', message: `simulated firmware restarted (pid ${r.pid}, ${r.pty}) after ${Math.round(r.downMs)} ms down; restarts so far: ${r.restarts}`,
+        kind: 'firmware',
+        level: 'info',
+        message: `simulated firmware restarted (pid ${r.pid}, ${r.pty}) after ${Math.round(r.downMs)} ms down; restarts so far: ${r.restarts}`,
         data: { reason: 'firmware_restart', pid: r.pid, restarts: r.restarts, in_a_row: r.inARow, down_ms: r.downMs },
       });
     });
@@ -137,7 +172,12 @@ export class BridgeSource extends EventEmitter<SourceEvents> implements Source {
     const fw = this.#sim?.firmware;
     return {
       path: this.#path,
-      ...(this.#sim && { firmware: 'host build (simulated)', pty: fw?.path ?? '(not running)', firmware_pid: fw?.pid ?? 0, firmware_restarts: this.#sim.counters().restarts }),
+      ...(this.#sim && {
+        firmware: 'host build (simulated)',
+        pty: fw?.path ?? '(not running)',
+        firmware_pid: fw?.pid ?? 0,
+        firmware_restarts: this.#sim.counters().restarts,
+      }),
       ...(h && { device: h.name, protocol: `${h.protoMajor}.${h.protoMinor}`, rate_hz: h.rateHz, channels: h.channels }),
       link: c.state,
       link_since_ms: c.sinceMs,
@@ -178,7 +218,11 @@ export class BridgeSource extends EventEmitter<SourceEvents> implements Source {
   counters(): Record<string, number> {
     const c = this.#link.counters();
     const out: Record<string, number> = {
-      frames: c.frames, samples_frames: c.samplesFrames, samples: c.samples, bytes: c.bytes, actuate_errors: this.#actuateErrors,
+      frames: c.frames,
+      samples_frames: c.samplesFrames,
+      samples: c.samples,
+      bytes: c.bytes,
+      actuate_errors: this.#actuateErrors,
     };
     for (const k of DECODER_KEYS) out[`decoder.${k}`] = 0;
     for (const [k, v] of Object.entries(c.decoder)) out[`decoder.${k}`] = v;

@@ -52,8 +52,17 @@ const nodeTimers: GapTimers = {
 
 function emptyAggregate(): GapAggregate {
   return {
-    count: 0, causes: [], missingFrames: Number.NaN, missingSamples: Number.NaN, fromSeq: Number.NaN, toSeq: Number.NaN,
-    deviceSpanUs: Number.NaN, hostSpanMs: Number.NaN, deviceReset: false, firstMs: Number.NaN, lastMs: Number.NaN,
+    count: 0,
+    causes: [],
+    missingFrames: Number.NaN,
+    missingSamples: Number.NaN,
+    fromSeq: Number.NaN,
+    toSeq: Number.NaN,
+    deviceSpanUs: Number.NaN,
+    hostSpanMs: Number.NaN,
+    deviceReset: false,
+    firstMs: Number.NaN,
+    lastMs: Number.NaN,
   };
 }
 
@@ -101,10 +110,13 @@ export class GapAggregator {
       return;
     }
     if (this.#timer === null) {
-      this.#timer = this.#timers.setTimeout(() => {
-        this.#timer = null;
-        this.flush();
-      }, Math.max(0, this.#quietUntil - now));
+      this.#timer = this.#timers.setTimeout(
+        () => {
+          this.#timer = null;
+          this.flush();
+        },
+        Math.max(0, this.#quietUntil - now),
+      );
     }
   }
 

@@ -1,21 +1,15 @@
 /**
- * Opens a board's EMG source and gives the runtime one shape for all of them:
- * clock-mapped sample blocks, an optional tracker feed on the same device clock, an
- * optional actuator sink (the firmware bridge's ACTUATE), and counters.
+ * The one shape the runtime sees for every board's EMG source: clock-mapped sample blocks,
+ * an optional tracker feed on the same device clock, an optional actuator sink (the firmware
+ * bridge's ACTUATE), and counters. `openSource` (source-open.ts) picks the implementation.
  */
 import type { EventEmitter } from 'node:events';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { BridgeActuatorSink } from '../actuate/bridge.js';
-import type { BoardDef } from '../boards/types.js';
 import type { SampleBlock } from '../core/block.js';
 import type { Logger } from '../core/log.js';
-import { SimFirmwareSupervisor } from '../devices/sim-firmware-supervisor.js';
-import type { TrackerFeed } from '../devices/tracker-types.js';
+import type { TrackerFeed } from '../devices/tracker/types.js';
 import type { SerialOpener } from '../hal/serial.js';
 import type { ClockModel } from '../time/clock-model.js';
-import { BridgeSource } from './source-bridge.js';
-import { CytonSource } from './source-cyton.js';
 
 /**
  * A break in a source's sample stream. The optional fields are what a source can know
@@ -111,22 +105,4 @@ export interface SourceOptions {
   log: Logger;
   /** Serial backend; the real one unless a test injects the fake. */
   open?: SerialOpener;
-}
-
-export async function openSource(board: BoardDef, opts: SourceOptions): Promise<Source> {
-  const src = board.source;
-  if (src.kind === 'cyton') return new CytonSource(board, opts);
-  if (src.transport !== 'sim') return new BridgeSource(board, src.path, null, opts);
-  // Supervised: a firmware that dies is restarted like a replugged board (sim-firmware-supervisor.ts).
-  const sim = await SimFirmwareSupervisor.start({
-    firmware: {
-      rate: src.rate,
-      channels: src.channels,
-      ...(src.blockSamples !== undefined && { block: src.blockSamples }),
-      // A stable path like /dev/serial/by-id: the link reopens it after a simulated unplug.
-      link: join(tmpdir(), `reflex-sim-${process.pid}-${Date.now()}`),
-      ...(src.firmwareArgs && { extraArgs: src.firmwareArgs }),
-    },
-  });
-  return new BridgeSource(board, sim.linkPath, sim, opts);
 }

@@ -12,12 +12,13 @@ import type { ControlLoop } from '../loop/loop.js';
 import { monotonicMs } from '../time/monotonic.js';
 import { checkDevice } from './checks.js';
 import type { Source, SourceStateDetail } from './source.js';
+import { RuntimeCodes } from './codes.js';
 
 /** How long a source's stop() may take after an abort before start-up gives up on it. */
 export const SOURCE_STOP_WAIT_MS = 500;
 
 /** Start-up was aborted while the source was still connecting: exit 1 with this code. */
-export const E_SOURCE_NOT_CONNECTED = 'E_SOURCE_NOT_CONNECTED';
+export const E_SOURCE_NOT_CONNECTED = RuntimeCodes.sourceNotConnected;
 
 const ABORTED: unique symbol = Symbol('aborted');
 
@@ -45,10 +46,13 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
 async function settleWithin(p: Promise<unknown>, ms: number, onError: (err: Error) => void): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const settled = await Promise.race([
-    p.then(() => true, (err: Error) => {
-      onError(err);
-      return true;
-    }),
+    p.then(
+      () => true,
+      (err: Error) => {
+        onError(err);
+        return true;
+      },
+    ),
     new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
   ]);
   clearTimeout(timer);
@@ -89,9 +93,11 @@ export async function connectSource(source: Source, board: BoardDef, signal: Abo
     const d = source.describe();
     const reason = last?.reason ?? (typeof d.last_error === 'string' ? d.last_error : 'no error reported yet (the first attempt was still under way)');
     const attempts = last?.attempts ?? (typeof d.link_attempts === 'number' ? d.link_attempts : undefined);
-    throw new ReflexError(E_SOURCE_NOT_CONNECTED,
+    throw new ReflexError(
+      E_SOURCE_NOT_CONNECTED,
       `source never connected: ${reason}${attempts !== undefined ? ` (${attempts} attempt${attempts === 1 ? '' : 's'})` : ''}; ${abortReason(signal!)}` +
-      `${stopped ? '' : `; the source did not stop within ${SOURCE_STOP_WAIT_MS} ms`}${stopError}`);
+        `${stopped ? '' : `; the source did not stop within ${SOURCE_STOP_WAIT_MS} ms`}${stopError}`,
+    );
   } finally {
     source.off('state', onState);
   }
@@ -101,9 +107,12 @@ export async function connectSource(source: Source, board: BoardDef, signal: Abo
 function refusedConfig(err: unknown, board: BoardDef): ConfigError | null {
   if (!(err instanceof BridgeDeviceError) || err.commandType !== FrameType.CONFIG || board.source.kind !== 'bridge') return null;
   const s = board.source;
-  return new ConfigError('E_DEVICE_CONFIG',
+  return new ConfigError(
+    RuntimeCodes.deviceConfig,
     `${board.file ?? `board ${board.id}`}: the device refused "source.rate" ${s.rate} Hz / "source.channels" ${s.channels}` +
-    `${s.blockSamples !== undefined ? ` / "source.blockSamples" ${s.blockSamples}` : ''}: ${err.message}; set what the device supports`, { cause: err });
+      `${s.blockSamples !== undefined ? ` / "source.blockSamples" ${s.blockSamples}` : ''}: ${err.message}; set what the device supports`,
+    { cause: err },
+  );
 }
 
 export interface ArmOptions {
@@ -158,7 +167,7 @@ export async function armWhenInputFlows(loop: ControlLoop, o: ArmOptions): Promi
 export async function stopWithin(source: Source, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ReflexError('E_STOP_TIMEOUT', `the source did not stop within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new ReflexError(RuntimeCodes.stopTimeout, `the source did not stop within ${ms} ms`)), ms);
   });
   try {
     await Promise.race([source.stop(), late]);

@@ -7,9 +7,4 @@
 export type RuntimeState = 'starting' | 'connecting' | 'running' | 'paused' | 'stopping' | 'stopped';
 
 /** Logs a runtime event and publishes it on the `event` topic. */
-export type RunEvent = (
-  kind: string,
-  level: 'info' | 'warn' | 'error',
-  message: string,
-  data?: Record<string, string | number | boolean>,
-) => void;
+export type RunEvent = (kind: string, level: 'info' | 'warn' | 'error', message: string, data?: Record<string, string | number | boolean>) => void;

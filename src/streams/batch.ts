@@ -76,7 +76,8 @@ export class Batcher<R extends Batchable> {
         const v = rec[f.key];
         if (v === undefined) throw this.#keysError(rec, row);
         if (f.ctor === null) {
-          if (typeof v !== 'number') throw new ReflexError(StreamCodes.batchType, `batch item ${row}: field "${f.key}" is ${describe(v)}, the batch's first item had a number`);
+          if (typeof v !== 'number')
+            throw new ReflexError(StreamCodes.batchType, `batch item ${row}: field "${f.key}" is ${describe(v)}, the batch's first item had a number`);
           f.out![row] = v;
         } else {
           checkArray(v, f, row);
@@ -99,7 +100,10 @@ export class Batcher<R extends Batchable> {
     }
     if (this.partial === 'error') {
       this.#filled = 0;
-      throw new ReflexError(StreamCodes.batchPartial, `stream ended with ${n} item(s), fewer than the batch size ${this.size}; use partial: 'keep' or 'drop' if that is expected`);
+      throw new ReflexError(
+        StreamCodes.batchPartial,
+        `stream ended with ${n} item(s), fewer than the batch size ${this.size}; use partial: 'keep' or 'drop' if that is expected`,
+      );
     }
     return this.#emit(n);
   }
@@ -154,10 +158,16 @@ export class Batcher<R extends Batchable> {
 
 function checkArray(v: unknown, f: Field, row: number): void {
   if (!ArrayBuffer.isView(v) || v.constructor !== f.ctor) {
-    throw new ReflexError(StreamCodes.batchType, `batch item ${row}${f.key ? ` field "${f.key}"` : ''} is ${describe(v)}, the batch's first item had a ${f.ctor?.name ?? 'number'}`);
+    throw new ReflexError(
+      StreamCodes.batchType,
+      `batch item ${row}${f.key ? ` field "${f.key}"` : ''} is ${describe(v)}, the batch's first item had a ${f.ctor?.name ?? 'number'}`,
+    );
   }
   if ((v as TypedArray).length !== f.length) {
-    throw new ReflexError(StreamCodes.batchShape, `batch item ${row}${f.key ? ` field "${f.key}"` : ''} has length ${(v as TypedArray).length}, the batch's first item had ${f.length}; pad or window items to one length`);
+    throw new ReflexError(
+      StreamCodes.batchShape,
+      `batch item ${row}${f.key ? ` field "${f.key}"` : ''} has length ${(v as TypedArray).length}, the batch's first item had ${f.length}; pad or window items to one length`,
+    );
   }
 }
 
@@ -172,7 +182,11 @@ function describe(v: unknown): string {
 }
 
 /** Batches of `size` items from an async (or sync) iterable; arguments are checked now. */
-export function batch<R extends Batchable>(source: AsyncIterable<R> | Iterable<R>, size: number, opts: BatchOptions = {}): AsyncGenerator<Batched<R>, void, undefined> {
+export function batch<R extends Batchable>(
+  source: AsyncIterable<R> | Iterable<R>,
+  size: number,
+  opts: BatchOptions = {},
+): AsyncGenerator<Batched<R>, void, undefined> {
   return batchAsync(source, new Batcher<R>(size, opts));
 }
 

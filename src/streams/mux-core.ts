@@ -34,7 +34,10 @@ export abstract class Mux<T> implements SyncSource<T> {
 
   iterate(maxIter?: number): AsyncIterableIterator<T> {
     const max = checkMaxIter(maxIter);
-    return new AsyncMuxIterator<T>(this.policy<AsyncIterator<T>>((s, n) => s.iterate(n)), max);
+    return new AsyncMuxIterator<T>(
+      this.policy<AsyncIterator<T>>((s, n) => s.iterate(n)),
+      max,
+    );
   }
 
   iterateSync(maxIter?: number): IterableIterator<T> {

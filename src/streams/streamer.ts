@@ -8,14 +8,7 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../core/errors.js';
 import { StreamCodes, checkMaxIter } from './errors.js';
-import {
-  BoundedAsyncIterator,
-  BoundedSyncIterator,
-  CycleAsyncIterator,
-  CycleSyncIterator,
-  DONE,
-  SyncAsAsyncIterator,
-} from './iterators.js';
+import { BoundedAsyncIterator, BoundedSyncIterator, CycleAsyncIterator, CycleSyncIterator, DONE, SyncAsAsyncIterator } from './iterators.js';
 import type { JsonValue, SyncSource } from './types.js';
 
 /** What a Streamer wraps: any function returning a (sync or async) iterable. */
@@ -53,7 +46,10 @@ export class Streamer<T, A extends readonly unknown[] = readonly unknown[]> impl
   static described<T, A extends readonly JsonValue[]>(ref: StreamerRef, fn: GeneratorFn<A, T>, ...args: A): Streamer<T, A> {
     checkRef(ref);
     if (!args.every(isJson)) {
-      throw new ConfigError(StreamCodes.badSpec, 'Streamer.described: arguments must survive JSON (no undefined, functions, NaN, typed arrays or class instances)');
+      throw new ConfigError(
+        StreamCodes.badSpec,
+        'Streamer.described: arguments must survive JSON (no undefined, functions, NaN, typed arrays or class instances)',
+      );
     }
     const s = new Streamer<T, A>(fn, ...args);
     (s as { ref: StreamerRef | undefined }).ref = { module: ref.module, export: ref.export };
@@ -65,7 +61,10 @@ export class Streamer<T, A extends readonly unknown[] = readonly unknown[]> impl
    * generator object is not: its second pass is empty).
    */
   static of<T>(iterable: Iterable<T> | AsyncIterable<T>): Streamer<T, []> {
-    if (iterable == null || (typeof (iterable as Iterable<T>)[Symbol.iterator] !== 'function' && typeof (iterable as AsyncIterable<T>)[Symbol.asyncIterator] !== 'function')) {
+    if (
+      iterable == null ||
+      (typeof (iterable as Iterable<T>)[Symbol.iterator] !== 'function' && typeof (iterable as AsyncIterable<T>)[Symbol.asyncIterator] !== 'function')
+    ) {
       throw new ConfigError(StreamCodes.notIterable, 'Streamer.of needs an iterable or async iterable');
     }
     return new Streamer<T, []>(() => iterable);
@@ -87,7 +86,10 @@ export class Streamer<T, A extends readonly unknown[] = readonly unknown[]> impl
   /** The data form of this Streamer; only for Streamers made with `described` or `load`. */
   toSpec(): StreamerSpec {
     if (!this.ref) {
-      throw new ConfigError(StreamCodes.notDescribed, 'this Streamer has no module reference; build it with Streamer.described({ module: import.meta.url, export: "name" }, fn, ...args)');
+      throw new ConfigError(
+        StreamCodes.notDescribed,
+        'this Streamer has no module reference; build it with Streamer.described({ module: import.meta.url, export: "name" }, fn, ...args)',
+      );
     }
     return { module: this.ref.module, export: this.ref.export, args: this.args as unknown as readonly JsonValue[] };
   }
@@ -151,7 +153,7 @@ function isJson(v: unknown): boolean {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
   if (typeof v === 'number') return Number.isFinite(v);
   if (Array.isArray(v)) return v.every(isJson);
-  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v as object).every(isJson);
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v).every(isJson);
   return false;
 }
 
@@ -173,8 +175,12 @@ function emptyAsync<T>(): AsyncIterator<T> {
 
 /** Generators are already iterable iterators; plain iterators get a thin bounded(∞) wrapper. */
 function asSyncIterable<T>(it: Iterator<T>): IterableIterator<T> {
-  return typeof (it as Partial<IterableIterator<T>>)[Symbol.iterator] === 'function' ? (it as IterableIterator<T>) : new BoundedSyncIterator(it, Number.POSITIVE_INFINITY);
+  return typeof (it as Partial<IterableIterator<T>>)[Symbol.iterator] === 'function'
+    ? (it as IterableIterator<T>)
+    : new BoundedSyncIterator(it, Number.POSITIVE_INFINITY);
 }
 function asIterable<T>(it: AsyncIterator<T>): AsyncIterableIterator<T> {
-  return typeof (it as Partial<AsyncIterableIterator<T>>)[Symbol.asyncIterator] === 'function' ? (it as AsyncIterableIterator<T>) : new BoundedAsyncIterator(it, Number.POSITIVE_INFINITY);
+  return typeof (it as Partial<AsyncIterableIterator<T>>)[Symbol.asyncIterator] === 'function'
+    ? (it as AsyncIterableIterator<T>)
+    : new BoundedAsyncIterator(it, Number.POSITIVE_INFINITY);
 }

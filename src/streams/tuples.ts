@@ -13,7 +13,8 @@ function checkKeys(keys: readonly PropertyKey[]): void {
 }
 
 function pick<R extends object, K extends readonly (keyof R)[]>(item: R, keys: K): TupleOf<R, K> {
-  if (typeof item !== 'object' || item === null) throw new ReflexError(StreamCodes.tupleKeys, `tuples(): stream item is ${item === null ? 'null' : typeof item}, not a record`);
+  if (typeof item !== 'object' || item === null)
+    throw new ReflexError(StreamCodes.tupleKeys, `tuples(): stream item is ${item === null ? 'null' : typeof item}, not a record`);
   const out = new Array<unknown>(keys.length);
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
@@ -24,7 +25,10 @@ function pick<R extends object, K extends readonly (keyof R)[]>(item: R, keys: K
 }
 
 /** Arguments are checked now, not at the first pull. */
-export function tuples<R extends object, K extends readonly (keyof R)[]>(stream: AsyncIterable<R> | Iterable<R>, ...keys: K): AsyncGenerator<TupleOf<R, K>, void, undefined> {
+export function tuples<R extends object, K extends readonly (keyof R)[]>(
+  stream: AsyncIterable<R> | Iterable<R>,
+  ...keys: K
+): AsyncGenerator<TupleOf<R, K>, void, undefined> {
   checkKeys(keys);
   return tuplesAsync(stream, keys);
 }
@@ -34,7 +38,10 @@ export function tuplesSync<R extends object, K extends readonly (keyof R)[]>(str
   return tuplesGen(stream, keys);
 }
 
-async function* tuplesAsync<R extends object, K extends readonly (keyof R)[]>(stream: AsyncIterable<R> | Iterable<R>, keys: K): AsyncGenerator<TupleOf<R, K>, void, undefined> {
+async function* tuplesAsync<R extends object, K extends readonly (keyof R)[]>(
+  stream: AsyncIterable<R> | Iterable<R>,
+  keys: K,
+): AsyncGenerator<TupleOf<R, K>, void, undefined> {
   for await (const item of stream) yield pick(item, keys);
 }
 

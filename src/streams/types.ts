@@ -6,16 +6,7 @@
  * iterables are one pass; sources are many.
  */
 
-export type TypedArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array;
+export type TypedArray = Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array;
 
 /** A record of named arrays (and scalar numbers, e.g. labels): the usual training item. */
 export type NumericRecord = { readonly [key: string]: TypedArray | number };

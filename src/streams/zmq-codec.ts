@@ -23,7 +23,11 @@ export type WireScalar = number | string | boolean | null;
 export type WireValue = TypedArray | Shaped | WireScalar;
 export type WireItem = TypedArray | { readonly [key: string]: WireValue };
 
-type Ctor = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray; new (length: number): TypedArray; readonly BYTES_PER_ELEMENT: number };
+type Ctor = {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray;
+  new (length: number): TypedArray;
+  readonly BYTES_PER_ELEMENT: number;
+};
 const DTYPES: Record<string, Ctor> = {
   float32: Float32Array,
   float64: Float64Array,
@@ -102,7 +106,8 @@ export function encodeItem(item: WireItem, copy: boolean): (string | Uint8Array)
       frames.push(arrayFrame(v, copy));
     } else if (isShaped(v)) {
       const n = v.shape.reduce((p, x) => p * x, 1);
-      if (n !== v.data.length) throw new ReflexError(StreamCodes.frame, `field "${k}": shape [${v.shape.join(', ')}] holds ${n} values, data has ${v.data.length}`);
+      if (n !== v.data.length)
+        throw new ReflexError(StreamCodes.frame, `field "${k}": shape [${v.shape.join(', ')}] holds ${n} values, data has ${v.data.length}`);
       fields.push({ k, d: dtypeOf(v.data), s: v.shape.slice() });
       frames.push(arrayFrame(v.data, copy));
     } else if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') {
@@ -140,7 +145,8 @@ export function decodeItem(h: ItemHeader, frames: readonly Buffer[], onCopy: () 
       const shape = f.s;
       if (!ctor || !Array.isArray(shape)) throw new ReflexError(StreamCodes.frame, `worker stream: bad field header ${JSON.stringify(f)}`);
       const frame = frames[fi++];
-      if (frame === undefined) throw new ReflexError(StreamCodes.frame, `worker stream: header lists more arrays than the ${frames.length - 1} frames received`);
+      if (frame === undefined)
+        throw new ReflexError(StreamCodes.frame, `worker stream: header lists more arrays than the ${frames.length - 1} frames received`);
       const n = shape.reduce((p, x) => p * x, 1);
       if (frame.byteLength !== n * ctor.BYTES_PER_ELEMENT) {
         throw new ReflexError(StreamCodes.frame, `worker stream: frame of ${frame.byteLength} bytes for ${f.d}[${shape.join(', ')}]`);

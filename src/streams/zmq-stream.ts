@@ -13,9 +13,9 @@ import { rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as zmq from 'zeromq';
 import { ConfigError, ReflexError } from '../core/errors.js';
+import { childExecArgv, entryUrl } from '../core/worker.js';
 import { RemoteStreamError, StreamCodes, checkMaxIter } from './errors.js';
 import { DONE } from './iterators.js';
 import type { StreamerSpec } from './streamer.js';
@@ -34,7 +34,7 @@ export interface ZmqStreamOptions {
   stopTimeoutMs?: number;
   /** After the child exits, how long to wait for its last messages before reporting it gone, ms. Default 2000. */
   exitGraceMs?: number;
-  /** Node flags for the child; default: this process's own (so a tsx loader carries over). */
+  /** Node flags for the child; default: this process's own (so a tsx loader carries over), plus tsx's when running from .ts sources without it. */
   execArgv?: readonly string[];
 }
 
@@ -46,16 +46,17 @@ export class ZmqStreamer<T extends WireItem = WireItem> implements Source<T> {
   constructor(streamer: { toSpec(): StreamerSpec } | StreamerSpec, opts: ZmqStreamOptions = {}) {
     this.spec = 'toSpec' in streamer ? streamer.toSpec() : { module: streamer.module, export: streamer.export, args: streamer.args };
     const hwm = opts.highWaterMark ?? 8;
-    if (!Number.isInteger(hwm) || hwm < 1) throw new ConfigError('E_STREAM_HWM', `highWaterMark must be an integer >= 1, got ${hwm}`);
+    if (!Number.isInteger(hwm) || hwm < 1) throw new ConfigError(StreamCodes.hwm, `highWaterMark must be an integer >= 1, got ${hwm}`);
     const transport = opts.transport ?? 'ipc';
-    if (transport !== 'ipc' && transport !== 'tcp') throw new ConfigError('E_STREAM_TRANSPORT', `transport must be 'ipc' or 'tcp', got "${String(transport)}"`);
+    if (transport !== 'ipc' && transport !== 'tcp')
+      throw new ConfigError(StreamCodes.transport, `transport must be 'ipc' or 'tcp', got "${String(transport)}"`);
     this.opts = {
       transport,
       highWaterMark: hwm,
       copy: opts.copy ?? false,
       stopTimeoutMs: opts.stopTimeoutMs ?? 3000,
       exitGraceMs: opts.exitGraceMs ?? 2000,
-      execArgv: opts.execArgv ?? process.execArgv,
+      execArgv: opts.execArgv ?? childExecArgv(workerUrl),
     };
   }
 
@@ -69,8 +70,8 @@ export class ZmqStreamer<T extends WireItem = WireItem> implements Source<T> {
   }
 }
 
-const here = fileURLToPath(import.meta.url);
-const workerPath = join(here, '..', here.endsWith('.ts') ? 'zmq-worker.ts' : 'zmq-worker.js');
+/** The producer's entry: zmq-worker.ts under tsx, zmq-worker.js once compiled. */
+const workerUrl = entryUrl('zmq-worker', import.meta.url);
 
 export interface ZmqStreamStats {
   received: number;
@@ -170,7 +171,7 @@ export class ZmqStreamIterator<T extends WireItem> implements AsyncIterableItera
       throw new ReflexError(StreamCodes.workerStart, `worker stream: cannot bind ${address}: ${(err as Error).message}`, { cause: err });
     }
     this.#endpoint = pull.lastEndpoint;
-    const child = fork(workerPath, [], { execArgv: [...o.execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+    const child = fork(workerUrl, [], { execArgv: [...o.execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
     this.#child = child;
     this.#pid = child.pid;
     this.#exited = new Promise<void>((resolve) => {

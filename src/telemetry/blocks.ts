@@ -65,8 +65,18 @@ export function asPackedBlock(value: unknown): PackedBlock | undefined {
   if (typeof mono !== 'number' || typeof dev !== 'number' || typeof host !== 'number' || typeof period !== 'number') return undefined;
   if (typeof valid !== 'boolean' || !(data instanceof Float32Array)) return undefined;
   return {
-    v, seq, mono_ms: mono, desc, samples, first_sample: first, block_seq: bseq,
-    device_time_us: dev, host_time_ms: host, host_period_ms: period, valid, data,
+    v,
+    seq,
+    mono_ms: mono,
+    desc,
+    samples,
+    first_sample: first,
+    block_seq: bseq,
+    device_time_us: dev,
+    host_time_ms: host,
+    host_period_ms: period,
+    valid,
+    data,
   };
 }
 
@@ -76,7 +86,7 @@ export function asDescriptor(body: unknown): StreamDescriptor | undefined {
   const { desc, stream, rate, unit, channels } = body as Record<string, unknown>;
   if (!isCount(desc) || typeof stream !== 'string' || typeof rate !== 'number' || typeof unit !== 'string') return undefined;
   if (!Array.isArray(channels) || channels.length === 0 || !channels.every((c) => typeof c === 'string')) return undefined;
-  return { desc, stream, rate, unit, channels: channels as string[] };
+  return { desc, stream, rate, unit, channels: channels };
 }
 
 /**
@@ -86,9 +96,18 @@ export function asDescriptor(body: unknown): StreamDescriptor | undefined {
 export function unpackBlock(p: PackedBlock, d: StreamDescriptor): BlockBody | undefined {
   if (p.data.length !== d.channels.length * p.samples) return undefined;
   return {
-    stream: d.stream, rate: d.rate, unit: d.unit, channels: d.channels, samples: p.samples,
-    first_sample: p.first_sample, block_seq: p.block_seq, device_time_us: p.device_time_us,
-    host_time_ms: p.host_time_ms, host_period_ms: p.host_period_ms, valid: p.valid, data: p.data,
+    stream: d.stream,
+    rate: d.rate,
+    unit: d.unit,
+    channels: d.channels,
+    samples: p.samples,
+    first_sample: p.first_sample,
+    block_seq: p.block_seq,
+    device_time_us: p.device_time_us,
+    host_time_ms: p.host_time_ms,
+    host_period_ms: p.host_period_ms,
+    valid: p.valid,
+    data: p.data,
   };
 }
 

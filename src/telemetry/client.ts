@@ -13,6 +13,8 @@ import { asEnvelope, createDecoder } from './codec.js';
 import type { KeyPair } from './keys.js';
 import { checkCurveClient } from './security.js';
 import { parseTopicFrame, subscriptionPrefixes, type TelemetryMessage, type Topic } from './topics.js';
+import { CoreCodes } from '../core/codes.js';
+import { TelemetryCodes } from './codes.js';
 
 export interface TelemetryEndpoint {
   /** e.g. "tcp://rig-a.lab:5560" or "ipc:///run/reflex/telemetry". */
@@ -72,7 +74,7 @@ export class TelemetryClient implements AsyncIterable<TelemetryMessage> {
   #closed = false;
 
   constructor(opts: TelemetryClientOptions) {
-    if (opts.endpoints.length === 0) throw new ConfigError('E_USAGE', 'TelemetryClient needs at least one endpoint');
+    if (opts.endpoints.length === 0) throw new ConfigError(CoreCodes.usage, 'TelemetryClient needs at least one endpoint');
     this.#log = opts.logger ?? new Logger();
     this.#onAuthFailure = opts.onAuthFailure;
     this.#queue = new AsyncQueue(opts.queue ?? 1024);
@@ -80,7 +82,8 @@ export class TelemetryClient implements AsyncIterable<TelemetryMessage> {
     const eps = opts.endpoints.map((e) => (typeof e === 'string' ? { endpoint: e } : e));
     for (const ep of eps) {
       if (ep.serverKey !== undefined) {
-        if (!opts.keyPair) throw new ConfigError('E_USAGE', `${ep.endpoint} has a server key, so a client keypair is needed (reflex keygen; --client-key-file)`);
+        if (!opts.keyPair)
+          throw new ConfigError(CoreCodes.usage, `${ep.endpoint} has a server key, so a client keypair is needed (reflex keygen; --client-key-file)`);
         checkCurveClient({ serverKey: ep.serverKey, ...opts.keyPair });
       }
     }
@@ -88,7 +91,7 @@ export class TelemetryClient implements AsyncIterable<TelemetryMessage> {
       for (const ep of eps) this.#open(ep, opts, prefixes);
     } catch (err) {
       for (const { socket } of this.#sockets) socket.close();
-      throw new ConfigError('E_CONNECT', `cannot connect telemetry client: ${(err as Error).message}`, { cause: err });
+      throw new ConfigError(TelemetryCodes.connect, `cannot connect telemetry client: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -175,7 +178,16 @@ export class TelemetryClient implements AsyncIterable<TelemetryMessage> {
       }
       const body = unpackBlock(packed, known.d);
       if (!body) return this.#malformed(endpoint);
-      return { topic: frame.topic, source, v: packed.v, seq, mono_ms: packed.mono_ms, wall_ms: packed.mono_ms + known.wallMinusMono, body, lost } as TelemetryMessage;
+      return {
+        topic: frame.topic,
+        source,
+        v: packed.v,
+        seq,
+        mono_ms: packed.mono_ms,
+        wall_ms: packed.mono_ms + known.wallMinusMono,
+        body,
+        lost,
+      } as TelemetryMessage;
     }
     if (isBlockTopic(frame.topic)) {
       const d = asDescriptor(env!.body);

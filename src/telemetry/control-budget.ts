@@ -12,6 +12,7 @@
  *   bounds the total even when a peer reconnects under new routing ids.
  */
 import { ConfigError } from '../core/errors.js';
+import { CoreCodes } from '../core/codes.js';
 
 /** A sustained rate with a burst allowance. */
 export interface RateLimit {
@@ -61,8 +62,9 @@ export const DEFAULT_BUDGET = {
 } as const satisfies Required<Omit<ControlBudgetOptions, 'now'>>;
 
 function checkLimit(name: string, l: RateLimit): RateLimit {
-  if (!(Number.isFinite(l.perSecond) && l.perSecond > 0)) throw new ConfigError('E_CONFIG', `control ${name}.perSecond must be a positive number, got ${l.perSecond}`);
-  if (!(Number.isFinite(l.burst) && l.burst >= 1)) throw new ConfigError('E_CONFIG', `control ${name}.burst must be at least 1, got ${l.burst}`);
+  if (!(Number.isFinite(l.perSecond) && l.perSecond > 0))
+    throw new ConfigError(CoreCodes.config, `control ${name}.perSecond must be a positive number, got ${l.perSecond}`);
+  if (!(Number.isFinite(l.burst) && l.burst >= 1)) throw new ConfigError(CoreCodes.config, `control ${name}.burst must be at least 1, got ${l.burst}`);
   return { perSecond: l.perSecond, burst: l.burst };
 }
 
@@ -129,7 +131,7 @@ export class ControlBudget {
   constructor(opts: ControlBudgetOptions = {}) {
     this.#now = opts.now ?? (() => performance.now());
     const maxPeers = opts.maxPeers ?? DEFAULT_BUDGET.maxPeers;
-    if (!Number.isInteger(maxPeers) || maxPeers < 1) throw new ConfigError('E_CONFIG', `control maxPeers must be a positive integer, got ${maxPeers}`);
+    if (!Number.isInteger(maxPeers) || maxPeers < 1) throw new ConfigError(CoreCodes.config, `control maxPeers must be a positive integer, got ${maxPeers}`);
     this.limits = {
       reads: checkLimit('reads', opts.reads ?? DEFAULT_BUDGET.reads),
       peer: checkLimit('peer', opts.peer ?? DEFAULT_BUDGET.peer),
@@ -227,8 +229,10 @@ export class TurnBudget {
   constructor(opts: TurnBudgetOptions = {}) {
     this.messages = opts.messages ?? 32;
     this.ms = opts.ms ?? 2;
-    if (!Number.isInteger(this.messages) || this.messages < 1) throw new ConfigError('E_CONFIG', `control turn budget must be at least 1 message, got ${this.messages}`);
-    if (!(Number.isFinite(this.ms) && this.ms > 0)) throw new ConfigError('E_CONFIG', `control turn budget must be a positive number of ms, got ${this.ms}`);
+    if (!Number.isInteger(this.messages) || this.messages < 1)
+      throw new ConfigError(CoreCodes.config, `control turn budget must be at least 1 message, got ${this.messages}`);
+    if (!(Number.isFinite(this.ms) && this.ms > 0))
+      throw new ConfigError(CoreCodes.config, `control turn budget must be a positive number of ms, got ${this.ms}`);
     this.#now = opts.now ?? (() => performance.now());
     this.#schedule = opts.schedule ?? ((fn) => setImmediate(fn));
   }

@@ -4,12 +4,14 @@
  */
 import { Dealer } from 'zeromq';
 import type { Decoder, Encoder } from 'cbor-x';
-import { ConfigError, ReflexError } from '../core/errors.js';
+import { ConfigError, ReflexError, type ErrorCode } from '../core/errors.js';
 import { Logger } from '../core/log.js';
 import { createDecoder, createEncoder } from './codec.js';
 import type { ControlArgs, ControlCommand, ControlReply, PlainValue } from './control-protocol.js';
 import type { KeyPair } from './keys.js';
 import { checkCurveClient } from './security.js';
+import { CoreCodes } from '../core/codes.js';
+import { TelemetryCodes } from './codes.js';
 
 export interface ControlClientOptions {
   endpoint: string;
@@ -50,7 +52,7 @@ export class ControlClient {
     this.#timeoutMs = opts.timeoutMs ?? 5000;
     this.#log = opts.logger ?? new Logger();
     if (opts.serverKey !== undefined) {
-      if (!opts.keyPair) throw new ConfigError('E_USAGE', 'a server key needs a client keypair (reflex keygen; --client-key-file)');
+      if (!opts.keyPair) throw new ConfigError(CoreCodes.usage, 'a server key needs a client keypair (reflex keygen; --client-key-file)');
       checkCurveClient({ serverKey: opts.serverKey, ...opts.keyPair });
     }
     this.#socket = new Dealer({ sendTimeout: 0, linger: 0 });
@@ -61,9 +63,11 @@ export class ControlClient {
     }
     const authFailed = (message: string): void => {
       this.#authError = message;
-      this.#failAll('E_AUTH', message);
+      this.#failAll(TelemetryCodes.auth, message);
     };
-    this.#socket.events.on('handshake:error:auth', (e) => authFailed(`${opts.endpoint} refused this client's key (ZAP ${e.error.status}); ask for it to be added to the allow-list`));
+    this.#socket.events.on('handshake:error:auth', (e) =>
+      authFailed(`${opts.endpoint} refused this client's key (ZAP ${e.error.status}); ask for it to be added to the allow-list`),
+    );
     this.#socket.events.on('handshake:error:protocol', (e) => authFailed(`handshake with ${opts.endpoint} failed (${e.error.code}); check the server key`));
     this.#socket.events.on('handshake', () => {
       this.#authError = undefined;
@@ -73,7 +77,7 @@ export class ControlClient {
       this.#socket.connect(opts.endpoint);
     } catch (err) {
       this.#socket.close();
-      throw new ConfigError('E_CONNECT', `cannot connect to ${opts.endpoint}: ${(err as Error).message}`, { cause: err });
+      throw new ConfigError(TelemetryCodes.connect, `cannot connect to ${opts.endpoint}: ${(err as Error).message}`, { cause: err });
     }
     this.#loop = this.#receive();
   }
@@ -100,11 +104,11 @@ export class ControlClient {
         p.resolve(reply as ControlReply);
       }
     } catch (err) {
-      if (!this.#socket.closed) this.#failAll('E_DISCONNECTED', `control connection failed: ${(err as Error).message}`);
+      if (!this.#socket.closed) this.#failAll(CoreCodes.disconnected, `control connection failed: ${(err as Error).message}`);
     }
   }
 
-  #failAll(code: string, message: string): void {
+  #failAll(code: ErrorCode, message: string): void {
     for (const [id, p] of this.#pending) {
       this.#pending.delete(id);
       clearTimeout(p.timer);
@@ -116,15 +120,15 @@ export class ControlClient {
   send<C extends ControlCommand>(cmd: C, args?: ControlArgs[C], opts?: { timeoutMs?: number }): Promise<ControlReply>;
   send(cmd: string, args?: Record<string, PlainValue>, opts?: { timeoutMs?: number }): Promise<ControlReply>;
   send(cmd: string, args?: object, opts?: { timeoutMs?: number }): Promise<ControlReply> {
-    if (this.#closed) return Promise.reject(new ReflexError('E_CLOSED', 'control client is closed'));
+    if (this.#closed) return Promise.reject(new ReflexError(TelemetryCodes.closed, 'control client is closed'));
     // libzmq does not reconnect after a refused handshake, so a refused client fails fast.
-    if (this.#authError) return Promise.reject(new ReflexError('E_AUTH', this.#authError));
+    if (this.#authError) return Promise.reject(new ReflexError(TelemetryCodes.auth, this.#authError));
     const id = this.#nextId++;
     const timeoutMs = opts?.timeoutMs ?? this.#timeoutMs;
     return new Promise<ControlReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new ReflexError('E_TIMEOUT', `no reply to "${cmd}" within ${timeoutMs} ms; is the runtime reachable and this client's key allowed?`));
+        reject(new ReflexError(TelemetryCodes.timeout, `no reply to "${cmd}" within ${timeoutMs} ms; is the runtime reachable and this client's key allowed?`));
       }, timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
       const body = this.#encoder.encode({ id, cmd, args: args ?? {} });
@@ -136,8 +140,8 @@ export class ControlClient {
         if (!p) return;
         this.#pending.delete(id);
         clearTimeout(timer);
-        if (this.#authError) reject(new ReflexError('E_AUTH', this.#authError));
-        else reject(new ReflexError('E_SEND', `request "${cmd}" not sent: ${(err as Error).message}`));
+        if (this.#authError) reject(new ReflexError(TelemetryCodes.auth, this.#authError));
+        else reject(new ReflexError(TelemetryCodes.send, `request "${cmd}" not sent: ${(err as Error).message}`));
       });
     });
   }
@@ -154,6 +158,6 @@ export class ControlClient {
     this.#closed = true;
     this.#socket.close();
     await this.#loop;
-    this.#failAll('E_CLOSED', 'control client closed');
+    this.#failAll(TelemetryCodes.closed, 'control client closed');
   }
 }

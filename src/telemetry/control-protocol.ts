@@ -3,6 +3,8 @@
  * {id, ok: true, result} or {id, ok: false, error: {code, message}}. Everything a remote
  * peer sends is checked here before any handler sees it.
  */
+import type { ErrorCode } from '../core/codes.js';
+import { TelemetryCodes } from './codes.js';
 
 export const CONTROL_COMMANDS = ['start', 'stop', 'set', 'model', 'estop', 'release', 'status'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
@@ -24,7 +26,8 @@ export interface ControlArgs {
 export type RequestId = string | number;
 
 export interface ControlError {
-  code: string;
+  /** One of Reflex's codes (docs/errors.md); a client trusts the server on this, as on the rest of the reply's shape. */
+  code: ErrorCode;
   message: string;
 }
 
@@ -58,24 +61,25 @@ function isRequestId(v: unknown): v is RequestId {
 }
 
 export type ParsedRequest =
-  | { ok: true; id: RequestId; cmd: string; args: Record<string, PlainValue> }
-  | { ok: false; id: RequestId | null; error: ControlError };
+  { ok: true; id: RequestId; cmd: string; args: Record<string, PlainValue> } | { ok: false; id: RequestId | null; error: ControlError };
 
 /** Shape check of a decoded request map (command-specific args are checked by `checkArgs`). */
 export function parseRequest(value: unknown): ParsedRequest {
-  if (!isPlainObject(value)) return { ok: false, id: null, error: { code: 'E_BAD_REQUEST', message: 'request must be a CBOR map {id, cmd, args}' } };
+  if (!isPlainObject(value)) return { ok: false, id: null, error: { code: TelemetryCodes.badRequest, message: 'request must be a CBOR map {id, cmd, args}' } };
   const id = isRequestId(value.id) ? value.id : null;
-  if (id === null) return { ok: false, id: null, error: { code: 'E_BAD_REQUEST', message: 'request id must be a non-empty string (<= 128 chars) or an integer' } };
+  if (id === null)
+    return { ok: false, id: null, error: { code: TelemetryCodes.badRequest, message: 'request id must be a non-empty string (<= 128 chars) or an integer' } };
   const extra = Object.keys(value).filter((k) => k !== 'id' && k !== 'cmd' && k !== 'args');
-  if (extra.length > 0) return { ok: false, id, error: { code: 'E_BAD_REQUEST', message: `unexpected request keys: ${extra.slice(0, 5).join(', ')}` } };
+  if (extra.length > 0)
+    return { ok: false, id, error: { code: TelemetryCodes.badRequest, message: `unexpected request keys: ${extra.slice(0, 5).join(', ')}` } };
   const { cmd, args } = value;
   if (typeof cmd !== 'string' || !/^[a-z][a-z0-9_.-]{0,63}$/.test(cmd)) {
-    return { ok: false, id, error: { code: 'E_BAD_REQUEST', message: 'cmd must be a lowercase command name, e.g. "status"' } };
+    return { ok: false, id, error: { code: TelemetryCodes.badRequest, message: 'cmd must be a lowercase command name, e.g. "status"' } };
   }
   if (args !== undefined && args !== null && !(isPlainObject(args) && isPlainValue(args))) {
-    return { ok: false, id, error: { code: 'E_BAD_ARGS', message: 'args must be a map of plain values (numbers, strings, booleans, lists, maps)' } };
+    return { ok: false, id, error: { code: TelemetryCodes.badArgs, message: 'args must be a map of plain values (numbers, strings, booleans, lists, maps)' } };
   }
-  return { ok: true, id, cmd, args: (args ?? {}) as Record<string, PlainValue> };
+  return { ok: true, id, cmd, args: args ?? {} };
 }
 
 function noArgs(args: Record<string, PlainValue>): string | undefined {
@@ -99,7 +103,8 @@ export const argCheckers: { [C in ControlCommand]: (args: Record<string, PlainVa
   set: (a) => {
     const e = onlyKeys(a, ['path', 'value']);
     if (e) return e;
-    if (typeof a.path !== 'string' || a.path.length > 128 || !PARAM_PATH.test(a.path)) return 'path must be a dotted parameter name, e.g. "filters.emg.highpass_hz"';
+    if (typeof a.path !== 'string' || a.path.length > 128 || !PARAM_PATH.test(a.path))
+      return 'path must be a dotted parameter name, e.g. "filters.emg.highpass_hz"';
     const v = a.value;
     if (!((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean' || (typeof v === 'string' && v.length <= MAX_STRING))) {
       return 'value must be a finite number, a boolean or a string';

@@ -33,6 +33,8 @@ import {
 import type { CurveServerOptions } from './security.js';
 import { applyCurveServer, bindAll, prepareServer } from './server-security.js';
 import type { ZapDecision, ZapHandler } from './zap.js';
+import { CoreCodes } from '../core/codes.js';
+import { TelemetryCodes } from './codes.js';
 
 export interface ClientInfo {
   /** ROUTER routing id of the peer, hex. */
@@ -60,8 +62,20 @@ export interface ControlServerOptions {
 }
 
 type CounterKey =
-  | 'requests' | 'replies' | 'errors' | 'malformed' | 'duplicate_keys' | 'handler_errors' | 'timeouts' | 'send_errors'
-  | 'busy' | 'busy_peer' | 'busy_global' | 'busy_in_flight' | 'yields' | 'throttled';
+  | 'requests'
+  | 'replies'
+  | 'errors'
+  | 'malformed'
+  | 'duplicate_keys'
+  | 'handler_errors'
+  | 'timeouts'
+  | 'send_errors'
+  | 'busy'
+  | 'busy_peer'
+  | 'busy_global'
+  | 'busy_in_flight'
+  | 'yields'
+  | 'throttled';
 
 const BUSY_MESSAGE: Record<Refusal | 'in_flight', string> = {
   peer: 'this client is sending faster than its request rate; slow down and retry',
@@ -88,7 +102,7 @@ export class ControlServer {
   #closed = false;
 
   constructor(opts: ControlServerOptions) {
-    if (opts.endpoints.length === 0) throw new ConfigError('E_CONFIG', 'control needs at least one endpoint, e.g. tcp://127.0.0.1:5561');
+    if (opts.endpoints.length === 0) throw new ConfigError(CoreCodes.config, 'control needs at least one endpoint, e.g. tcp://127.0.0.1:5561');
     this.#opts = opts;
     this.#log = opts.logger ?? new Logger();
     this.#budget = new ControlBudget(opts.rate);
@@ -97,7 +111,7 @@ export class ControlServer {
     const head = this.#encoder.encode('id');
     this.#busyHead = Buffer.concat([Buffer.from([0xa3]), head]);
     const tail = (why: Refusal | 'in_flight'): Buffer => {
-      const rest = this.#encoder.encode({ ok: false, error: { code: 'E_BUSY', message: BUSY_MESSAGE[why] } });
+      const rest = this.#encoder.encode({ ok: false, error: { code: TelemetryCodes.busy, message: BUSY_MESSAGE[why] } });
       // Drop the 2-entry map header: its entries continue the 3-entry map. A copy: the
       // encoder may reuse its buffer.
       if (rest[0] !== 0xa2) throw new Error(`control: unexpected CBOR map header 0x${rest[0]!.toString(16)} from the encoder`);
@@ -116,16 +130,16 @@ export class ControlServer {
   /** Register an extra command with its own args check (return a reason to refuse, or undefined). */
   handle(cmd: string, fn: Handler<Record<string, PlainValue>>, check: (args: Record<string, PlainValue>) => string | undefined): this;
   handle(cmd: string, fn: Handler<never>, check?: (args: Record<string, PlainValue>) => string | undefined): this {
-    if (!/^[a-z][a-z0-9_.-]{0,63}$/.test(cmd)) throw new ConfigError('E_CONFIG', `command name "${cmd}" must be lowercase letters, digits, _ . -`);
+    if (!/^[a-z][a-z0-9_.-]{0,63}$/.test(cmd)) throw new ConfigError(CoreCodes.config, `command name "${cmd}" must be lowercase letters, digits, _ . -`);
     const builtin = isControlCommand(cmd) ? argCheckers[cmd] : undefined;
     const checker = builtin ?? check;
-    if (!checker) throw new ConfigError('E_CONFIG', `extra command "${cmd}" needs an args check function`);
+    if (!checker) throw new ConfigError(CoreCodes.config, `extra command "${cmd}" needs an args check function`);
     this.#handlers.set(cmd, { fn, check: checker });
     return this;
   }
 
   async start(): Promise<string[]> {
-    if (this.#closed) throw new ConfigError('E_CLOSED', 'this control server was closed; create a new one');
+    if (this.#closed) throw new ConfigError(TelemetryCodes.closed, 'this control server was closed; create a new one');
     if (this.#socket) return this.#endpoints;
     const { context, zap } = await prepareServer('control', this.#opts.endpoints, {
       curve: this.#opts.curve,
@@ -141,7 +155,7 @@ export class ControlServer {
     } catch (err) {
       socket.close();
       await zap?.close();
-      throw new ConfigError('E_BIND', `control cannot bind ${this.#opts.endpoints.join(', ')}: ${(err as Error).message}`, { cause: err });
+      throw new ConfigError(TelemetryCodes.bind, `control cannot bind ${this.#opts.endpoints.join(', ')}: ${(err as Error).message}`, { cause: err });
     }
     this.#socket = socket;
     this.#loop = this.#serve(socket);
@@ -194,7 +208,7 @@ export class ControlServer {
       payload = frames[2]!;
     } else {
       this.counters.inc('malformed');
-      this.#reply(socket, [routing], null, { code: 'E_MALFORMED', message: 'a request is one CBOR frame' });
+      this.#reply(socket, [routing], null, { code: STRICT_CODES.malformed, message: 'a request is one CBOR frame' });
       return;
     }
     const decoded = decodeStrict(payload);
@@ -220,12 +234,12 @@ export class ControlServer {
     const h = this.#handlers.get(req.cmd);
     if (!h) {
       const known = [...this.#handlers.keys()].join(', ') || '(none registered)';
-      this.#reply(socket, envelope, req.id, { code: 'E_UNKNOWN_CMD', message: `unknown command "${req.cmd}"; this runtime handles: ${known}` });
+      this.#reply(socket, envelope, req.id, { code: TelemetryCodes.unknownCmd, message: `unknown command "${req.cmd}"; this runtime handles: ${known}` });
       return;
     }
     const why = h.check(req.args);
     if (why !== undefined) {
-      this.#reply(socket, envelope, req.id, { code: 'E_BAD_ARGS', message: `${req.cmd}: ${why}` });
+      this.#reply(socket, envelope, req.id, { code: TelemetryCodes.badArgs, message: `${req.cmd}: ${why}` });
       return;
     }
     if (this.#inFlight >= (this.#opts.maxInFlight ?? 64) && laneOf(req.cmd) !== 'safety') {
@@ -249,13 +263,13 @@ export class ControlServer {
       ]);
       if ('timedOut' in outcome) {
         this.counters.inc('timeouts');
-        this.#reply(socket, envelope, req.id, { code: 'E_TIMEOUT', message: `${req.cmd} did not finish within ${timeoutMs} ms` });
+        this.#reply(socket, envelope, req.id, { code: TelemetryCodes.timeout, message: `${req.cmd} did not finish within ${timeoutMs} ms` });
       } else {
         this.#reply(socket, envelope, req.id, undefined, outcome.result);
       }
     } catch (err) {
       this.counters.inc('handler_errors');
-      const code = isReflexError(err) ? err.code : 'E_HANDLER';
+      const code = isReflexError(err) ? err.code : TelemetryCodes.handler;
       this.#reply(socket, envelope, req.id, { code, message: err instanceof Error ? err.message : String(err) });
     } finally {
       clearTimeout(timer);
@@ -276,7 +290,11 @@ export class ControlServer {
       body = this.#encoder.encode(error ? { id, ok: false, error } : { id, ok: true, result: result ?? null });
     } catch (err) {
       this.counters.inc('errors');
-      body = this.#encoder.encode({ id, ok: false, error: { code: 'E_HANDLER', message: `result could not be encoded: ${(err as Error).message}` } });
+      body = this.#encoder.encode({
+        id,
+        ok: false,
+        error: { code: TelemetryCodes.handler, message: `result could not be encoded: ${(err as Error).message}` },
+      });
     }
     this.#send(socket, envelope, body);
   }

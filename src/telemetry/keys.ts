@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { curveKeyPair } from 'zeromq';
 import { ConfigError } from '../core/errors.js';
 import { isCurveKey } from './z85.js';
+import { CoreCodes } from '../core/codes.js';
+import { TelemetryCodes } from './codes.js';
 
 export interface KeyPair {
   publicKey: string;
@@ -29,11 +31,11 @@ export function formatPublicKeyFile(publicKey: string): string {
 
 /** Write NAME.key and NAME.pub in dir with mode 0600; refuses to overwrite unless `force`. */
 export function writeKeyPair(dir: string, name: string, pair: KeyPair, force = false): { keyFile: string; pubFile: string } {
-  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new ConfigError('E_USAGE', `key name "${name}" must be letters, digits, _ . -`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new ConfigError(CoreCodes.usage, `key name "${name}" must be letters, digits, _ . -`);
   const keyFile = join(dir, `${name}.key`);
   const pubFile = join(dir, `${name}.pub`);
   for (const f of [keyFile, pubFile]) {
-    if (!force && existsSync(f)) throw new ConfigError('E_EXISTS', `${f} already exists; pass --force to replace it or --name to pick another name`);
+    if (!force && existsSync(f)) throw new ConfigError(TelemetryCodes.exists, `${f} already exists; pass --force to replace it or --name to pick another name`);
   }
   const flag = force ? 'w' : 'wx';
   writeFileSync(keyFile, formatKeyFile(pair), { mode: 0o600, flag });
@@ -62,18 +64,18 @@ export function loadKeyPair(file: string): KeyPair {
   try {
     const st = statSync(file);
     if ((st.mode & 0o077) !== 0) {
-      throw new ConfigError('E_KEY_PERMS', `${file} is readable by other users (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${file}`);
+      throw new ConfigError(TelemetryCodes.keyPerms, `${file} is readable by other users (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${file}`);
     }
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError('E_KEY_FILE', `cannot read key file ${file}: ${(err as Error).message}`, { cause: err });
+    throw new ConfigError(TelemetryCodes.keyFile, `cannot read key file ${file}: ${(err as Error).message}`, { cause: err });
   }
   const fields = parseKeyLines(text);
   const publicKey = fields.get('public-key');
   const secretKey = fields.get('secret-key');
   if (!isCurveKey(publicKey) || !isCurveKey(secretKey)) {
-    throw new ConfigError('E_KEY_FILE', `${file} has no valid "public-key = ..." and "secret-key = ..." lines; create one with \`reflex keygen\``);
+    throw new ConfigError(TelemetryCodes.keyFile, `${file} has no valid "public-key = ..." and "secret-key = ..." lines; create one with \`reflex keygen\``);
   }
   return { publicKey, secretKey };
 }
@@ -85,9 +87,11 @@ export function loadPublicKey(keyOrFile: string): string {
   try {
     text = readFileSync(keyOrFile, 'utf8');
   } catch (err) {
-    throw new ConfigError('E_KEY_FILE', `"${keyOrFile}" is neither a 40-character z85 key nor a readable key file: ${(err as Error).message}`, { cause: err });
+    throw new ConfigError(TelemetryCodes.keyFile, `"${keyOrFile}" is neither a 40-character z85 key nor a readable key file: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const key = parseKeyLines(text).get('public-key');
-  if (!isCurveKey(key)) throw new ConfigError('E_KEY_FILE', `${keyOrFile} has no valid "public-key = ..." line`);
+  if (!isCurveKey(key)) throw new ConfigError(TelemetryCodes.keyFile, `${keyOrFile} has no valid "public-key = ..." line`);
   return key;
 }

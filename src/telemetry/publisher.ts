@@ -41,6 +41,8 @@ import {
   type TopicStats,
 } from './topics.js';
 import type { ZapDecision, ZapHandler } from './zap.js';
+import { CoreCodes } from '../core/codes.js';
+import { TelemetryCodes } from './codes.js';
 
 export interface PublishOptions {
   /**
@@ -128,20 +130,24 @@ export class TelemetryPublisher {
   constructor(opts: TelemetryPublisherOptions) {
     checkId('runtimeId', opts.runtimeId);
     checkId('boardId', opts.boardId);
-    if (opts.endpoints.length === 0) throw new ConfigError('E_CONFIG', 'telemetry needs at least one endpoint, e.g. tcp://127.0.0.1:5560');
+    if (opts.endpoints.length === 0) throw new ConfigError(CoreCodes.config, 'telemetry needs at least one endpoint, e.g. tcp://127.0.0.1:5560');
     if (opts.hwm !== undefined && (!Number.isInteger(opts.hwm) || opts.hwm < 1)) {
-      throw new ConfigError('E_CONFIG', `telemetry hwm must be a positive integer, got ${opts.hwm}`);
+      throw new ConfigError(CoreCodes.config, `telemetry hwm must be a positive integer, got ${opts.hwm}`);
     }
     for (const [topic, n] of Object.entries(opts.decimate ?? {})) {
-      if (!(TOPICS as readonly string[]).includes(topic)) throw new ConfigError('E_CONFIG', `decimate: unknown topic "${topic}"; topics are ${TOPICS.join(', ')}`);
-      if (!Number.isInteger(n) || (n as number) < 1) throw new ConfigError('E_CONFIG', `decimate.${topic} must be a positive integer, got ${n}`);
+      if (!(TOPICS as readonly string[]).includes(topic))
+        throw new ConfigError(CoreCodes.config, `decimate: unknown topic "${topic}"; topics are ${TOPICS.join(', ')}`);
+      if (!Number.isInteger(n) || n < 1) throw new ConfigError(CoreCodes.config, `decimate.${topic} must be a positive integer, got ${n}`);
     }
     if ('dropPolicy' in opts) {
       // Removed rather than ignored: a caller relying on publisher-side drop counts must learn they are gone.
-      throw new ConfigError('E_CONFIG', 'telemetry dropPolicy was removed: a full subscriber now loses only its own messages, which it sees as sequence gaps (docs/telemetry.md section 5); remove the option');
+      throw new ConfigError(
+        CoreCodes.config,
+        'telemetry dropPolicy was removed: a full subscriber now loses only its own messages, which it sees as sequence gaps (docs/telemetry.md section 5); remove the option',
+      );
     }
     if (opts.describeEveryMs !== undefined && !(opts.describeEveryMs > 0)) {
-      throw new ConfigError('E_CONFIG', `telemetry describeEveryMs must be > 0, got ${opts.describeEveryMs}`);
+      throw new ConfigError(CoreCodes.config, `telemetry describeEveryMs must be > 0, got ${opts.describeEveryMs}`);
     }
     this.#describeEveryMs = opts.describeEveryMs ?? 1000;
     this.#opts = opts;
@@ -175,7 +181,7 @@ export class TelemetryPublisher {
 
   /** Bind (after starting the ZAP handler when CURVE is configured). Returns the bound endpoints. */
   async start(): Promise<string[]> {
-    if (this.#closed) throw new ConfigError('E_CLOSED', 'this publisher was closed; create a new one');
+    if (this.#closed) throw new ConfigError(TelemetryCodes.closed, 'this publisher was closed; create a new one');
     if (this.#running) return this.#endpoints;
     const { context, zap } = await prepareServer('telemetry', this.#opts.endpoints, {
       curve: this.#opts.curve,
@@ -205,7 +211,7 @@ export class TelemetryPublisher {
     } catch (err) {
       socket.close();
       await zap?.close();
-      throw new ConfigError('E_BIND', `telemetry cannot bind ${this.#opts.endpoints.join(', ')}: ${(err as Error).message}`, { cause: err });
+      throw new ConfigError(TelemetryCodes.bind, `telemetry cannot bind ${this.#opts.endpoints.join(', ')}: ${(err as Error).message}`, { cause: err });
     }
     this.#subs.start(socket);
     this.#running = true;
@@ -255,8 +261,18 @@ export class TelemetryPublisher {
       return;
     }
     const b = (st.block ??= {
-      stream: '', rate: 0, unit: '', channels: [], samples: 0, first_sample: 0, block_seq: 0,
-      device_time_us: 0, host_time_ms: 0, host_period_ms: 0, valid: true, data: block.data,
+      stream: '',
+      rate: 0,
+      unit: '',
+      channels: [],
+      samples: 0,
+      first_sample: 0,
+      block_seq: 0,
+      device_time_us: 0,
+      host_time_ms: 0,
+      host_period_ms: 0,
+      valid: true,
+      data: block.data,
     });
     b.stream = block.stream;
     b.rate = block.rate;
@@ -298,7 +314,11 @@ export class TelemetryPublisher {
     if (d === undefined || !describes(d.body, b)) {
       const desc = this.#nextDesc;
       this.#nextDesc = (desc + 1) & 0xffff;
-      d = st.desc = { body: { desc, stream: b.stream, rate: b.rate, unit: b.unit, channels: [...b.channels] }, sentAtMs: Number.NEGATIVE_INFINITY, pending: true };
+      d = st.desc = {
+        body: { desc, stream: b.stream, rate: b.rate, unit: b.unit, channels: [...b.channels] },
+        sentAtMs: Number.NEGATIVE_INFINITY,
+        pending: true,
+      };
     }
     let encoded: Buffer;
     let data: Buffer | undefined;

@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { ReflexError } from '../core/errors.js';
 import { createDecoder, createEncoder } from './codec.js';
 import type { TelemetryMessage } from './topics.js';
+import { TelemetryCodes } from './codes.js';
 
 export const RECORD_FORMAT = 'reflex-telemetry-record';
 export const RECORD_VERSION = 1;
@@ -44,7 +45,7 @@ export class RecordWriter {
   }
 
   #write(value: unknown): boolean {
-    if (this.#error) throw new ReflexError('E_RECORD', `recording failed: ${this.#error.message}`, { cause: this.#error });
+    if (this.#error) throw new ReflexError(TelemetryCodes.record, `recording failed: ${this.#error.message}`, { cause: this.#error });
     const body = this.#encoder.encode(value);
     const head = Buffer.allocUnsafe(4);
     head.writeUInt32BE(body.length, 0);
@@ -57,7 +58,16 @@ export class RecordWriter {
     const entry: RecordEntry = {
       endpoint: msg.source.endpoint,
       recv_wall_ms: Date.now(),
-      msg: { v: msg.v, topic: msg.topic, runtime: msg.source.runtime, board: msg.source.board, seq: msg.seq, mono_ms: msg.mono_ms, wall_ms: msg.wall_ms, body: msg.body },
+      msg: {
+        v: msg.v,
+        topic: msg.topic,
+        runtime: msg.source.runtime,
+        board: msg.source.board,
+        seq: msg.seq,
+        mono_ms: msg.mono_ms,
+        wall_ms: msg.wall_ms,
+        body: msg.body,
+      },
     };
     this.records++;
     if (!this.#write(entry)) await once(this.#stream, 'drain');
@@ -66,7 +76,7 @@ export class RecordWriter {
   async close(): Promise<void> {
     this.#stream.end();
     await once(this.#stream, 'close');
-    if (this.#error) throw new ReflexError('E_RECORD', `recording failed: ${this.#error.message}`, { cause: this.#error });
+    if (this.#error) throw new ReflexError(TelemetryCodes.record, `recording failed: ${this.#error.message}`, { cause: this.#error });
   }
 }
 
@@ -78,13 +88,13 @@ export function readRecordFile(file: string): RecordEntry[] {
   let pos = 0;
   let first = true;
   while (pos < buf.length) {
-    if (pos + 4 > buf.length) throw new ReflexError('E_RECORD', `${file}: truncated length at byte ${pos}`);
+    if (pos + 4 > buf.length) throw new ReflexError(TelemetryCodes.record, `${file}: truncated length at byte ${pos}`);
     const len = buf.readUInt32BE(pos);
-    if (pos + 4 + len > buf.length) throw new ReflexError('E_RECORD', `${file}: truncated record at byte ${pos}`);
+    if (pos + 4 + len > buf.length) throw new ReflexError(TelemetryCodes.record, `${file}: truncated record at byte ${pos}`);
     const value = decoder.decode(buf.subarray(pos + 4, pos + 4 + len)) as Record<string, unknown>;
     pos += 4 + len;
     if (first) {
-      if (value?.format !== RECORD_FORMAT) throw new ReflexError('E_RECORD', `${file} is not a Reflex telemetry recording`);
+      if (value?.format !== RECORD_FORMAT) throw new ReflexError(TelemetryCodes.record, `${file} is not a Reflex telemetry recording`);
       first = false;
       continue;
     }

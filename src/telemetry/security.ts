@@ -5,6 +5,7 @@
 import { isIPv4 } from 'node:net';
 import { ConfigError } from '../core/errors.js';
 import { isCurveKey } from './z85.js';
+import { TelemetryCodes } from './codes.js';
 
 /** What a server (publisher or control server) needs for CURVE. */
 export interface CurveServerOptions {
@@ -49,17 +50,17 @@ export function isLoopbackEndpoint(endpoint: string): boolean {
 
 export function checkCurveServer(curve: CurveServerOptions): void {
   if (!isCurveKey(curve.secretKey) || !isCurveKey(curve.publicKey)) {
-    throw new ConfigError('E_BAD_KEY', 'curve.secretKey and curve.publicKey must be 40-character z85 keys (create them with `reflex keygen`)');
+    throw new ConfigError(TelemetryCodes.badKey, 'curve.secretKey and curve.publicKey must be 40-character z85 keys (create them with `reflex keygen`)');
   }
   for (const k of curve.allow) {
-    if (!isCurveKey(k)) throw new ConfigError('E_BAD_KEY', `curve.allow entry "${k}" is not a 40-character z85 public key`);
+    if (!isCurveKey(k)) throw new ConfigError(TelemetryCodes.badKey, `curve.allow entry "${k}" is not a 40-character z85 public key`);
   }
 }
 
 export function checkCurveClient(curve: CurveClientOptions): void {
-  if (!isCurveKey(curve.serverKey)) throw new ConfigError('E_BAD_KEY', 'the server key must be the 40-character z85 public key of the server');
+  if (!isCurveKey(curve.serverKey)) throw new ConfigError(TelemetryCodes.badKey, 'the server key must be the 40-character z85 public key of the server');
   if (!isCurveKey(curve.publicKey) || !isCurveKey(curve.secretKey)) {
-    throw new ConfigError('E_BAD_KEY', 'the client keypair must be 40-character z85 keys (create one with `reflex keygen`)');
+    throw new ConfigError(TelemetryCodes.badKey, 'the client keypair must be 40-character z85 keys (create one with `reflex keygen`)');
   }
 }
 
@@ -76,7 +77,7 @@ export function checkBindSecurity(what: string, endpoints: readonly string[], cu
   for (const ep of endpoints) {
     if (!isLoopbackEndpoint(ep)) {
       throw new ConfigError(
-        'E_INSECURE_BIND',
+        TelemetryCodes.insecureBind,
         `${what}: refusing to bind ${ep} without CURVE: configure curve keys (reflex keygen) or bind to 127.0.0.1 / ipc://, or set insecure: true if this network is trusted`,
       );
     }

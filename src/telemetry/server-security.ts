@@ -11,6 +11,7 @@ import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { checkBindSecurity, type CurveServerOptions } from './security.js';
 import { ZapHandler, type ZapDecision } from './zap.js';
+import { TelemetryCodes } from './codes.js';
 
 export interface ServerSecurityOptions {
   curve?: CurveServerOptions;
@@ -74,14 +75,17 @@ export async function checkIpcPath(endpoint: string): Promise<void> {
     st = await lstat(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new ConfigError('E_IPC_PATH', `refusing to bind ${endpoint}: cannot check ${path} (${(err as Error).message})`, { cause: err });
+    throw new ConfigError(TelemetryCodes.ipcPath, `refusing to bind ${endpoint}: cannot check ${path} (${(err as Error).message})`, { cause: err });
   }
   if (!st.isSocket()) {
     const what = st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : 'a file';
-    throw new ConfigError('E_IPC_NOT_SOCKET', `refusing to bind ${endpoint}: ${path} is ${what}, not a socket, and binding would delete it; choose another path`);
+    throw new ConfigError(
+      TelemetryCodes.ipcNotSocket,
+      `refusing to bind ${endpoint}: ${path} is ${what}, not a socket, and binding would delete it; choose another path`,
+    );
   }
   if (await someoneListens(path)) {
-    throw new ConfigError('E_IPC_IN_USE', `refusing to bind ${endpoint}: another process is serving ${path}; stop it or choose another path`);
+    throw new ConfigError(TelemetryCodes.ipcInUse, `refusing to bind ${endpoint}: another process is serving ${path}; stop it or choose another path`);
   }
 }
 

@@ -11,6 +11,7 @@
 import type { XPublisher } from 'zeromq';
 import { ReflexError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { TelemetryCodes } from './codes.js';
 
 /** How often queued subscription messages are read, ms. */
 const POLL_MS = 10;
@@ -53,7 +54,7 @@ export class SubscriptionWatcher {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
-    for (const w of this.#waiters.splice(0)) w.reject(new ReflexError('E_CLOSED', 'publisher closed before the subscription arrived'));
+    for (const w of this.#waiters.splice(0)) w.reject(new ReflexError(TelemetryCodes.closed, 'publisher closed before the subscription arrived'));
     await this.#drain;
   }
 
@@ -66,15 +67,19 @@ export class SubscriptionWatcher {
   waitFor(prefix: string, signal?: AbortSignal): Promise<void> {
     if ((this.#subs.get(prefix) ?? 0) > 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      if (this.#closed) return reject(new ReflexError('E_CLOSED', 'publisher closed'));
+      if (this.#closed) return reject(new ReflexError(TelemetryCodes.closed, 'publisher closed'));
       const w = { prefix, resolve, reject };
       this.#waiters.push(w);
       this.#refTimer();
-      signal?.addEventListener('abort', () => {
-        this.#waiters = this.#waiters.filter((x) => x !== w);
-        this.#refTimer();
-        reject(signal.reason);
-      }, { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.#waiters = this.#waiters.filter((x) => x !== w);
+          this.#refTimer();
+          reject(signal.reason);
+        },
+        { once: true },
+      );
     });
   }
 

@@ -4,6 +4,7 @@
  * typed-array tags and decode back to the same typed array class.
  */
 import { ConfigError } from '../core/errors.js';
+import { TelemetryCodes } from './codes.js';
 
 /**
  * Wire schema version, the `v` key of every message. Bump on incompatible changes.
@@ -238,7 +239,7 @@ const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Runtime and board ids appear in topic frames, so they must not contain '/' or odd bytes. */
 export function checkId(kind: 'runtimeId' | 'boardId', id: string): void {
   if (!ID_RE.test(id)) {
-    throw new ConfigError('E_BAD_ID', `${kind} "${id}" must be 1-64 characters of A-Z a-z 0-9 _ . - (it is part of every topic frame)`);
+    throw new ConfigError(TelemetryCodes.badId, `${kind} "${id}" must be 1-64 characters of A-Z a-z 0-9 _ . - (it is part of every topic frame)`);
   }
 }
 

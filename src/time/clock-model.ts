@@ -103,7 +103,7 @@ export class ClockModel {
   }
 
   get driftPpm(): number {
-    return -this.#s / (1 + this.#s) * 1e6;
+    return (-this.#s / (1 + this.#s)) * 1e6;
   }
 
   get observations(): number {
@@ -184,8 +184,13 @@ export class ClockModel {
    */
   observeRoundTrip(hostSendMs: number, deviceRxUs: number, deviceTxUs: number, hostRecvMs: number): boolean {
     if (
-      !Number.isFinite(hostSendMs) || !Number.isFinite(hostRecvMs) || !Number.isFinite(deviceRxUs) || !Number.isFinite(deviceTxUs) ||
-      deviceRxUs < 0 || deviceTxUs < deviceRxUs || hostRecvMs < hostSendMs ||
+      !Number.isFinite(hostSendMs) ||
+      !Number.isFinite(hostRecvMs) ||
+      !Number.isFinite(deviceRxUs) ||
+      !Number.isFinite(deviceTxUs) ||
+      deviceRxUs < 0 ||
+      deviceTxUs < deviceRxUs ||
+      hostRecvMs < hostSendMs ||
       (deviceTxUs - deviceRxUs) / 1000 > (hostRecvMs - hostSendMs) * (1 + this.#maxSlope) + 0.001
     ) {
       return this.#reject();
@@ -196,8 +201,7 @@ export class ClockModel {
     const lateRx = hostSendMs - this.hostTimeMs(deviceRxUs);
     const earlyTx = this.hostTimeMs(deviceTxUs) - hostRecvMs;
     const limit = this.#earlyLimit();
-    if (lateRx > limit || earlyTx > limit || -earlyTx > this.#rejectLateMs ||
-        deviceRxUs < this.#lastPingUs - this.#backUs) {
+    if (lateRx > limit || earlyTx > limit || -earlyTx > this.#rejectLateMs || deviceRxUs < this.#lastPingUs - this.#backUs) {
       return this.#reject();
     }
     this.#accept(hostRecvMs);
@@ -310,8 +314,12 @@ export class ClockModel {
   /** Track a run of inconsistent arrivals; true when it is long and coherent enough to re-seed. */
   #candidate(deviceUs: number, arrivalMs: number): boolean {
     const off = arrivalMs - deviceUs / 1000;
-    if (this.#candCount === 0 || deviceUs < this.#candFirstUs || Math.abs(off - this.#candOffset) > this.#reseedAgreeMs ||
-        arrivalMs - this.#candFirstMs < -this.#reseedAgreeMs) {
+    if (
+      this.#candCount === 0 ||
+      deviceUs < this.#candFirstUs ||
+      Math.abs(off - this.#candOffset) > this.#reseedAgreeMs ||
+      arrivalMs - this.#candFirstMs < -this.#reseedAgreeMs
+    ) {
       this.#rejected += this.#candCount;
       this.#candCount = 1;
       this.#candFirstUs = deviceUs;

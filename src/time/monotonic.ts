@@ -31,8 +31,3 @@ function calibrate(): number {
 export function monotonicMs(): number {
   return performance.now() + originMs;
 }
-
-/** Convert a CLOCK_MONOTONIC nanosecond count (e.g. from the host firmware) to our milliseconds. */
-export function monotonicNsToMs(ns: bigint | number): number {
-  return Number(ns) / 1e6;
-}

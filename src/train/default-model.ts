@@ -23,6 +23,7 @@ import { buildDataset, channelStats, type Dataset, r2 } from './dataset.js';
 import { saveReflexModel, writeModelMeta } from './save.js';
 import { readSimRecording } from './simfile.js';
 import { mulberry32 } from '../core/prng.js';
+import { TrainCodes } from './codes.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -57,7 +58,7 @@ export interface TrainReport {
 
 function hostBinary(): string {
   const bin = join(root, 'firmware-bridge/build/reflex-bridge-host');
-  if (!existsSync(bin)) throw new ReflexError('E_TRAIN_NO_SIM', `${bin} not found: build it with "make -C firmware-bridge" (npm run build does)`);
+  if (!existsSync(bin)) throw new ReflexError(TrainCodes.noSim, `${bin} not found: build it with "make -C firmware-bridge" (npm run build does)`);
   return bin;
 }
 
@@ -97,7 +98,18 @@ export async function trainDefaultModel(o: TrainOptions): Promise<TrainReport> {
   try {
     const file = join(tmp, 'sim.bin');
     const F = DEFAULT_FEATURES;
-    execFileSync(hostBinary(), ['--offline', String(o.seconds), '--out', file, '--rate', String(F.sourceRateHz), '--channels', String(F.channels), '--seed', String(o.seed)]);
+    execFileSync(hostBinary(), [
+      '--offline',
+      String(o.seconds),
+      '--out',
+      file,
+      '--rate',
+      String(F.sourceRateHz),
+      '--channels',
+      String(F.channels),
+      '--seed',
+      String(o.seed),
+    ]);
     const rec = readSimRecording(file);
     log(`simulated ${o.seconds} s: ${rec.samples} samples x ${rec.channels} ch at ${rec.rate} Hz, ${rec.poses} poses x ${rec.dims} at ${rec.trackerRate} Hz`);
     const ds = buildDataset(rec, { pipeline: F.pipeline, samples: F.samples, hop: 1 });
@@ -133,7 +145,10 @@ export async function trainDefaultModel(o: TrainOptions): Promise<TrainReport> {
     model.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
     const { x, y } = tensors(ds, permutation(nTrain, o.seed), mean, std, yMean, yStd);
     await model.fit(x, y, {
-      epochs: o.epochs, batchSize: 128, shuffle: false, verbose: 0,
+      epochs: o.epochs,
+      batchSize: 128,
+      shuffle: false,
+      verbose: 0,
       callbacks: { onEpochEnd: (e, logs) => log(`epoch ${e + 1}/${o.epochs}: loss ${logs?.loss?.toFixed(4)}`) },
     });
     x.dispose();
@@ -142,8 +157,16 @@ export async function trainDefaultModel(o: TrainOptions): Promise<TrainReport> {
     const names = ['wrist_angle', 'grip'];
     const units = ['deg', 'unit'];
     const meta: ReflexModelMeta = {
-      format: 'reflex-model', version: 1,
-      input: { channels: ds.channels, samples: ds.samples, rateHz: ds.featureRate, windowMs: (ds.samples / ds.featureRate) * 1000, unit: 'uV', channelNames: Array.from({ length: ds.channels }, (_, i) => `ch${i + 1}`) },
+      format: 'reflex-model',
+      version: 1,
+      input: {
+        channels: ds.channels,
+        samples: ds.samples,
+        rateHz: ds.featureRate,
+        windowMs: (ds.samples / ds.featureRate) * 1000,
+        unit: 'uV',
+        channelNames: Array.from({ length: ds.channels }, (_, i) => `ch${i + 1}`),
+      },
       normalization: { mean, std },
       outputs: names.slice(0, ds.dims).map((name, d) => ({ name, unit: units[d]!, mean: yMean[d]!, std: yStd[d]! })),
       features: { sourceRateHz: F.sourceRateHz, channels: F.channels, pipeline: F.pipeline },
@@ -166,8 +189,11 @@ export async function trainDefaultModel(o: TrainOptions): Promise<TrainReport> {
     const validationR2 = Object.fromEntries(meta.outputs.map((m, d) => [m.name, Number(scores[d]!.toFixed(4))]));
     meta.training = {
       data: `reflex-bridge-host --offline ${o.seconds} --rate ${F.sourceRateHz} --channels ${F.channels} --seed ${o.seed}`,
-      epochs: o.epochs, seed: o.seed, backend: backend.name,
-      windows: { train: nTrain, validation: nVal }, validationR2,
+      epochs: o.epochs,
+      seed: o.seed,
+      backend: backend.name,
+      windows: { train: nTrain, validation: nVal },
+      validationR2,
       note: 'validation = last 20 % of the recording, held out in time',
     };
     writeModelMeta(o.out, meta);

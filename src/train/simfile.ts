@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ReflexError } from '../core/errors.js';
+import { TrainCodes } from './codes.js';
 
 /**
  * The firmware-bridge host's offline output (`reflex-bridge-host --offline S --out FILE`):
@@ -29,7 +30,10 @@ const HEADER = 64;
 export function readSimRecording(path: string): SimRecording {
   const buf = readFileSync(path);
   const bad = (why: string): never => {
-    throw new ReflexError('E_SIMFILE', `${path} is not a reflex-bridge-host offline file: ${why}; regenerate it with reflex-bridge-host --offline SECONDS --out FILE`);
+    throw new ReflexError(
+      TrainCodes.simfile,
+      `${path} is not a reflex-bridge-host offline file: ${why}; regenerate it with reflex-bridge-host --offline SECONDS --out FILE`,
+    );
   };
   if (buf.length < HEADER || buf.toString('latin1', 0, 7) !== 'RFXSIM1') bad('bad magic');
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);

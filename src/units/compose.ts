@@ -1,6 +1,7 @@
 import type { SampleBlock } from '../core/block.js';
 import { ConfigError } from '../core/errors.js';
 import type { Unit, UnitSpec } from './types.js';
+import { UnitCodes } from './codes.js';
 
 export interface PipelineSettings {
   /** The member units as data, in order: feeding this back to `buildPipeline` rebuilds it. */
@@ -26,7 +27,10 @@ export class Pipeline implements Unit<PipelineSettings> {
   constructor(units: readonly Unit[]) {
     const w = units.findIndex((u) => u.kind === 'window');
     if (w >= 0 && w !== units.length - 1) {
-      throw new ConfigError('E_UNIT_ORDER', `pipeline[${w + 1}]: a "window" unit must be the last unit of a pipeline (found "${units[w + 1]!.kind}" after it); move the window to the end`);
+      throw new ConfigError(
+        UnitCodes.order,
+        `pipeline[${w + 1}]: a "window" unit must be the last unit of a pipeline (found "${units[w + 1]!.kind}" after it); move the window to the end`,
+      );
     }
     this.units = Object.freeze(units.slice());
   }

@@ -124,7 +124,10 @@ export function sosGain(sos: Sos, freq: number, rate: number): number {
 
 function sectionGain(sos: Sos, i: number, w: number): number {
   const o = i * SOS_STRIDE;
-  const c1 = Math.cos(w), s1 = Math.sin(w), c2 = Math.cos(2 * w), s2 = Math.sin(2 * w);
+  const c1 = Math.cos(w),
+    s1 = Math.sin(w),
+    c2 = Math.cos(2 * w),
+    s2 = Math.sin(2 * w);
   const nr = sos[o]! + sos[o + 1]! * c1 + sos[o + 2]! * c2;
   const ni = -(sos[o + 1]! * s1 + sos[o + 2]! * s2);
   const dr = 1 + sos[o + 3]! * c1 + sos[o + 4]! * c2;

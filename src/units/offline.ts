@@ -9,10 +9,19 @@ import type { Unit } from './types.js';
 
 /** Samples `[start, start + count)` of `block` as a new block, times advanced accordingly. */
 export function sliceBlock(block: SampleBlock, start: number, count: number): SampleBlock {
-  if (start < 0 || count < 0 || start + count > block.samples) throw new RangeError(`slice [${start}, ${start + count}) is outside a block of ${block.samples} samples`);
+  if (start < 0 || count < 0 || start + count > block.samples)
+    throw new RangeError(`slice [${start}, ${start + count}) is outside a block of ${block.samples} samples`);
   const data = new Float32Array(block.channels * count);
   for (let c = 0; c < block.channels; c++) data.set(block.data.subarray(c * block.samples + start, c * block.samples + start + count), c * count);
-  const out = createBlock({ stream: block.stream, channels: block.channels, samples: count, rate: block.rate, channelNames: block.channelNames, unit: block.unit, data });
+  const out = createBlock({
+    stream: block.stream,
+    channels: block.channels,
+    samples: count,
+    rate: block.rate,
+    channelNames: block.channelNames,
+    unit: block.unit,
+    data,
+  });
   out.firstSample = block.firstSample + start;
   out.seq = block.seq;
   out.hostTimeMs = block.hostTimeMs + start * block.hostPeriodMs;

@@ -10,6 +10,7 @@ import { shapeError } from './shape.js';
 import { E_UNIT_SETTING } from './settings.js';
 import type { InputShape, Unit, UnitKind } from './types.js';
 import { windowKind } from './window.js';
+import { UnitCodes } from './codes.js';
 
 /**
  * The table of unit kinds, keyed by name (as johnny-five keys controllers by part).
@@ -24,8 +25,8 @@ export class UnitRegistry {
   }
 
   register<S>(kind: UnitKind<S>): void {
-    if (this.#kinds.has(kind.kind)) throw new ConfigError('E_UNIT_KIND', `unit kind "${kind.kind}" is already registered; pick another name`);
-    this.#kinds.set(kind.kind, kind as unknown as UnitKind);
+    if (this.#kinds.has(kind.kind)) throw new ConfigError(UnitCodes.kind, `unit kind "${kind.kind}" is already registered; pick another name`);
+    this.#kinds.set(kind.kind, kind);
   }
 
   get(kind: string): UnitKind | undefined {
@@ -44,16 +45,16 @@ export class UnitRegistry {
 }
 
 export const defaultUnitKinds: UnitRegistry = new UnitRegistry([
-  bandpassKind as UnitKind<unknown>,
-  highpassKind as UnitKind<unknown>,
-  lowpassKind as UnitKind<unknown>,
-  notchKind as UnitKind<unknown>,
-  rectifyKind as UnitKind<unknown>,
-  rmsKind as UnitKind<unknown>,
-  envelopeKind as UnitKind<unknown>,
-  windowKind as UnitKind<unknown>,
-  decimateKind as UnitKind<unknown>,
-  normalizeKind as UnitKind<unknown>,
+  bandpassKind,
+  highpassKind,
+  lowpassKind,
+  notchKind,
+  rectifyKind,
+  rmsKind,
+  envelopeKind,
+  windowKind,
+  decimateKind,
+  normalizeKind,
 ]);
 
 export interface BuildOptions {
@@ -82,7 +83,10 @@ export function buildUnit(spec: unknown, opts: BuildOptions = {}): Unit {
   const name = (spec as { unit?: unknown }).unit;
   const kind = typeof name === 'string' ? registry.get(name) : undefined;
   if (!kind) {
-    const known = registry.list().map((k) => k.kind).join(', ');
+    const known = registry
+      .list()
+      .map((k) => k.kind)
+      .join(', ');
     throw new ConfigError(E_UNIT_SETTING, `${at}.unit: ${name === undefined ? 'missing' : `unknown unit kind ${JSON.stringify(name)}`}; known kinds: ${known}`);
   }
   const settings = kind.parse(spec, at);
@@ -100,7 +104,10 @@ export function buildUnit(spec: unknown, opts: BuildOptions = {}): Unit {
 export function buildPipeline(specs: unknown, opts: BuildOptions = {}): Pipeline {
   const at = opts.at ?? 'pipeline';
   if (!Array.isArray(specs)) {
-    throw new ConfigError(E_UNIT_SETTING, `${at}: must be an array of units like [{ "unit": "bandpass", "low": 20, "high": 450 }], got ${JSON.stringify(specs)}`);
+    throw new ConfigError(
+      E_UNIT_SETTING,
+      `${at}: must be an array of units like [{ "unit": "bandpass", "low": 20, "high": 450 }], got ${JSON.stringify(specs)}`,
+    );
   }
   let input = opts.input;
   const units = specs.map((spec: unknown, i) => {

@@ -1,7 +1,8 @@
 import { ConfigError } from '../core/errors.js';
+import { UnitCodes } from './codes.js';
 
 /** Every settings error has this code; the message starts with the path of the bad key. */
-export const E_UNIT_SETTING = 'E_UNIT_SETTING';
+export const E_UNIT_SETTING = UnitCodes.setting;
 
 interface NumberRule {
   min?: number;
@@ -74,8 +75,13 @@ export class SettingsReader {
 
 function checkNumber(v: unknown, rule: NumberRule, fail: (m: string) => never): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${describe(rule)}, got ${show(v)}`);
-  const n = v as number;
-  if ((rule.integer && !Number.isInteger(n)) || (rule.min !== undefined && n < rule.min) || (rule.max !== undefined && n > rule.max) || (rule.above !== undefined && n <= rule.above)) {
+  const n = v;
+  if (
+    (rule.integer && !Number.isInteger(n)) ||
+    (rule.min !== undefined && n < rule.min) ||
+    (rule.max !== undefined && n > rule.max) ||
+    (rule.above !== undefined && n <= rule.above)
+  ) {
     fail(`${describe(rule)}, got ${show(v)}`);
   }
 }

@@ -1,8 +1,9 @@
 import { ConfigError } from '../core/errors.js';
 import type { ShapeProblem } from './types.js';
+import { UnitCodes } from './codes.js';
 
 /** Thrown by `process` when a unit meets an input (rate, channels) its settings cannot work with. */
-export const E_UNIT_SHAPE = 'E_UNIT_SHAPE';
+export const E_UNIT_SHAPE = UnitCodes.shape;
 
 export function belowNyquist(key: string, freq: number, rate: number): ShapeProblem | undefined {
   if (freq < rate / 2) return undefined;

@@ -44,7 +44,11 @@ export class SosBank {
       else for (let i = 0; i < samples; i++) x[i] = input[off + i]!;
       for (let s = 0; s < nsec; s++) {
         const k = s * SOS_STRIDE;
-        const b0 = sos[k]!, b1 = sos[k + 1]!, b2 = sos[k + 2]!, a1 = sos[k + 3]!, a2 = sos[k + 4]!;
+        const b0 = sos[k]!,
+          b1 = sos[k + 1]!,
+          b2 = sos[k + 2]!,
+          a1 = sos[k + 3]!,
+          a2 = sos[k + 4]!;
         const z = (c * nsec + s) * 2;
         let s1 = state[z]!;
         let s2 = state[z + 1]!;

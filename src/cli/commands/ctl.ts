@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../core/errors.js';
-import { clientKeysFromFlags } from '../../telemetry/cli-keys.js';
+import { clientKeysFromFlags } from '../keys.js';
 import { ControlClient } from '../../telemetry/control-client.js';
 import type { PlainValue } from '../../telemetry/control-protocol.js';
 import { numberFlag, type CliContext } from '../context.js';
+import { CoreCodes } from '../../core/codes.js';
+import { CliCodes } from '../codes.js';
 
 export const summary = 'send one control command to a runtime and print the reply as JSON';
 export const usage = `usage: reflex ctl <endpoint> <command> [key=value ...] [options]
@@ -30,7 +32,7 @@ export function parseKeyValues(pairs: readonly string[]): Record<string, PlainVa
   const args: Record<string, PlainValue> = {};
   for (const p of pairs) {
     const eq = p.indexOf('=');
-    if (eq <= 0) throw new ConfigError('E_USAGE', `argument "${p}" must be key=value`);
+    if (eq <= 0) throw new ConfigError(CoreCodes.usage, `argument "${p}" must be key=value`);
     args[p.slice(0, eq)] = parseValue(p.slice(eq + 1));
   }
   return args;
@@ -43,7 +45,8 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
     options: { 'server-key': { type: 'string' }, 'client-key-file': { type: 'string' }, timeout: { type: 'string' } },
   });
   const [endpoint, command, ...rest] = positionals;
-  if (endpoint === undefined || command === undefined) throw new ConfigError('E_USAGE', 'give an endpoint and a command, e.g. reflex ctl tcp://127.0.0.1:5557 status');
+  if (endpoint === undefined || command === undefined)
+    throw new ConfigError(CoreCodes.usage, 'give an endpoint and a command, e.g. reflex ctl tcp://127.0.0.1:5557 status');
   const args = parseKeyValues(rest);
   // Switching a model loads and verifies it on the board first: seconds, not milliseconds.
   const timeoutMs = numberFlag('timeout', values.timeout, command === 'model' ? 60 : 5, [0.01, 3600]) * 1000;
@@ -55,7 +58,7 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
     ctx.stdout.write(JSON.stringify(reply) + '\n');
     return reply.ok ? 0 : 1;
   } catch (err) {
-    const code = (err as { code?: string }).code ?? 'E_CONTROL';
+    const code = (err as { code?: string }).code ?? CliCodes.control;
     ctx.stdout.write(JSON.stringify({ id: null, ok: false, error: { code, message: (err as Error).message } }) + '\n');
     return 1;
   } finally {

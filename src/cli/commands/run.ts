@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, ReflexError } from '../../core/errors.js';
-import { Logger } from '../../core/log.js';
+import { parseLogFormat, type Logger } from '../../core/log.js';
 import { defaultConfig, loadConfig, RUNTIME_ID } from '../../runtime/config.js';
 import { Runtime } from '../../runtime/runtime.js';
 import { E_SOURCE_NOT_CONNECTED } from '../../runtime/startup.js';
-import { numberFlag, parseDuration, withDuration, type CliContext } from '../context.js';
+import { commandLogger, numberFlag, parseDuration, withDuration, type CliContext } from '../context.js';
 
 export const summary = 'run the runtime on a board: ingest, align, predict, actuate, publish telemetry';
 export const usage = `usage: reflex run [--board ID|FILE] [options]
@@ -28,12 +28,15 @@ Runs the full path on a board: source -> clock map -> units -> aligner -> loop w
   --no-arm             start with actuators in their safe state until a "release" command
   --duration SECONDS   stop by itself after this long (counted from the start, connecting included)
   --quiet              no status line on stderr
+  --log-format FORMAT  text (default: time, level, [component], message) or json (one object per line)
   --help               this text
 
 Every check (configuration, board, model, output map, endpoints, the device's HELLO) is done
 before the loop is armed; the loop starts safe and is armed last (docs/runtime.md, "Start-up").
 Control answers "status" while the source connects. Stops cleanly on SIGINT/SIGTERM and at the
 end of --duration, with actuators put in their safe state first, also while still connecting.
+Log lines, the loop worker's included, go to stderr in one format (docs/runtime.md, "Logs"); with
+--log-format json so does everything else the run writes there (status, stop, errors of the run).
 Exit codes: 0 stopped cleanly; 1 runtime failure, including "source never connected" when the
 run is stopped before its source ever streamed; 2 bad usage or configuration.`;
 
@@ -44,17 +47,58 @@ function stringFlag(name: string, value: string | undefined): string | undefined
 }
 
 export async function main(argv: string[], ctx: CliContext): Promise<number> {
-  const { values } = parseArgs({
+  const values = parseFlags(argv);
+  const format = parseLogFormat(stringFlag('log-format', values['log-format']) ?? 'text');
+  const json = format === 'json';
+  const log = commandLogger(ctx, format);
+  // The run's own lines: plain text for a person at a terminal, log records for a shipper.
+  const runLog = log.child('run');
+  const say = (text: string): void => {
+    if (json) runLog.info(text);
+    else ctx.stderr.write(text + '\n');
+  };
+  try {
+    return await runWith(values, ctx, log, say);
+  } catch (err) {
+    if (!json) throw err;
+    // Not left to the dispatcher, whose lines are text: the journal gets a record with the code
+    // (and, for a failure that is not one of ours, the stack).
+    if (err instanceof ReflexError) runLog.error(err.message, { code: err.code });
+    else
+      runLog.error(err instanceof Error ? err.message : String(err), {
+        ...(err instanceof Error && err.stack !== undefined && { data: { stack: err.stack } }),
+      });
+    return err instanceof ConfigError ? 2 : 1;
+  }
+}
+
+function parseFlags(argv: string[]) {
+  return parseArgs({
     args: argv,
     options: {
-      board: { type: 'string' }, config: { type: 'string' }, model: { type: 'string' }, 'no-model': { type: 'boolean' },
-      rate: { type: 'string' }, pub: { type: 'string', multiple: true }, control: { type: 'string' }, 'no-control': { type: 'boolean' },
-      keys: { type: 'string' }, insecure: { type: 'boolean' }, 'runtime-id': { type: 'string' }, arm: { type: 'boolean' }, 'no-arm': { type: 'boolean' },
-      duration: { type: 'string' }, quiet: { type: 'boolean' },
+      board: { type: 'string' },
+      config: { type: 'string' },
+      model: { type: 'string' },
+      'no-model': { type: 'boolean' },
+      rate: { type: 'string' },
+      pub: { type: 'string', multiple: true },
+      control: { type: 'string' },
+      'no-control': { type: 'boolean' },
+      keys: { type: 'string' },
+      insecure: { type: 'boolean' },
+      'runtime-id': { type: 'string' },
+      arm: { type: 'boolean' },
+      'no-arm': { type: 'boolean' },
+      duration: { type: 'string' },
+      quiet: { type: 'boolean' },
+      'log-format': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
-  });
+  }).values;
+}
+
+async function runWith(values: ReturnType<typeof parseFlags>, ctx: CliContext, log: Logger, say: (text: string) => void): Promise<number> {
   const configFile = stringFlag('config', values.config);
   const board = stringFlag('board', values.board);
   const model = stringFlag('model', values.model);
@@ -75,26 +119,26 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
   if (keys !== undefined) cfg.telemetry.keysDir = resolve(keys);
   if (values.insecure) cfg.telemetry.insecure = true;
   if (runtimeId !== undefined) {
-    if (!RUNTIME_ID.test(runtimeId)) throw new ConfigError('E_USAGE', `--runtime-id may use letters, digits, ".", "_" and "-" only (it is part of telemetry topics), got "${runtimeId}"`);
+    if (!RUNTIME_ID.test(runtimeId))
+      throw new ConfigError('E_USAGE', `--runtime-id may use letters, digits, ".", "_" and "-" only (it is part of telemetry topics), got "${runtimeId}"`);
     cfg.runtimeId = runtimeId;
   }
   if (values.arm && values['no-arm']) throw new ConfigError('E_USAGE', '--arm and --no-arm contradict each other');
   const duration = parseDuration(values.duration) ?? cfg.durationS ?? undefined;
   const signal = withDuration(ctx.signal, duration);
 
-  const log = new Logger({ sink: (level, msg) => ctx.stderr.write(`${level.padEnd(5)} ${msg}\n`) });
   let rt: Runtime;
   try {
     rt = await Runtime.start(cfg, { log, signal, ...(values.arm && { arm: true }), ...(values['no-arm'] && { arm: false }) });
   } catch (err) {
     // Stopped while connecting: one line that says what the source last saw, not a stack trace.
-    if (err instanceof ReflexError && err.code === E_SOURCE_NOT_CONNECTED) {
+    if (err instanceof ReflexError && err.code === E_SOURCE_NOT_CONNECTED && log.format === 'text') {
       ctx.stderr.write(`reflex run: ${err.message} [${err.code}]\n`);
       return 1;
     }
     throw err;
   }
-  const status = values.quiet ? null : setInterval(() => ctx.stderr.write(statusLine(rt) + '\n'), 2000);
+  const status = values.quiet ? null : setInterval(() => say(statusLine(rt)), 2000);
   status?.unref();
   await new Promise<void>((resolveWait) => {
     if (signal.aborted) return resolveWait();
@@ -103,14 +147,20 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
   });
   if (status) clearInterval(status);
   await rt.stop();
-  if (!values.quiet) ctx.stderr.write(`${statusLine(rt)}\nstopped\n`);
+  if (!values.quiet) {
+    say(statusLine(rt));
+    say('stopped');
+  }
   return 0;
 }
 
 function statusLine(rt: Runtime): string {
   const s = rt.status() as {
-    state: string; safe: boolean; clock: { state: string; drift_ppm: number; residual_ms: number };
-    loop: { cycles: number; lateness_p99_us: number; overruns: number } | null; counters: Record<string, number>;
+    state: string;
+    safe: boolean;
+    clock: { state: string; drift_ppm: number; residual_ms: number };
+    loop: { cycles: number; lateness_p99_us: number; overruns: number } | null;
+    counters: Record<string, number>;
   };
   const out = rt.latest();
   const pred = out && rt.loop ? rt.loop.outputNames.map((n, i) => `${n}=${fmt(out.outputs[i]!)}`).join(' ') : 'no model';

@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../core/errors.js';
 import { monotonicMs } from '../../time/monotonic.js';
-import { clientKeysFromFlags } from '../../telemetry/cli-keys.js';
+import { clientKeysFromFlags } from '../keys.js';
 import { TelemetryClient } from '../../telemetry/client.js';
-import { RateMonitor } from '../../telemetry/monitor.js';
+import { RateMonitor } from '../monitor.js';
 import { RecordWriter } from '../../telemetry/record-file.js';
 import { isTopic, TOPICS, type Topic } from '../../telemetry/topics.js';
 import { numberFlag, parseDuration, withDuration, type CliContext } from '../context.js';
+import { CoreCodes } from '../../core/codes.js';
 
 export const summary = 'watch telemetry from one or more runtimes: live per-topic rates and latest values';
 export const usage = `usage: reflex subscribe <endpoint...> [options]
@@ -36,17 +37,17 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
       duration: { type: 'string' },
     },
   });
-  if (positionals.length === 0) throw new ConfigError('E_USAGE', 'give at least one endpoint, e.g. reflex subscribe tcp://127.0.0.1:5556');
+  if (positionals.length === 0) throw new ConfigError(CoreCodes.usage, 'give at least one endpoint, e.g. reflex subscribe tcp://127.0.0.1:5556');
   const topics: Topic[] = [];
   for (const t of values.topic ?? []) {
-    if (!isTopic(t)) throw new ConfigError('E_USAGE', `unknown topic "${t}"; topics are ${TOPICS.join(', ')}`);
+    if (!isTopic(t)) throw new ConfigError(CoreCodes.usage, `unknown topic "${t}"; topics are ${TOPICS.join(', ')}`);
     topics.push(t);
   }
   const intervalMs = numberFlag('interval', values.interval, 1, [0.05, 3600]) * 1000;
   const signal = withDuration(ctx.signal, parseDuration(values.duration));
   const keys = clientKeysFromFlags(positionals, values['server-key'] ?? [], values['client-key-file']);
   const client = new TelemetryClient({
-    endpoints: positionals.map((endpoint, i) => (keys.serverKeys[i] === undefined ? { endpoint } : { endpoint, serverKey: keys.serverKeys[i]! })),
+    endpoints: positionals.map((endpoint, i) => (keys.serverKeys[i] === undefined ? { endpoint } : { endpoint, serverKey: keys.serverKeys[i] })),
     topics,
     runtimes: values.runtime,
     keyPair: keys.keyPair,

@@ -22,9 +22,24 @@ export type CytonDeviceCounterKey =
 
 /** Every counter the device keeps, parser's included, in the order docs/cyton.md lists them. */
 export const CYTON_COUNTER_KEYS: readonly CytonDeviceCounterKey[] = [
-  'packets', 'garbage_bytes', 'bad_footer', 'unknown_footer', 'repeated_sample', 'dropped_samples', 'gaps',
-  'outages', 'outage_samples', 'connections', 'open_failures', 'reset_timeouts', 'handshake_failures', 'no_board',
-  'disconnects', 'stalls', 'write_errors', 'close_errors',
+  'packets',
+  'garbage_bytes',
+  'bad_footer',
+  'unknown_footer',
+  'repeated_sample',
+  'dropped_samples',
+  'gaps',
+  'outages',
+  'outage_samples',
+  'connections',
+  'open_failures',
+  'reset_timeouts',
+  'handshake_failures',
+  'no_board',
+  'disconnects',
+  'stalls',
+  'write_errors',
+  'close_errors',
 ];
 
 /** Why the last connection attempt or connection failed. */

@@ -7,6 +7,8 @@ import { monotonicMs } from '../../time/monotonic.js';
 import type { CytonConnection, CytonDeviceCounterKey, CytonDeviceOptions, CytonEvents, CytonFailure, CytonState } from './device-types.js';
 import { CYTON_BAUD, CYTON_PERIOD_US } from './format.js';
 import { CytonParser, type CytonCounterKey } from './parser.js';
+import { CytonCodes } from './codes.js';
+import { CoreCodes } from '../../core/codes.js';
 
 export { CYTON_COUNTER_KEYS } from './device-types.js';
 export type { CytonConnection, CytonDeviceCounterKey, CytonDeviceOptions, CytonEvents, CytonFailure, CytonState } from './device-types.js';
@@ -117,7 +119,7 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
    * Rejects if `stop()` is called first.
    */
   start(): Promise<void> {
-    if (this.#stopping) return Promise.reject(new ReflexError('E_CYTON_STOPPED', 'this CytonDevice was stopped: create a new one to start again'));
+    if (this.#stopping) return Promise.reject(new ReflexError(CytonCodes.stopped, 'this CytonDevice was stopped: create a new one to start again'));
     if (this.#running) return this.#firstStreaming.promise;
     this.#running = this.#run();
     return this.#firstStreaming.promise;
@@ -142,11 +144,11 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
         this.#log.warn(`cyton ${this.#o.path}: could not send "s" while stopping: ${(err as Error).message}`);
       }
     }
-    this.#endSession?.({ reason: 'stop', detail: 'stop() called', code: 'E_CYTON_STOPPED' });
+    this.#endSession?.({ reason: 'stop', detail: 'stop() called', code: CytonCodes.stopped });
     await this.#running;
     if (port?.isOpen) await this.#closePort(port);
     this.#parser.flush();
-    this.#firstStreaming.reject(new ReflexError('E_CYTON_STOPPED', 'CytonDevice stopped before it streamed'));
+    this.#firstStreaming.reject(new ReflexError(CytonCodes.stopped, 'CytonDevice stopped before it streamed'));
     this.#setState('stopped', 'stopped by request');
   }
 
@@ -163,9 +165,8 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
       } catch (err) {
         this.#counters.inc('open_failures');
         const msg = `cannot open ${this.#o.path}: ${(err as Error).message}`;
-        this.#lastError = { message: msg, code: 'E_CYTON_OPEN', atMs: this.#now() };
-        this.#log.limited('warn', `cyton-open-${this.#o.path}`,
-          `cyton: ${msg} (retrying; check the dongle is plugged in and you are in the dialout group)`);
+        this.#lastError = { message: msg, code: CytonCodes.open, atMs: this.#now() };
+        this.#log.limited('warn', `cyton-open-${this.#o.path}`, `cyton: ${msg} (retrying; check the dongle is plugged in and you are in the dialout group)`);
         this.#setState('reconnecting', msg);
         await this.#wait(backoff);
         backoff = Math.min(backoff * 2, this.#o.backoffMaxMs);
@@ -173,7 +174,10 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
       }
       if (port === 'stopped') {
         // Close a port that opens after all, once it does; a late failure is still a failed open.
-        opening.then((p) => this.#closePort(p), () => this.#counters.inc('open_failures'));
+        opening.then(
+          (p) => this.#closePort(p),
+          () => this.#counters.inc('open_failures'),
+        );
         break;
       }
       if (this.#stopping) {
@@ -211,10 +215,9 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
       if (port === this.#port) this.#onData(chunk);
     });
     // A write the session waits on also ends when the session does (stop() must not wait for it).
-    const write = (bytes: Uint8Array, what: string): Promise<void> =>
-      Promise.race([this.#bounded(port.write(bytes), what), ended.then(() => undefined)]);
+    const write = (bytes: Uint8Array, what: string): Promise<void> => Promise.race([this.#bounded(port.write(bytes), what), ended.then(() => undefined)]);
     port.onClose((err) => {
-      if (port === this.#port) this.#endSession?.({ reason: 'outage', detail: err ? err.message : 'port closed', code: 'E_DISCONNECTED' });
+      if (port === this.#port) this.#endSession?.({ reason: 'outage', detail: err ? err.message : 'port closed', code: CoreCodes.disconnected });
     });
 
     let streamed = false;
@@ -229,15 +232,19 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
       if (!over && ok && /Failure:|failed to poll Host/i.test(this.#lastReply)) {
         // The dongle's radio answers for itself when the board is off or out of range.
         this.#counters.inc('no_board');
-        const e = new ReflexError('E_CYTON_NO_BOARD',
-          `the dongle at ${this.#o.path} cannot reach the board ("${this.#lastReply.trim()}"): switch the Cyton on (PC), check its battery and keep it near the dongle`);
+        const e = new ReflexError(
+          CytonCodes.noBoard,
+          `the dongle at ${this.#o.path} cannot reach the board ("${this.#lastReply.trim()}"): switch the Cyton on (PC), check its battery and keep it near the dongle`,
+        );
         this.#log.limited('warn', `cyton-noboard-${this.#o.path}`, e.message);
         this.#endSession?.({ reason: 'outage', detail: e.message, code: e.code });
       }
       if (!over && !ok) {
         this.#counters.inc('handshake_failures');
-        const e = new ReflexError('E_CYTON_NO_RESET',
-          `no "$$$" from ${this.#o.path} after ${this.#o.resetAttempts} soft resets ("v"): check the board is on (switch to PC) and the dongle to GPIO6, and that nothing else has the port open`);
+        const e = new ReflexError(
+          CytonCodes.noReset,
+          `no "$$$" from ${this.#o.path} after ${this.#o.resetAttempts} soft resets ("v"): check the board is on (switch to PC) and the dongle to GPIO6, and that nothing else has the port open`,
+        );
         this.#log.limited('warn', `cyton-reset-${this.#o.path}`, e.message);
         this.#endSession?.({ reason: 'outage', detail: e.message, code: e.code });
       }
@@ -258,12 +265,12 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
       }
     } catch (err) {
       this.#counters.inc('write_errors');
-      this.#endSession?.({ reason: 'outage', detail: `write failed: ${(err as Error).message}`, code: 'E_CYTON_WRITE' });
+      this.#endSession?.({ reason: 'outage', detail: `write failed: ${(err as Error).message}`, code: CytonCodes.write });
     }
 
     const watchdog = setInterval(() => {
       if (this.#streaming && this.#now() - this.#lastRxMs > this.#o.stallTimeoutMs) {
-        this.#endSession?.({ reason: 'stall', detail: `no bytes for ${this.#o.stallTimeoutMs} ms`, code: 'E_CYTON_STALL' });
+        this.#endSession?.({ reason: 'stall', detail: `no bytes for ${this.#o.stallTimeoutMs} ms`, code: CytonCodes.stall });
       }
     }, this.#o.stallCheckMs);
     const end = await ended;
@@ -355,8 +362,16 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
   #bounded(p: Promise<void>, what: string): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((_, reject) => {
-      timer = setTimeout(() => reject(new ReflexError('E_CYTON_WRITE_TIMEOUT',
-        `could not ${what} to ${this.#o.path} within ${this.#o.writeTimeoutMs} ms: the port is not draining (check the dongle)`)), this.#o.writeTimeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new ReflexError(
+              CytonCodes.writeTimeout,
+              `could not ${what} to ${this.#o.path} within ${this.#o.writeTimeoutMs} ms: the port is not draining (check the dongle)`,
+            ),
+          ),
+        this.#o.writeTimeoutMs,
+      );
     });
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }

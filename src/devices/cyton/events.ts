@@ -7,14 +7,7 @@
  * - `repeated_sample`: the same sample number twice in a row: the packet is dropped
  * - `dropped_samples` / `gaps`: samples missing according to the sample number
  */
-export type CytonCounterKey =
-  | 'packets'
-  | 'garbage_bytes'
-  | 'bad_footer'
-  | 'unknown_footer'
-  | 'repeated_sample'
-  | 'dropped_samples'
-  | 'gaps';
+export type CytonCounterKey = 'packets' | 'garbage_bytes' | 'bad_footer' | 'unknown_footer' | 'repeated_sample' | 'dropped_samples' | 'gaps';
 
 /** Accelerometer reading in g. Reused between calls: copy what you keep. */
 export interface CytonAccelEvent {

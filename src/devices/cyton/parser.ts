@@ -34,7 +34,12 @@ export interface CytonParserOptions {
   onGap?: (event: CytonGapEvent) => void;
 }
 
-const AC_X = 0x58, AC_x = 0x78, AC_Y = 0x59, AC_y = 0x79, AC_Z = 0x5a, AC_z = 0x7a;
+const AC_X = 0x58,
+  AC_x = 0x78,
+  AC_Y = 0x59,
+  AC_y = 0x79,
+  AC_Z = 0x5a,
+  AC_z = 0x7a;
 
 /**
  * Incremental Cyton packet parser: bytes in, sample blocks (µV, channel-major) out.
@@ -340,13 +345,32 @@ export class CytonParser {
     let axis: number;
     let high: boolean;
     switch (ac) {
-      case AC_X: axis = 0; high = true; break;
-      case AC_x: axis = 0; high = false; break;
-      case AC_Y: axis = 1; high = true; break;
-      case AC_y: axis = 1; high = false; break;
-      case AC_Z: axis = 2; high = true; break;
-      case AC_z: axis = 2; high = false; break;
-      default: return;
+      case AC_X:
+        axis = 0;
+        high = true;
+        break;
+      case AC_x:
+        axis = 0;
+        high = false;
+        break;
+      case AC_Y:
+        axis = 1;
+        high = true;
+        break;
+      case AC_y:
+        axis = 1;
+        high = false;
+        break;
+      case AC_Z:
+        axis = 2;
+        high = true;
+        break;
+      case AC_z:
+        axis = 2;
+        high = false;
+        break;
+      default:
+        return;
     }
     const bit = 1 << axis;
     if (high) {

@@ -1,6 +1,5 @@
 /** Shared helpers for benchmarks: percentiles, machine description, flag parsing. */
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { allocatorSetting } from '../src/core/allocator.js';
 
 export function percentile(sorted: ArrayLike<number>, p: number): number {
@@ -29,7 +28,17 @@ export function machine(): Record<string, unknown> {
 }
 
 export function benchArgs(argv: string[], defaults: { duration: number }): { duration: number; values: Record<string, string | boolean | undefined> } {
-  const { values } = parseArgs({ args: argv, options: { duration: { type: 'string' } }, strict: false, allowPositionals: true });
+  // Each bench reads its own flags: take `--name value` and `--name=value` as strings and a lone
+  // `--name` as true (parseArgs with strict: false would read `--rate 200` as rate: true).
+  const values: Record<string, string | boolean | undefined> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) continue;
+    const eq = a.indexOf('=');
+    if (eq > 0) values[a.slice(2, eq)] = a.slice(eq + 1);
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) values[a.slice(2)] = argv[++i];
+    else values[a.slice(2)] = true;
+  }
   const duration = values.duration === undefined ? defaults.duration : Number(values.duration);
   if (!Number.isFinite(duration) || duration <= 0) throw new Error(`--duration must be a positive number of seconds`);
   return { duration, values };

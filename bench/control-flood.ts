@@ -112,7 +112,7 @@ export class Flooder {
   }
 }
 
-async function runFlooder(opts: FloodOptions): Promise<void> {
+function runFlooder(opts: FloodOptions): void {
   const port = parentPort!;
   const enc = createEncoder();
   const dec = createDecoder();
@@ -177,7 +177,7 @@ async function runFlooder(opts: FloodOptions): Promise<void> {
 }
 
 if (!isMainThread && (workerData as { role?: string } | null)?.role === 'control-flooder') {
-  void runFlooder((workerData as { opts: FloodOptions }).opts);
+  runFlooder((workerData as { opts: FloodOptions }).opts);
 }
 
 /** CPU time (user + system) of a thread of this process, ms; `tid` omitted: the calling thread. */

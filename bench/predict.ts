@@ -24,7 +24,7 @@ async function mlpDir(): Promise<string> {
     format: 'reflex-model',
     version: 1,
     input: { channels: 8, samples: 50, rateHz: 250, windowMs: 200 },
-    normalization: { mean: new Array(8).fill(0), std: new Array(8).fill(1) },
+    normalization: { mean: new Array<number>(8).fill(0), std: new Array<number>(8).fill(1) },
     outputs: Array.from({ length: 6 }, (_, i) => ({ name: `y${i}`, unit: '' })),
   };
   await saveReflexModel(model, dir, meta);

@@ -17,6 +17,7 @@ import {
   VirtualClock,
   type CalibrationSegment,
   type Clock,
+  type ProgramSnapshot,
 } from 'reflex/program';
 
 const { values } = parseArgs({
@@ -61,7 +62,9 @@ if (values['snapshot-after'] !== undefined) {
   }
   const json = JSON.stringify(runner.snapshot());
   console.log(`-- snapshot after ${runner.steps} steps: ${json.length} bytes of JSON; resuming from it`);
-  runner = ProgramRunner.restore(JSON.parse(json), { functions, clock });
+  // restore() checks the format and re-validates the program: the cast only names the shape.
+  const parsed: unknown = JSON.parse(json);
+  runner = ProgramRunner.restore(parsed as ProgramSnapshot, { functions, clock });
 }
 const registers = await runner.run();
 const segments = (registers.get(SEGMENTS) ?? []) as unknown as CalibrationSegment[];

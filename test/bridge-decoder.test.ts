@@ -250,12 +250,12 @@ function rawFrame(type: number, payload: number[], version = 1): Uint8Array {
   return fw.raw(type, Uint8Array.from(payload)).slice();
 }
 const samplesPayload = (channels: number, samples: number, extra = 0, format = 0): number[] => [
-  ...new Array(20).fill(0),
+  ...new Array<number>(20).fill(0),
   channels,
   samples,
   format,
   0,
-  ...new Array(channels * samples * 3 + extra).fill(1),
+  ...new Array<number>(channels * samples * 3 + extra).fill(1),
 ];
 
 test('each bad kind is classified on its own', (t) => {
@@ -275,8 +275,8 @@ test('each bad kind is classified on its own', (t) => {
   t.deepEqual(kindOf(rawFrame(FrameType.TRACKER, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])).bad, ['bad_payload'], '0 dims');
   t.deepEqual(kindOf(rawFrame(FrameType.ACK, [1, 0, 0x41])).bad, ['truncated']);
   t.deepEqual(kindOf(rawFrame(FrameType.ERROR, [1, 0, 0x41, 2, 0, 10, 65])).bad, ['truncated'], 'message shorter than msg_len');
-  t.deepEqual(kindOf(rawFrame(FrameType.HELLO, new Array(22).fill(1))).bad, ['truncated']);
-  const big = new Array(1031).fill(7);
+  t.deepEqual(kindOf(rawFrame(FrameType.HELLO, new Array<number>(22).fill(1))).bad, ['truncated']);
+  const big = new Array<number>(1031).fill(7);
   t.deepEqual(kindOf(Uint8Array.from([...big, 0])).bad, ['oversize']);
   // Every kind leaves the decoder able to take the next good frame.
   const after = kindOf(Uint8Array.of(0x05, 0x01, 0x00), good());

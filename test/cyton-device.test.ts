@@ -380,14 +380,15 @@ test('stop() while a write never completes: bounded by writeTimeoutMs, counted',
       return !closed;
     },
     write: () => new Promise<void>(() => undefined),
-    close: async () => {
+    close: () => {
       closed = true;
+      return Promise.resolve();
     },
     onData: () => undefined,
     onClose: () => undefined,
   };
   const dev = new CytonDevice({
-    open: async () => port,
+    open: () => Promise.resolve(port),
     path: PATH,
     writeTimeoutMs: 50,
     resetTimeoutMs: 60_000,

@@ -94,10 +94,10 @@ test.serial('the aligner window is time-major and the Predictor reads it as such
   const y = new Float32Array(2);
   for (const path of ['compiled', 'tfjs'] as const) {
     p.predictWith(path, w, y);
-    t.true(close(y, EXPECTED), `${path}: ${Array.from(y)}`);
+    t.true(close(y, EXPECTED), `${path}: ${Array.from(y).join(',')}`);
     // The model tells the layouts apart: the block's own channel-major data gives something else.
     p.predictWith(path, Float32Array.from([...CH0, ...CH1]), y);
-    t.true(close(y, IF_CHANNEL_MAJOR), `${path}, channel-major by mistake: ${Array.from(y)}`);
+    t.true(close(y, IF_CHANNEL_MAJOR), `${path}, channel-major by mistake: ${Array.from(y).join(',')}`);
   }
   p.dispose();
 });
@@ -123,6 +123,6 @@ test.serial("ControlLoop.pushWindow hands the time-major window to the worker's 
     if (Date.now() - t0 > 10_000) throw new Error('the loop never predicted on the window');
     await new Promise((r) => setImmediate(r));
   }
-  t.true(close(o.outputs, EXPECTED), `outputs ${Array.from(o.outputs)}`);
+  t.true(close(o.outputs, EXPECTED), `outputs ${Array.from(o.outputs).join(',')}`);
   t.is(o.commands[0], 1543);
 });

@@ -24,7 +24,7 @@ const meta = (over: Partial<ReflexModelMeta['input']> = {}, outputs = ['a', 'b']
   format: 'reflex-model',
   version: 1,
   input: { channels: C, samples: S, rateHz: 1000, windowMs: 3, ...over },
-  normalization: { mean: Array(over.channels ?? C).fill(1), std: Array(over.channels ?? C).fill(2) },
+  normalization: { mean: Array<number>(over.channels ?? C).fill(1), std: Array<number>(over.channels ?? C).fill(2) },
   outputs: outputs.map((name) => ({ name, unit: 'x', mean: 0.5, std: 3 })),
   features: { pipeline: [{ unit: 'envelope', cutoff: 6 }] },
 });
@@ -141,7 +141,7 @@ test('swap check: window, features, output count and mapping are named with the 
   // Same settings in another key order are the same pipeline.
   t.notThrows(() => checkSwap({ ...meta(), features: { pipeline: [{ cutoff: 6, unit: 'envelope' }] } }, f, req));
   const code = (fn: () => void): string => {
-    const e = t.throws(fn) as Error & { code: string };
+    const e = t.throws<Error & { code: string }>(fn);
     t.true(e.message.startsWith(f), e.message);
     return e.code;
   };

@@ -35,11 +35,11 @@ test('drainUntilInSync times out with a code when a source is silent; argument e
     silent.close();
   });
   await a.pub.publish(Float32Array.of(1));
-  const err = (await t.throwsAsync(drainUntilInSync([a.sub, silent], 1, { timeoutMs: 100 }))) as ReflexError;
+  const err = await t.throwsAsync<ReflexError>(drainUntilInSync([a.sub, silent], 1, { timeoutMs: 100 }));
   t.is(err.code, 'E_ORAKLE_TIMEOUT');
   t.regex(err.message, /nobody/);
-  t.is(((await t.throwsAsync(drainUntilInSync([], 1))) as ReflexError).code, 'E_ORAKLE_EMPTY');
-  t.is(((await t.throwsAsync(drainUntilInSync([a.sub], -1))) as ReflexError).code, 'E_ORAKLE_TOLERANCE');
+  t.is((await t.throwsAsync<ReflexError>(drainUntilInSync([], 1))).code, 'E_ORAKLE_EMPTY');
+  t.is((await t.throwsAsync<ReflexError>(drainUntilInSync([a.sub], -1))).code, 'E_ORAKLE_TOLERANCE');
 });
 
 test('lockstep gives one message per source per step and skips steps with a bad status', async (t) => {
@@ -124,8 +124,8 @@ test('collectPairs stops early on abort with the rows it has; width changes are 
     await x.pub.publish(new Float32Array(w));
     await y.pub.publish(Float32Array.of(5));
   }
-  t.is(((await t.throwsAsync(collectPairs(x.sub, y.sub, 2))) as ReflexError).code, 'E_ORAKLE_SHAPE');
-  t.is(((await t.throwsAsync(collectPairs(x.sub, y.sub, 0))) as ReflexError).code, 'E_ORAKLE_ROWS');
+  t.is((await t.throwsAsync<ReflexError>(collectPairs(x.sub, y.sub, 2))).code, 'E_ORAKLE_SHAPE');
+  t.is((await t.throwsAsync<ReflexError>(collectPairs(x.sub, y.sub, 0))).code, 'E_ORAKLE_ROWS');
 });
 
 test('predictAndPublish serves predictions with the input timestamps and forwards bad inputs as INVALID', async (t) => {
@@ -175,7 +175,7 @@ test('a throwing predict publishes INVALID and ends the loop with the error', as
     output.pub,
   );
   await input.pub.publish(Float32Array.of(1), { timestampMs: 9 });
-  const err = (await t.throwsAsync(loop)) as ReflexError;
+  const err = await t.throwsAsync<ReflexError>(loop);
   t.is(err.code, 'E_ORAKLE_PREDICT');
   t.regex(err.message, /model missing/);
   const m = (await output.sub.receive({ timeoutMs: 5000 }))!;

@@ -91,15 +91,15 @@ test('sequence gaps (messages never received) are counted; a restart is not a ga
 test('publish checks dtype and shape; bad options are ConfigErrors', async (t) => {
   const pub = new ArrayPublisher({ topic: 'x', dtype: 'float32' });
   t.teardown(() => pub.close());
-  t.is(((await t.throwsAsync(pub.publish(Float64Array.of(1)))) as ReflexError).code, 'E_ORAKLE_DTYPE');
-  t.is(((await t.throwsAsync(pub.publish(Float32Array.of(1, 2, 3), { shape: [2, 2] }))) as ReflexError).code, 'E_ORAKLE_SHAPE');
+  t.is((await t.throwsAsync<ReflexError>(pub.publish(Float64Array.of(1)))).code, 'E_ORAKLE_DTYPE');
+  t.is((await t.throwsAsync<ReflexError>(pub.publish(Float32Array.of(1, 2, 3), { shape: [2, 2] }))).code, 'E_ORAKLE_SHAPE');
   t.is(t.throws<ReflexError>(() => new ArrayPublisher({ topic: '' }))?.code, 'E_ORAKLE_TOPIC');
   t.is(t.throws<ReflexError>(() => new ArrayPublisher({ topic: 'a', dtype: 'int8' as 'float32' }))?.code, 'E_ORAKLE_DTYPE');
   t.is(t.throws<ReflexError>(() => new ArraySubscriber({ topic: '' }))?.code, 'E_ORAKLE_TOPIC');
   const lonely = new ArrayPublisher({ topic: 'y' });
   t.teardown(() => lonely.close());
   await lonely.bind(endpoint('tcp'));
-  t.is(((await t.throwsAsync(lonely.waitForSubscribers(1, { timeoutMs: 50 }))) as ReflexError).code, 'E_ORAKLE_TIMEOUT');
+  t.is((await t.throwsAsync<ReflexError>(lonely.waitForSubscribers(1, { timeoutMs: 50 }))).code, 'E_ORAKLE_TIMEOUT');
 });
 
 test('an aborted receive keeps the message for the next receive', async (t) => {
@@ -108,7 +108,7 @@ test('an aborted receive keeps the message for the next receive', async (t) => {
   const ac = new AbortController();
   const waiting = sub.receive({ signal: ac.signal });
   ac.abort();
-  t.is(((await t.throwsAsync(waiting)) as ReflexError).code, 'E_ORAKLE_ABORTED');
+  t.is((await t.throwsAsync<ReflexError>(waiting)).code, 'E_ORAKLE_ABORTED');
   await pub.publish(Float32Array.of(42));
   const m = await sub.receive({ timeoutMs: 5000 });
   t.deepEqual(m?.data, Float32Array.of(42));

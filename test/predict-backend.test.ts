@@ -14,17 +14,18 @@ test('tfjs-node installed but its native library missing, wasm broken too: falls
   const imported: string[] = [];
   const lines: string[] = [];
   const choice = await selectBackend({
-    importer: async (specifier) => {
+    importer: (specifier) => {
       imported.push(specifier);
       if (specifier === '@tensorflow/tfjs-node') {
-        throw new Error('libtensorflow.so.2: cannot open shared object file: No such file or directory');
+        // Rejects, as import() does, rather than throwing synchronously.
+        return Promise.reject(new Error('libtensorflow.so.2: cannot open shared object file: No such file or directory'));
       }
       // A wasm package whose setup throws, as a corrupt install would.
-      return {
+      return Promise.resolve({
         setWasmPaths: () => {
           throw new Error('tfjs-backend-wasm.wasm is missing from the package');
         },
-      };
+      });
     },
     log: new Logger({ sink: (_level, msg) => lines.push(msg), level: 'info' }),
   });

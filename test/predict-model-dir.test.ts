@@ -23,7 +23,7 @@ function dirWith(name: string, files: Record<string, number>): string {
 }
 
 const refusal = (t: import('ava').ExecutionContext, fn: () => void, code: string, names: string): string => {
-  const e = t.throws(fn) as Error & { code: string };
+  const e = t.throws<Error & { code: string }>(fn);
   t.true(e instanceof ConfigError, String(e));
   t.is(e.code, code);
   t.true(e.message.includes(names), e.message);

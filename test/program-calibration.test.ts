@@ -1,5 +1,17 @@
 import test from 'ava';
-import { CALL, find, FunctionRegistry, isCall, ProgramRunner, replace, run, SEQ, VirtualClock, type ProgramNode } from '../src/program/index.js';
+import {
+  CALL,
+  find,
+  FunctionRegistry,
+  isCall,
+  ProgramRunner,
+  replace,
+  run,
+  SEQ,
+  VirtualClock,
+  type ProgramNode,
+  type ProgramSnapshot,
+} from '../src/program/index.js';
 import { calibrationFunctions, calibrationProgram, SEGMENTS, type CalibrationMark, type CalibrationPrompt } from '../src/program/protocols/calibration.js';
 
 function session() {
@@ -39,7 +51,7 @@ test('the session survives a snapshot mid-phase and resumes with the same segmen
       else await r1.settled();
     }
   }
-  const snap = JSON.parse(JSON.stringify(r1.snapshot()));
+  const snap = JSON.parse(JSON.stringify(r1.snapshot())) as ProgramSnapshot;
   const b = session();
   b.clock.advance(a.clock.now());
   const regs = await ProgramRunner.restore(snap, b).run();

@@ -32,10 +32,8 @@ function tracer() {
     boom: () => {
       throw new Error('kaput');
     },
-    later: async (_c, v) => v,
-    fails: async () => {
-      throw new Error('async kaput');
-    },
+    later: (_c, v) => Promise.resolve(v),
+    fails: () => Promise.reject(new Error('async kaput')),
   });
   return { trace, functions, print: (line: string) => void trace.push(line), clock: new VirtualClock() };
 }
@@ -138,7 +136,7 @@ test('failures carry a code and the path of the failing node; a failed runner re
   const runner = new ProgramRunner(SEQ(log('a'), REPEAT(2, SEQ(log('b'), CALL('boom')))), ctx);
   runner.step();
   runner.step();
-  const err = t.throws(() => runner.step()) as ProgramError;
+  const err = t.throws<ProgramError>(() => runner.step());
   t.is(err.code, 'E_PROGRAM_CALL');
   t.is(err.where, 'SEQ[1].REPEAT#0.SEQ[1].CALL(boom)');
   t.regex(err.message, /boom failed: kaput/);
@@ -163,7 +161,7 @@ test('validateProgram rejects malformed trees naming the path', (t) => {
     [{ op: 'SPAWN', body: { op: 'PRINT', text: 'x' }, module: './fns.js' }, /^program\.module: must be an absolute path or a file: URL/],
   ];
   for (const [node, re] of bad) {
-    const err = t.throws(() => validateProgram(node)) as ProgramError;
+    const err = t.throws<ProgramError>(() => validateProgram(node));
     t.is(err.code, 'E_PROGRAM_INVALID');
     t.regex(err.message, re);
   }

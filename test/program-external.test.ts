@@ -61,7 +61,7 @@ test('SPAWN merges only the listed registers when `merge` is given, and reports 
 test('a SPAWNed fragment runs while the parent steps other branches, on the parent clock', async (t) => {
   const clock = new VirtualClock(1000);
   const order: string[] = [];
-  const functions = new FunctionRegistry({ note: (_c, s) => void order.push(String(s)) });
+  const functions = new FunctionRegistry({ note: (_c, s) => void order.push(typeof s === 'string' ? s : JSON.stringify(s)) });
   const runner = new ProgramRunner(
     WEAVE([SPAWN(SEQ(WAIT(500), CALL('square', [3], 'nine'), CALL('where', [], 'at')), { module: fixture }), SEQ(CALL('note', ['p1']), CALL('note', ['p2']))]),
     { clock, functions },

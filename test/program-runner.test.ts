@@ -22,6 +22,7 @@ import {
   WEAVE,
   type Clock,
   type ProgramNode,
+  type ProgramSnapshot,
 } from '../src/program/index.js';
 
 /** Everything the program does, stamped with the clock. */
@@ -30,7 +31,7 @@ function world(clock: Clock) {
   const functions = new FunctionRegistry({
     log: (_c, ...a) => void trace.push(`${clock.now()} ${a.map((x) => JSON.stringify(x)).join(' ')}`),
     inc: (c, name) => {
-      const k = String(name);
+      const k = typeof name === 'string' ? name : JSON.stringify(name);
       const v = ((c.registers.get(k) as number | undefined) ?? 0) + 1;
       c.registers.set(k, v);
       return v;
@@ -96,7 +97,7 @@ test('a snapshot taken after any step, sent through JSON and resumed, finishes i
     const json = JSON.stringify(r1.snapshot());
     // Resume elsewhere: new functions, new clock at the same time.
     const second = world(new VirtualClock(first.clock.now()));
-    const r2 = ProgramRunner.restore(JSON.parse(json), second);
+    const r2 = ProgramRunner.restore(JSON.parse(json) as ProgramSnapshot, second);
     await r2.run();
     t.deepEqual([...first.trace, ...second.trace], ref.trace, `split after ${k} steps`);
     t.deepEqual(r2.registers.toJSON(), whole.registers.toJSON());
@@ -109,7 +110,7 @@ test('pending WAIT deadlines move with the clock of the resuming side', (t) => {
   const r1 = new ProgramRunner(SEQ(WAIT(2000), PRINT('x')), { clock, print: () => {} });
   t.deepEqual(r1.step(), { status: 'waiting', until: 3000, io: false });
   clock.advance(500);
-  const snap = JSON.parse(JSON.stringify(r1.snapshot()));
+  const snap = JSON.parse(JSON.stringify(r1.snapshot())) as ProgramSnapshot;
   const later = new ManualClock(50_000);
   const r2 = ProgramRunner.restore(snap, { clock: later, print: () => {} });
   t.deepEqual(r2.step(), { status: 'waiting', until: 51_500, io: false }, '1500 ms were still to wait');
@@ -121,7 +122,7 @@ test('a snapshot refuses in-flight work unless asked to restart it', async (t) =
   const calls: string[] = [];
   const functions = new FunctionRegistry({
     slow: async (_c, tag) => {
-      calls.push(String(tag));
+      calls.push(typeof tag === 'string' ? tag : JSON.stringify(tag));
       await gate;
       return 'ok';
     },
@@ -129,7 +130,7 @@ test('a snapshot refuses in-flight work unless asked to restart it', async (t) =
   const r1 = new ProgramRunner(SEQ(CALL('slow', ['first'], 'r'), PRINT('{r}')), { functions, print: () => {} });
   t.is(r1.step().status, 'waiting');
   t.throws(() => r1.snapshot(), { code: 'E_PROGRAM_STATE', message: /work is in flight/ });
-  const snap = JSON.parse(JSON.stringify(r1.snapshot({ restartInFlight: true })));
+  const snap = JSON.parse(JSON.stringify(r1.snapshot({ restartInFlight: true }))) as ProgramSnapshot;
   const lines: string[] = [];
   const r2 = ProgramRunner.restore(snap, { functions, print: (l) => lines.push(l) });
   release();

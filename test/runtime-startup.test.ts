@@ -146,7 +146,7 @@ test('a board configuration the device refuses is a configuration error naming t
     JSON.stringify({
       id: 'serial-sim',
       name: 'the firmware on a pty',
-      actuators: JSON.parse(readFileSync(r.boardFile, 'utf8')).actuators,
+      actuators: (JSON.parse(readFileSync(r.boardFile, 'utf8')) as { actuators: unknown }).actuators,
       source: { kind: 'bridge', transport: 'serial', path: fw.path, rate: 2000, channels: 16, blockSamples: 255 },
     }),
   );

@@ -27,7 +27,7 @@ function once<T>(sup: SimFirmwareSupervisor, event: 'exit' | 'restart' | 'failed
         check?.(v as T); // runs inside the event, before the supervisor moves on
         resolve(v as T);
       } catch (err) {
-        reject(err);
+        reject(err instanceof Error ? err : new Error(String(err)));
       }
     });
   });

@@ -30,6 +30,13 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
   return { code, out: out.text(), err: err.text() };
 }
 
+/** The parts of a `ctl` JSON reply these tests look at. */
+interface CtlOutput {
+  result?: unknown;
+  error?: { code?: unknown };
+}
+const ctlOutput = (out: string): CtlOutput => JSON.parse(out) as CtlOutput;
+
 const dir = mkdtempSync(join(tmpdir(), 'reflex-cli-'));
 
 test('keygen writes 0600 z85 keypair files and refuses to overwrite', async (t) => {
@@ -70,13 +77,13 @@ test('ctl sends a command over CURVE with key files and prints the reply; error 
     t.deepEqual(JSON.parse(ok.out), { id: 1, ok: true, result: { applied: 20.5 } });
     t.deepEqual(seen, [{ path: 'filters.emg.highpass_hz', value: 20.5 }]);
     const status = await cli(['ctl', ep!, 'status', ...auth]);
-    t.deepEqual(JSON.parse(status.out).result, { state: 'running', loop_hz: 100 });
+    t.deepEqual(ctlOutput(status.out).result, { state: 'running', loop_hz: 100 });
     const bad = await cli(['ctl', ep!, 'set', 'path=x', ...auth]);
     t.is(bad.code, 1);
-    t.is(JSON.parse(bad.out).error.code, 'E_BAD_ARGS');
+    t.is(ctlOutput(bad.out).error?.code, 'E_BAD_ARGS');
     const unknown = await cli(['ctl', ep!, 'launch', ...auth]);
     t.is(unknown.code, 1);
-    t.is(JSON.parse(unknown.out).error.code, 'E_UNKNOWN_CMD');
+    t.is(ctlOutput(unknown.out).error?.code, 'E_UNKNOWN_CMD');
     t.is((await cli(['ctl', ep!, 'status', '--server-key', join(keys, 'server.pub')])).code, 2);
     t.is((await cli(['ctl', ep!, 'set', 'novalue', ...auth])).code, 2);
   } finally {

@@ -139,7 +139,7 @@ export function strictViolations(frame: Uint8Array, maxDepth = 10): Set<Violatio
         return {};
       case 3: {
         need(n);
-        let text = '';
+        let text: string;
         try {
           text = utf8.decode(frame.subarray(pos, pos + n));
         } catch {

@@ -52,7 +52,7 @@ for (const proto of PROTOS) {
       const coded = await t.throwsAsync(client.request('model', { dir: '/missing' }));
       t.true(coded instanceof ControlReplyError);
       t.is((coded as ControlReplyError).code, 'E_MODEL_MISSING');
-      t.is(((await t.throwsAsync(client.request('model', { dir: '/boom' }))) as ControlReplyError).code, 'E_HANDLER');
+      t.is((await t.throwsAsync<ControlReplyError>(client.request('model', { dir: '/boom' }))).code, 'E_HANDLER');
       const unknown = await client.send('selfdestruct', {});
       t.deepEqual(unknown.ok ? undefined : unknown.error.code, 'E_UNKNOWN_CMD');
       const bad = [
@@ -172,5 +172,5 @@ test('request timeouts and closed clients reject with codes', async (t) => {
   const err = await t.throwsAsync(client.request('status'));
   t.is((err as ReflexError).code, 'E_TIMEOUT');
   await client.close();
-  t.is(((await t.throwsAsync(client.request('status'))) as ReflexError).code, 'E_CLOSED');
+  t.is((await t.throwsAsync<ReflexError>(client.request('status'))).code, 'E_CLOSED');
 });

@@ -44,12 +44,12 @@ test('plaintext binds only on loopback unless insecure is explicit', async (t) =
   t.true(err instanceof ConfigError);
   t.is((err as ConfigError).code, 'E_INSECURE_BIND');
   const ctl = new ControlServer({ endpoints: ['tcp://*:*'] });
-  t.is(((await t.throwsAsync(ctl.start())) as ConfigError).code, 'E_INSECURE_BIND');
+  t.is((await t.throwsAsync<ConfigError>(ctl.start())).code, 'E_INSECURE_BIND');
   const open = new TelemetryPublisher({ endpoints: ['tcp://0.0.0.0:*'], runtimeId: 'rig', boardId: 'sim', insecure: true });
   t.is((await open.start()).length, 1);
   await open.close();
   const bad = new TelemetryPublisher({ endpoints: ['tcp://0.0.0.0:*'], runtimeId: 'rig', boardId: 'sim', curve: { ...server, allow: ['short'] } });
-  t.is(((await t.throwsAsync(bad.start())) as ConfigError).code, 'E_BAD_KEY');
+  t.is((await t.throwsAsync<ConfigError>(bad.start())).code, 'E_BAD_KEY');
 });
 
 for (const proto of PROTOS) {
@@ -114,7 +114,7 @@ test('CURVE control: an allowed key can command, a refused key cannot reach any 
     const refused = await t.throwsAsync(bad.request('estop', { reason: 'intruder' }));
     t.is((refused as ReflexError).code, 'E_AUTH', refused.message);
     // libzmq gives up on a refused client; later requests fail at once with the reason.
-    t.is(((await t.throwsAsync(bad.request('status'))) as ReflexError).code, 'E_AUTH');
+    t.is((await t.throwsAsync<ReflexError>(bad.request('status'))).code, 'E_AUTH');
     const mismatch = await t.throwsAsync(wrongServerKey.request('estop', { reason: 'wrong key' }));
     t.true(['E_AUTH', 'E_TIMEOUT'].includes((mismatch as ReflexError).code), mismatch.message);
     t.deepEqual(calls, ['status']);

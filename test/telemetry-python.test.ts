@@ -34,10 +34,26 @@ function runPython(args: string[]): { done: Promise<PyRun> } {
   return { done };
 }
 
-function summaryOf(out: string): { received: number; lost: number; malformed: number; topics: Record<string, { total: number; lost: number }> } {
+/** The SUMMARY line the subscriber script prints (its --json output). */
+interface PySummary {
+  received: number;
+  lost: number;
+  malformed: number;
+  topics: Record<string, { total: number; lost: number }>;
+}
+
+/** One DUMP line: a decoded message as the script saw it. */
+interface PyDump {
+  topic: string;
+  body: Record<string, unknown>;
+  v: number;
+  seq: number;
+}
+
+function summaryOf(out: string): PySummary {
   const line = out.split('\n').find((l) => l.startsWith('SUMMARY '));
   if (!line) throw new Error(`no SUMMARY line in:\n${out}`);
-  return JSON.parse(line.slice('SUMMARY '.length));
+  return JSON.parse(line.slice('SUMMARY '.length)) as PySummary;
 }
 
 function hex(a: ArrayBufferView): string {
@@ -59,10 +75,10 @@ test('the Python subscriber decodes every topic, typed arrays bit-exact, and rep
     t.is(s.received, rounds * TOPICS.length);
     t.is(s.lost, 0);
     t.is(s.malformed, 0);
-    const dumps = new Map<string, { body: Record<string, unknown>; v: number; seq: number }>();
+    const dumps = new Map<string, PyDump>();
     for (const l of res.stdout.split('\n'))
       if (l.startsWith('DUMP ')) {
-        const d = JSON.parse(l.slice(5));
+        const d = JSON.parse(l.slice(5)) as PyDump;
         dumps.set(d.topic, d);
       }
     t.deepEqual([...dumps.keys()].sort(), [...TOPICS].sort());

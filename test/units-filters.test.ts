@@ -55,7 +55,7 @@ test('band-pass design matches scipy butter poles and response', (t) => {
     [-0.23229445475416327, 0.0584632902836265],
   ];
   ours.forEach((p, i) => {
-    t.true(Math.abs(p[0]! - scipy[i]![0]!) < 1e-12 && Math.abs(p[1]! - scipy[i]![1]!) < 1e-12, `section ${i}: ${p} vs ${scipy[i]}`);
+    t.true(Math.abs(p[0]! - scipy[i]![0]!) < 1e-12 && Math.abs(p[1]! - scipy[i]![1]!) < 1e-12, `section ${i}: ${p.join(',')} vs ${scipy[i]!.join(',')}`);
   });
   const expect: Array<[number, number]> = [
     [10, 0.055679739321091194],

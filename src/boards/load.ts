@@ -66,7 +66,11 @@ function validateSource(v: Validator, raw: unknown, file: string): SourceDef {
     const src: SourceDef = { kind, path: v.string(s.path, 'source.path') };
     if (s.baudRate !== undefined) src.baudRate = v.integer(s.baudRate, 'source.baudRate', [1200, 4_000_000]);
     // The ADS1299's programmable gains: anything else is a typo that would mis-scale every sample.
-    if (s.gain !== undefined) src.gain = Number(v.oneOf(String(s.gain), 'source.gain', ['1', '2', '4', '6', '8', '12', '24']));
+    if (s.gain !== undefined) {
+      // A number or its string; anything else fails oneOf with its own description.
+      const gain = typeof s.gain === 'number' ? String(s.gain) : s.gain;
+      src.gain = Number(v.oneOf(gain, 'source.gain', ['1', '2', '4', '6', '8', '12', '24']));
+    }
     return src;
   }
   const transport = v.oneOf(s.transport, 'source.transport', ['sim', 'serial'] as const);

@@ -212,7 +212,7 @@ export class BridgeDecoder {
         a += 4;
         k += 4;
       }
-      let b = 0;
+      let b: number;
       while (k < stop && (b = chunk[k]!) !== 0) {
         acc[a++] = b;
         k++;

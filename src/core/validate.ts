@@ -78,5 +78,6 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `"${v}"`;
-  return typeof v === 'object' ? 'an object' : String(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`; // a function or a symbol
 }

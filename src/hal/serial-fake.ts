@@ -39,14 +39,17 @@ export class FakeSerialBus {
     return p;
   }
 
-  readonly open: SerialOpener = async (opts: SerialOptions) => {
-    if (!this.#present.has(opts.path)) {
-      throw new DisconnectedError(`fake port ${opts.path} does not exist: call createPort(path) first`);
-    }
-    const port = new FakeSerialPort(opts.path, this.#onWrite.get(opts.path));
-    this.#ports.set(opts.path, port);
-    return port;
-  };
+  // Nothing here waits, but failures must reject, never throw, as the real opener's do: a
+  // promise executor turns a throw into a rejection.
+  readonly open: SerialOpener = (opts: SerialOptions) =>
+    new Promise((resolve) => {
+      if (!this.#present.has(opts.path)) {
+        throw new DisconnectedError(`fake port ${opts.path} does not exist: call createPort(path) first`);
+      }
+      const port = new FakeSerialPort(opts.path, this.#onWrite.get(opts.path));
+      this.#ports.set(opts.path, port);
+      resolve(port);
+    });
 }
 
 export class FakeSerialPort implements SerialPortLike {
@@ -67,17 +70,25 @@ export class FakeSerialPort implements SerialPortLike {
     return this.#open;
   }
 
-  async write(data: Uint8Array): Promise<void> {
-    if (!this.#open) throw new DisconnectedError(`write to closed fake port ${this.path}`);
-    const copy = data.slice();
-    this.written.push(copy);
-    this.#script?.(copy, this);
+  // write and close: a throw (closed port, a throwing script or listener) rejects, as the real port's do.
+  write(data: Uint8Array): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.#open) throw new DisconnectedError(`write to closed fake port ${this.path}`);
+      const copy = data.slice();
+      this.written.push(copy);
+      this.#script?.(copy, this);
+      resolve();
+    });
   }
 
-  async close(): Promise<void> {
-    if (!this.#open) return;
-    this.#open = false;
-    for (const l of this.#close) l(null);
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#open) {
+        this.#open = false;
+        for (const l of this.#close) l(null);
+      }
+      resolve();
+    });
   }
 
   onData(listener: (chunk: Uint8Array) => void): void {

@@ -409,10 +409,11 @@ export class ControlLoop {
 const SAFE_ACK_WAIT_MS = 50;
 
 // Node 20 has Atomics.waitAsync; TypeScript's ES2022 lib does not declare it.
-const waitAsync = (
-  Atomics as unknown as {
-    waitAsync(view: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string };
-  }
-).waitAsync;
+const waitAsync = (view: Int32Array, index: number, value: number, timeoutMs: number) =>
+  (
+    Atomics as unknown as {
+      waitAsync(view: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string };
+    }
+  ).waitAsync(view, index, value, timeoutMs);
 
 export { workerUrl } from './spawn.js';

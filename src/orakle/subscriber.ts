@@ -137,21 +137,18 @@ const TIMEOUT = Symbol('timeout');
 const ABORTED = Symbol('aborted');
 
 function raceWait<V>(p: Promise<V>, timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<V | typeof TIMEOUT | typeof ABORTED> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     const onAbort = (): void => finish(ABORTED);
-    const finish = (v: V | typeof TIMEOUT | typeof ABORTED): void => {
+    const finish = (v: V | typeof TIMEOUT | typeof ABORTED | Promise<V>): void => {
       if (timer !== undefined) clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       resolve(v);
     };
     if (timeoutMs !== undefined) timer = setTimeout(() => finish(TIMEOUT), timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
-    p.then(finish, (err: unknown) => {
-      if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      reject(err);
-    });
+    // A rejected p: resolving with p itself passes its rejection on untouched.
+    p.then(finish, () => finish(p));
   });
 }
 

@@ -78,7 +78,7 @@ type Cfg = Record<string, unknown>;
 function activation(layer: tf.layers.Layer, cfg: Cfg): Activation {
   const a = cfg.activation ?? 'linear';
   if (typeof a !== 'string' || !ACTIVATIONS.includes(a))
-    throw new Unsupported(`layer ${layer.name}: activation "${String(a)}" is not compiled (supported: ${ACTIVATIONS.join(', ')})`);
+    throw new Unsupported(`layer ${layer.name}: activation ${JSON.stringify(a)} is not compiled (supported: ${ACTIVATIONS.join(', ')})`);
   return a as Activation;
 }
 
@@ -93,13 +93,13 @@ function weight(layer: tf.layers.Layer, suffix: string, required: boolean): Floa
 }
 
 function one(v: unknown, what: string, layer: tf.layers.Layer): number {
-  const n = Array.isArray(v) ? (v.length === 1 ? v[0] : Number.NaN) : v;
+  const n: unknown = Array.isArray(v) ? (v.length === 1 ? (v as unknown[])[0] : Number.NaN) : v;
   if (!Number.isInteger(n)) throw new Unsupported(`layer ${layer.name}: ${what} ${JSON.stringify(v)} is not a single integer`);
   return n as number;
 }
 
 function lastAxis(layer: tf.layers.Layer, axis: unknown, rank: number): void {
-  const a = Array.isArray(axis) ? (axis.length === 1 ? axis[0] : Number.NaN) : axis;
+  const a: unknown = Array.isArray(axis) ? (axis.length === 1 ? (axis as unknown[])[0] : Number.NaN) : axis;
   if (a !== -1 && a !== rank) throw new Unsupported(`layer ${layer.name}: normalisation over axis ${JSON.stringify(axis)}; only the last axis compiles`);
 }
 
@@ -111,7 +111,7 @@ function layerOp(layer: tf.layers.Layer, inShape: readonly number[]): Op | null 
   const need3d = (): void => {
     if (rank !== 2) throw new Unsupported(`layer ${layer.name} (${cls}) needs a [steps, channels] input, got [${inShape.join(', ')}]`);
     if (cfg.dataFormat !== undefined && cfg.dataFormat !== 'channelsLast')
-      throw new Unsupported(`layer ${layer.name}: dataFormat ${String(cfg.dataFormat)} is not compiled`);
+      throw new Unsupported(`layer ${layer.name}: dataFormat ${JSON.stringify(cfg.dataFormat)} is not compiled`);
   };
   switch (cls) {
     case 'Flatten':

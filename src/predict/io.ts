@@ -26,18 +26,24 @@ export function fileLoadHandler(modelJsonPath: string): tf.io.IOHandler {
       }
       // TensorFlow.js reads a weights file of the wrong size without a word (or past its end).
       checkWeightFiles(path, json as unknown as Record<string, unknown>);
-      return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
-        const buffers: ArrayBuffer[] = [];
-        for (const group of manifest) {
-          for (const p of group.paths) {
-            const file = join(dir, p);
-            if (!existsSync(file)) throw modelError(ModelCodes.missing, `weights file ${file} named in ${path} does not exist: copy the whole model directory`);
-            const b = readFileSync(file);
-            buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-          }
-        }
-        return [tf.io.getWeightSpecs(manifest), tf.io.concatenateArrayBuffers(buffers)];
-      });
+      // Synchronous reads; the executor turns a throw into the rejection tfjs expects.
+      return tf.io.getModelArtifactsForJSON(
+        json,
+        (manifest) =>
+          new Promise((done) => {
+            const buffers: ArrayBuffer[] = [];
+            for (const group of manifest) {
+              for (const p of group.paths) {
+                const file = join(dir, p);
+                if (!existsSync(file))
+                  throw modelError(ModelCodes.missing, `weights file ${file} named in ${path} does not exist: copy the whole model directory`);
+                const b = readFileSync(file);
+                buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+              }
+            }
+            done([tf.io.getWeightSpecs(manifest), tf.io.concatenateArrayBuffers(buffers)]);
+          }),
+      );
     },
   };
 }
@@ -45,22 +51,25 @@ export function fileLoadHandler(modelJsonPath: string): tf.io.IOHandler {
 /** Save as `dir/model.json` + `dir/weights.bin` (for `model.save(fileSaveHandler(dir))`). */
 export function fileSaveHandler(dir: string): tf.io.IOHandler {
   return {
-    save: async (a: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
-      mkdirSync(dir, { recursive: true });
-      const data = a.weightData === undefined ? new ArrayBuffer(0) : tf.io.concatenateArrayBuffers(Array.isArray(a.weightData) ? a.weightData : [a.weightData]);
-      writeFileSync(join(dir, 'weights.bin'), new Uint8Array(data));
-      const json: Record<string, unknown> = {
-        modelTopology: a.modelTopology,
-        format: a.format,
-        generatedBy: a.generatedBy,
-        convertedBy: a.convertedBy ?? null,
-        weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs ?? [] }],
-      };
-      if (a.trainingConfig) json.trainingConfig = a.trainingConfig;
-      if (a.signature) json.signature = a.signature;
-      if (a.userDefinedMetadata) json.userDefinedMetadata = a.userDefinedMetadata;
-      writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: data.byteLength } };
-    },
+    // Synchronous writes; the executor turns a throw into the rejection tfjs expects.
+    save: (a: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> =>
+      new Promise((done) => {
+        mkdirSync(dir, { recursive: true });
+        const data =
+          a.weightData === undefined ? new ArrayBuffer(0) : tf.io.concatenateArrayBuffers(Array.isArray(a.weightData) ? a.weightData : [a.weightData]);
+        writeFileSync(join(dir, 'weights.bin'), new Uint8Array(data));
+        const json: Record<string, unknown> = {
+          modelTopology: a.modelTopology,
+          format: a.format,
+          generatedBy: a.generatedBy,
+          convertedBy: a.convertedBy ?? null,
+          weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs ?? [] }],
+        };
+        if (a.trainingConfig) json.trainingConfig = a.trainingConfig;
+        if (a.signature) json.signature = a.signature;
+        if (a.userDefinedMetadata) json.userDefinedMetadata = a.userDefinedMetadata;
+        writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+        done({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: data.byteLength } });
+      }),
   };
 }

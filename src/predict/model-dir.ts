@@ -62,6 +62,11 @@ export function readModelJson(file: string): Record<string, unknown> {
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8 };
 const QUANT_BYTES: Record<string, number> = { uint8: 1, uint16: 2, float16: 2 };
 
+/** Bytes per element of a dtype named in the file; undefined when the name is not in the table. */
+function bytesOf(table: Record<string, number>, dtype: unknown): number | undefined {
+  return typeof dtype === 'string' && Object.hasOwn(table, dtype) ? table[dtype] : undefined;
+}
+
 /**
  * Each weights group's files exist, lie inside the model directory and hold exactly the bytes
  * its weight specs add up to (shape x dtype, or the quantised dtype).
@@ -83,7 +88,7 @@ export function checkWeightFiles(file: string, json: Record<string, unknown>): v
         throw modelError(ModelCodes.format, `${where}.weights[${wi}] needs a name and a shape of non-negative integers`);
       const count = (spec.shape as number[]).reduce((a, b) => a * b, 1);
       const q = spec.quantization?.dtype;
-      const bytes = q !== undefined ? QUANT_BYTES[String(q)] : DTYPE_BYTES[String(spec.dtype)];
+      const bytes = q !== undefined ? bytesOf(QUANT_BYTES, q) : bytesOf(DTYPE_BYTES, spec.dtype);
       if (spec.dtype === 'string' && q === undefined)
         exact = false; // length-prefixed, variable size
       else if (bytes === undefined)

@@ -1,4 +1,5 @@
 import { monotonicMs } from '../time/monotonic.js';
+import { ProgramCodes, ProgramError } from './errors.js';
 
 /**
  * The program's time source, injectable so protocols run in tests and demos without waiting.
@@ -6,8 +7,17 @@ import { monotonicMs } from '../time/monotonic.js';
  */
 export interface Clock {
   now(): number;
-  /** Resolve at (or after) clock time `at`; reject with the signal's reason if aborted first. */
+  /**
+   * Resolve at (or after) clock time `at`; reject with the signal's reason if aborted first (a
+   * reason that is not an Error comes as the `cause` of an E_PROGRAM_ABORTED ProgramError).
+   */
   sleepUntil(at: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** The signal's reason as an Error: AbortController's default reason already is one. */
+function abortError(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new ProgramError(ProgramCodes.aborted, '', 'the sleep was aborted', { cause: r });
 }
 
 /** Real time: CLOCK_MONOTONIC and timers. */
@@ -15,7 +25,7 @@ export const systemClock: Clock = {
   now: monotonicMs,
   sleepUntil(at, signal) {
     return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
+      if (signal?.aborted) return reject(abortError(signal));
       const timer = setTimeout(done, Math.max(0, at - monotonicMs()));
       function done(): void {
         signal?.removeEventListener('abort', abort);
@@ -23,7 +33,7 @@ export const systemClock: Clock = {
       }
       function abort(): void {
         clearTimeout(timer);
-        reject(signal!.reason);
+        reject(abortError(signal!));
       }
       signal?.addEventListener('abort', abort, { once: true });
     });
@@ -42,9 +52,10 @@ export class VirtualClock implements Clock {
   now(): number {
     return this.#now;
   }
-  async sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) throw signal.reason;
+  sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     if (at > this.#now) this.#now = at;
+    return Promise.resolve();
   }
   /** Move time forward by hand (e.g. to simulate work taking time). */
   advance(ms: number): void {
@@ -65,14 +76,14 @@ export class ManualClock implements Clock {
   sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
     if (at <= this.#now) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
+      if (signal?.aborted) return reject(abortError(signal));
       const entry = { at, wake: resolve };
       this.#sleepers.push(entry);
       signal?.addEventListener(
         'abort',
         () => {
           this.#sleepers = this.#sleepers.filter((s) => s !== entry);
-          reject(signal.reason);
+          reject(abortError(signal));
         },
         { once: true },
       );

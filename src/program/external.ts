@@ -43,7 +43,7 @@ export function launch(node: CallNode | PopenNode | SpawnNode, where: string, en
   const ac = new AbortController();
   const cancel = () => ac.abort();
   if (node.op === 'POPEN') {
-    const cmd = node.cmd.map((a, i) => String(env.eval(a, `${where}.cmd[${i}]`)));
+    const cmd = node.cmd.map((a, i) => argText(env.eval(a, `${where}.cmd[${i}]`)));
     return {
       result: runCommand(cmd, { cwd: node.cwd, timeoutMs: node.timeoutMs, check: node.check ?? false, signal: ac.signal, where }),
       cancel,
@@ -63,4 +63,9 @@ export function callError(where: string, name: string, err: unknown): ProgramErr
   if (err instanceof ProgramError) return err;
   const msg = err instanceof Error ? err.message : String(err);
   return new ProgramError(ProgramCodes.call, where, `${name} failed: ${msg}`, { cause: err });
+}
+
+/** One argv entry: scalars as text, an array or object as its JSON (not "[object Object]"). */
+function argText(v: Json): string {
+  return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
 }

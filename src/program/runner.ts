@@ -51,12 +51,11 @@ export class ProgramRunner {
     this.clock = ctx.clock ?? systemClock;
     this.#functions = ctx.functions ?? new FunctionRegistry();
     this.#print = ctx.print ?? ((line) => process.stdout.write(line + '\n'));
-    const self = this;
     this.#callCtx = {
       registers: this.registers,
       clock: this.clock,
       signal: this.#abort.signal,
-      print: (line) => self.#print(line),
+      print: (line) => this.#print(line),
     };
   }
 

@@ -102,13 +102,15 @@ export function validateProgram(node: unknown, path = 'program'): asserts node i
   if (node === null || typeof node !== 'object' || Array.isArray(node))
     fail(path, `must be a node object like { "op": "SEQ", "body": [...] }, got ${JSON.stringify(node)}`);
   const n = node as Record<string, unknown>;
-  const spec = typeof n.op === 'string' ? fields[n.op as ProgramNode['op']] : undefined;
-  if (!spec) return fail(`${path}.op`, `unknown op ${JSON.stringify(n.op)}; known: ${Object.keys(fields).join(', ')}`);
+  // Own keys only: "toString" is no op.
+  const op = typeof n.op === 'string' && Object.hasOwn(fields, n.op) ? (n.op as ProgramNode['op']) : undefined;
+  if (op === undefined) return fail(`${path}.op`, `unknown op ${JSON.stringify(n.op)}; known: ${Object.keys(fields).join(', ')}`);
+  const spec = fields[op];
   for (const key of Object.keys(n)) {
     if (key !== 'op' && !(key in spec.req) && !(key in spec.opt))
-      fail(`${path}.${key}`, `not a field of ${n.op} (fields: ${[...Object.keys(spec.req), ...Object.keys(spec.opt)].join(', ')})`);
+      fail(`${path}.${key}`, `not a field of ${op} (fields: ${[...Object.keys(spec.req), ...Object.keys(spec.opt)].join(', ')})`);
   }
-  for (const key of Object.keys(spec.req)) if (n[key] === undefined) fail(`${path}.${key}`, `required by ${n.op}`);
+  for (const key of Object.keys(spec.req)) if (n[key] === undefined) fail(`${path}.${key}`, `required by ${op}`);
   for (const [key, kind] of [...Object.entries(spec.req), ...Object.entries(spec.opt)]) {
     const v = n[key];
     const at = `${path}.${key}`;
@@ -158,7 +160,15 @@ export function validateProgram(node: unknown, path = 'program'): asserts node i
 
 function checkExpr(v: unknown, at: string, fail: (p: string, m: string) => never): void {
   if (isRegRef(v)) return;
-  if (!isJson(v)) fail(at, `must be JSON or { "$reg": name }, got ${String(v)}`);
+  if (!isJson(v)) fail(at, `must be JSON or { "$reg": name }, got ${showNonJson(v)}`);
+}
+
+function showNonJson(v: unknown): string {
+  if (typeof v === 'function') return 'a function';
+  if (typeof v === 'symbol') return v.toString();
+  if (typeof v !== 'object' || v === null) return String(v);
+  const ctor = (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name;
+  return Array.isArray(v) || ctor === 'Object' ? 'an array or object holding a non-JSON value' : `a ${ctor ?? 'null-prototype'} object`;
 }
 
 function isJson(v: unknown): v is Json {

@@ -216,6 +216,7 @@ export class Runtime {
     this.#sourceEvents = wireSourceEvents(this.#source, { counters: this.counters, event: this.#event });
     this.#tracker = await this.#openTracker();
     this.#tracker?.onSample((s) => chain.onTracker(s));
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- getters in an object literal bind their own `this`
     const rt = this;
     this.#reporter = new RunReporter({
       config: cfg,
@@ -348,6 +349,7 @@ export class Runtime {
   }
 
   #controlTarget(): ControlTarget {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- getters and setters in an object literal bind their own `this`
     const rt = this;
     return {
       get state() {
@@ -455,7 +457,7 @@ export class Runtime {
     this.#loop?.enterSafe('stopped', 'runtime stopping');
     this.#actuators?.safeAll();
     const errors: Error[] = [];
-    const step = async (what: string, fn: () => Promise<unknown> | unknown): Promise<void> => {
+    const step = async (what: string, fn: () => unknown): Promise<void> => {
       try {
         await fn();
       } catch (err) {
@@ -479,6 +481,7 @@ export class Runtime {
     this.#uninstallGuard?.();
     this.#state = 'stopped';
     this.#resolveStopped();
-    if (errors.length > 0) throw errors[0];
+    const first = errors[0];
+    if (first) throw first;
   }
 }

@@ -9,7 +9,7 @@ import type { BoardDef } from '../boards/types.js';
 import type { Logger } from '../core/log.js';
 import { BAD_KINDS } from '../bridge/frames.js';
 import { BridgeLink, type LinkCounterKey, type LinkGap } from '../devices/bridge/link.js';
-import type { SimFirmwareSupervisor } from '../devices/sim/firmware-supervisor.js';
+import type { SimFirmwareSupervisor, SupervisorCounters } from '../devices/sim/firmware-supervisor.js';
 import { attachBridgeClock, BridgeTracker } from '../devices/tracker/bridge.js';
 import type { TrackerFeed } from '../devices/tracker/types.js';
 import { openNodeSerial } from '../hal/serial-node.js';
@@ -228,7 +228,11 @@ export class BridgeSource extends EventEmitter<SourceEvents> implements Source {
     for (const [k, v] of Object.entries(c.decoder)) out[`decoder.${k}`] = v;
     for (const k of LINK_KEYS) out[`link.${k}`] = 0;
     for (const [k, v] of Object.entries(c.link)) out[`link.${k}`] = v;
-    if (this.#sim) for (const [k, v] of Object.entries(this.#sim.counters())) out[`firmware.${k}`] = v;
+    if (this.#sim) {
+      // As a Record, so Object.entries knows the values are numbers.
+      const fw: Record<keyof SupervisorCounters, number> = this.#sim.counters();
+      for (const [k, v] of Object.entries(fw)) out[`firmware.${k}`] = v;
+    }
     return out;
   }
 }

@@ -26,19 +26,15 @@ const ABORTED: unique symbol = Symbol('aborted');
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T | typeof ABORTED> {
   if (!signal) return p;
   if (signal.aborted) return Promise.resolve(ABORTED);
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const onAbort = (): void => resolve(ABORTED);
     signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
+    // Resolving with p itself (settled) passes its value or its rejection on untouched.
+    const done = (): void => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(p);
+    };
+    p.then(done, done);
   });
 }
 
@@ -61,7 +57,15 @@ async function settleWithin(p: Promise<unknown>, ms: number, onError: (err: Erro
 
 function abortReason(signal: AbortSignal): string {
   const r: unknown = signal.reason;
-  return r instanceof Error ? r.message : String(r ?? 'abort');
+  if (r instanceof Error) return r.message;
+  if (r === undefined || r === null) return 'abort';
+  if (typeof r === 'string' || typeof r === 'number' || typeof r === 'boolean' || typeof r === 'bigint') return String(r);
+  if (typeof r === 'symbol') return r.toString();
+  try {
+    return JSON.stringify(r) ?? 'abort';
+  } catch {
+    return 'abort'; // a cyclic reason: only the message loses it
+  }
 }
 
 /**

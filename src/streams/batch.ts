@@ -63,10 +63,11 @@ export class Batcher<R extends Batchable> {
     const fields = this.#fields!;
     if (this.#bare) {
       const f = fields[0]!;
-      checkArray(item as TypedArray, f, row);
+      checkArray(item, f, row);
       f.out!.set(item as TypedArray, row * f.length);
     } else {
       if (typeof item !== 'object' || item === null || ArrayBuffer.isView(item)) throw batchTypeError(row, 'a record');
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: without it rec stays the generic R (TS2345, TS7053)
       const rec = item as NumericRecord;
       let seen = 0;
       for (const key in rec) if (Object.prototype.hasOwnProperty.call(rec, key)) seen++;
@@ -115,13 +116,14 @@ export class Batcher<R extends Batchable> {
     }
     if (ArrayBuffer.isView(item)) {
       this.#bare = true;
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: without it arr stays the generic R (TS2322)
       const arr = item as TypedArray;
       this.#fields = [{ key: '', ctor: arr.constructor as ArrayCtor, length: arr.length, out: null }];
     } else if (typeof item === 'object' && item !== null) {
       this.#bare = false;
       const fields: Field[] = [];
       for (const key of Object.keys(item)) {
-        const v = (item as NumericRecord)[key];
+        const v = item[key];
         if (typeof v === 'number') fields.push({ key, ctor: null, length: 1, out: null });
         else if (ArrayBuffer.isView(v) && !(v instanceof DataView)) fields.push({ key, ctor: v.constructor as ArrayCtor, length: v.length, out: null });
         else throw new ReflexError(StreamCodes.batchType, `batch item field "${key}" is ${describe(v)}; fields must be typed arrays or numbers`);

@@ -76,6 +76,7 @@ export class SyncAsAsyncIterator<T> implements AsyncIterableIterator<T> {
     try {
       return Promise.resolve(this.#inner.next());
     } catch (err) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the inner iterator's throw, passed on untouched as for-await over a sync iterator does
       return Promise.reject(err);
     }
   }

@@ -34,7 +34,7 @@ export class ChainMux<T> extends Mux<T> {
 
   /** Only arrays are checked up front; a lazy collection is checked as each streamer opens. */
   protected sources(): Iterable<Source<T>> {
-    return Array.isArray(this.streamers) ? this.streamers : [];
+    return Array.isArray(this.streamers) ? (this.streamers as readonly Source<T>[]) : [];
   }
 
   protected policy<I>(open: Opener<T, I>): MuxPolicy<I> {

@@ -73,7 +73,9 @@ export class Streamer<T, A extends readonly unknown[] = readonly unknown[]> impl
   /** Rebuild a described Streamer: imports the module and calls its export with the args. */
   static async load<T = unknown>(spec: StreamerSpec): Promise<Streamer<T, readonly JsonValue[]>> {
     checkRef(spec);
-    if (!Array.isArray(spec.args)) throw new ConfigError(StreamCodes.badSpec, 'streamer spec: "args" must be an array');
+    // Checked through unknown: a spec read from JSON may lie, and isArray would narrow args to any[].
+    const args: unknown = spec.args;
+    if (!Array.isArray(args)) throw new ConfigError(StreamCodes.badSpec, 'streamer spec: "args" must be an array');
     const url = spec.module.startsWith('file:') ? spec.module : pathToFileURL(spec.module).href;
     const mod = (await import(url)) as Record<string, unknown>;
     const fn = mod[spec.export];

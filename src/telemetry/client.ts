@@ -154,9 +154,9 @@ export class TelemetryClient implements AsyncIterable<TelemetryMessage> {
     if (!packed && !env) return this.#malformed(endpoint);
     const seq = packed ? packed.seq : env!.seq;
     let seqs = this.#lastSeq.get(endpoint);
-    if (!seqs) this.#lastSeq.set(endpoint, (seqs = new Map()));
+    if (!seqs) this.#lastSeq.set(endpoint, (seqs = new Map<string, number>()));
     let descs = this.#descs.get(endpoint);
-    if (!descs) this.#descs.set(endpoint, (descs = new Map()));
+    if (!descs) this.#descs.set(endpoint, (descs = new Map<string, { d: StreamDescriptor; wallMinusMono: number }>()));
     const last = seqs.get(frameText);
     let lost = 0;
     if (last !== undefined) {

@@ -32,6 +32,8 @@ export const TelemetryCodes = {
   record: 'E_RECORD',
   /** The server refused the client's CURVE key or the handshake failed. */
   auth: 'E_AUTH',
+  /** A wait (e.g. waitForSubscription) was stopped by its AbortSignal with a reason that is not an Error (the reason is the cause). */
+  aborted: 'E_TELEMETRY_ABORTED',
   /** A control request could not be sent. */
   send: 'E_SEND',
   /** No reply within the timeout (client), or the handler did not finish in time (server reply). */

@@ -49,7 +49,7 @@ export class SeqAudit {
     } catch {
       return this.#bad();
     }
-    const seq = Array.isArray(value) ? value[1] : (value as { seq?: unknown } | null)?.seq;
+    const seq: unknown = Array.isArray(value) ? (value as unknown[])[1] : (value as { seq?: unknown } | null)?.seq;
     if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0) return this.#bad();
     const c = this.#counts.get(frame);
     if (!c) this.#counts.set(frame, { first: seq, last: seq, received: 1, missed: 0 });

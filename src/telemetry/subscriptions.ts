@@ -76,7 +76,8 @@ export class SubscriptionWatcher {
         () => {
           this.#waiters = this.#waiters.filter((x) => x !== w);
           this.#refTimer();
-          reject(signal.reason);
+          const r: unknown = signal.reason;
+          reject(r instanceof Error ? r : new ReflexError(TelemetryCodes.aborted, `stopped waiting for a subscription to "${prefix}"`, { cause: r }));
         },
         { once: true },
       );

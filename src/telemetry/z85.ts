@@ -42,7 +42,13 @@ export function z85Decode(text: string): Uint8Array | undefined {
   return out;
 }
 
+/**
+ * A string that passed isCurveKey. The brand matters: with a plain `text is string` guard, a
+ * string that fails the check would narrow to `never`.
+ */
+export type CurveKey = string & { readonly __curveKey: true };
+
 /** A CURVE key in z85 is 40 characters encoding 32 bytes. */
-export function isCurveKey(text: unknown): text is string {
+export function isCurveKey(text: unknown): text is CurveKey {
   return typeof text === 'string' && text.length === 40 && z85Decode(text) !== undefined;
 }

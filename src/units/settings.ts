@@ -98,5 +98,6 @@ function describe(rule: NumberRule): string {
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';
   const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  if (s !== undefined) return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  return typeof v === 'symbol' ? v.toString() : `a ${typeof v}`; // a function
 }

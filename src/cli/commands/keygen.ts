@@ -15,7 +15,7 @@ runtime's public key as --server-key.
   --name NAME   file name stem (default: reflex)
   --force       replace existing files`;
 
-export async function main(argv: string[], ctx: CliContext): Promise<number> {
+export function main(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: { out: { type: 'string' }, name: { type: 'string' }, force: { type: 'boolean' } },
@@ -25,5 +25,5 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
   const pair = generateKeyPair();
   const { keyFile, pubFile } = writeKeyPair(dir, values.name ?? 'reflex', pair, values.force === true);
   ctx.stdout.write(`public-key = ${pair.publicKey}\nwrote ${keyFile} (keep secret) and ${pubFile}\n`);
-  return 0;
+  return Promise.resolve(0);
 }

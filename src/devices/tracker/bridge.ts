@@ -82,8 +82,9 @@ export class BridgeTracker implements TrackerFeed {
   }
 
   /** Detach from the link (the link itself belongs to its owner). */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.#source.off('tracker', this.#onFrame);
+    return Promise.resolve();
   }
 
   #frame(frame: BridgeTrackerFrame): void {

@@ -6,7 +6,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { Subscriber } from 'zeromq';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, DisconnectedError } from '../../core/errors.js';
 import { Listeners } from '../../core/listeners.js';
 import { monotonicMs } from '../../time/monotonic.js';
 import type { ClockStatus } from '../../time/clock-model.js';
@@ -87,7 +87,7 @@ export class ZmqTracker implements TrackerFeed {
   };
   #lastSeq = -1;
   #loop: Promise<void> = Promise.resolve();
-  #loopError: unknown = null;
+  #loopError: Error | null = null;
 
   private constructor(opts: ZmqTrackerOptions) {
     if (!Number.isInteger(opts.dims) || opts.dims < 1 || opts.dims > TRACKER_MAX_DIMS)
@@ -193,7 +193,10 @@ export class ZmqTracker implements TrackerFeed {
       // is dead after one (counted now, thrown from close()); its owner sees samples stop (staleness).
       if (!this.#sock.closed) {
         this.#counts.receiveErrors++;
-        this.#loopError = err;
+        this.#loopError =
+          err instanceof Error
+            ? err
+            : new DisconnectedError(`tracker feed ${this.endpoint}: receiving failed (see cause); open the feed again`, { cause: err });
       }
     }
   }

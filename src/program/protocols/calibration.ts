@@ -76,13 +76,18 @@ export function calibrationProgram(opts: CalibrationOptions = {}): ProgramNode {
   );
 }
 
+/** A label argument as text (the program passes strings; anything else as its JSON). */
+function text(v: Json): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
 /** The functions the calibration program calls, bound to your callbacks. */
 export function calibrationFunctions(cb: CalibrationCallbacks): FunctionRegistry {
   return new FunctionRegistry({
     'calibration.prompt': (_ctx, phase, trial, trials, durationMs) =>
-      cb.prompt({ phase: String(phase), trial: Number(trial), trials: Number(trials), durationMs: Number(durationMs) }),
+      cb.prompt({ phase: text(phase), trial: Number(trial), trials: Number(trials), durationMs: Number(durationMs) }),
     'calibration.mark': async (ctx, label, edge, trial) => {
-      const m: CalibrationMark = { label: String(label), edge: edge === 'end' ? 'end' : 'start', trial: Number(trial), atMs: ctx.clock.now() };
+      const m: CalibrationMark = { label: text(label), edge: edge === 'end' ? 'end' : 'start', trial: Number(trial), atMs: ctx.clock.now() };
       await cb.mark(m);
       // Segments are kept in registers so they survive a snapshot/resume.
       if (m.edge === 'start') {

@@ -307,7 +307,8 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     const baseMed = median(baseP99);
     const floodMed = median(floodP99);
     log(
-      `control-flood: sent ${counts.sent} (${counts.notSent} not sent), ok ${counts.ok}, busy ${counts.busy}, other ${counts.other}; p99 ${baseMed} -> ${floodMed} us`,
+      `control-flood: sent ${counts.sent} (${counts.notSent} not sent), ok ${counts.ok}, busy ${counts.busy}, other ${counts.other}; ` +
+        `p99 ${baseMed} -> ${floodMed} us`,
     );
     if (logged.length > 0) log(`control-flood: runtime warnings: ${logged.slice(0, 5).join(' | ')}${logged.length > 5 ? ` (+${logged.length - 5})` : ''}`);
     return {

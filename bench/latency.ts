@@ -153,7 +153,9 @@ async function run(seconds: number, mode: Mode, priority?: ThreadPriority): Prom
     const lc = l.counters().link;
     info += `; ${s.cycles} cycles, ${s.overruns} overruns, lateness p99 ${s.latenessP99Us.toFixed(0)} us`;
     if (mode === 'worker') {
-      info += `; frames ${c.framesWritten}, dropped no-fd ${c.droppedNoFd} full ${c.droppedFull}, partial ${c.partialWrites}, write errors ${c.writeErrors}, loop ACKs ${lc.loop_acks ?? 0}, loop ERRORs ${lc.loop_errors ?? 0}, log lost ${lost}`;
+      info +=
+        `; frames ${c.framesWritten}, dropped no-fd ${c.droppedNoFd} full ${c.droppedFull}, partial ${c.partialWrites}, ` +
+        `write errors ${c.writeErrors}, loop ACKs ${lc.loop_acks ?? 0}, loop ERRORs ${lc.loop_errors ?? 0}, log lost ${lost}`;
       errors += (lc.loop_errors ?? 0) + c.writeErrors + c.partialWrites + c.droppedFull;
     }
     offFd();

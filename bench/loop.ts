@@ -208,7 +208,8 @@ async function workerPhase(seconds: number, priority?: ThreadPriority): Promise<
   await loop.stop();
   const wn = load.windows;
   log(
-    `loop: worker phase: ${s.cycles} cycles, ${s.overruns} overruns, ${s.skipped} skipped, safe=${s.safe}, windows ${wn.windows} (invalid ${wn.invalid}, unmapped blocks ${wn.unmapped}), telemetry received ${load.received}`,
+    `loop: worker phase: ${s.cycles} cycles, ${s.overruns} overruns, ${s.skipped} skipped, safe=${s.safe}, ` +
+      `windows ${wn.windows} (invalid ${wn.invalid}, unmapped blocks ${wn.unmapped}), telemetry received ${load.received}`,
   );
   const pr = loop.predictor.priority;
   return {

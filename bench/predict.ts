@@ -70,7 +70,8 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     }
     const p = await Predictor.load(dir, { warmUp: 100 });
     log(
-      `predict: ${b}: ${p.info.path}, compiled ${p.info.compiled.ok ? `ok (max abs diff ${p.info.compiled.maxAbsDiff?.toExponential(2)})` : p.info.compiled.reason}`,
+      `predict: ${b}: ${p.info.path}, ` +
+        `compiled ${p.info.compiled.ok ? `ok (max abs diff ${p.info.compiled.maxAbsDiff?.toExponential(2)})` : p.info.compiled.reason}`,
     );
     const c = measure(p, 'compiled', slice);
     const t = measure(p, 'tfjs', slice);

@@ -47,7 +47,8 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     external.push([t, m.external / 2 ** 20]);
     if (rss.length % 15 === 0)
       log(
-        `soak: ${t.toFixed(0)} s rss ${(m.rss / 2 ** 20).toFixed(1)} MB, heap ${(m.heapUsed / 2 ** 20).toFixed(1)} MB, external ${(m.external / 2 ** 20).toFixed(1)} MB`,
+        `soak: ${t.toFixed(0)} s rss ${(m.rss / 2 ** 20).toFixed(1)} MB, heap ${(m.heapUsed / 2 ** 20).toFixed(1)} MB, ` +
+          `external ${(m.external / 2 ** 20).toFixed(1)} MB`,
       );
   }
   const status = rt.status() as { counters: Record<string, number>; loop: { cycles: number; overruns: number; lateness_p99_us: number } };

@@ -344,7 +344,8 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
         for (const which of order) (which === 'writer' ? sendWriter : sendCborx).push(await runEncoded(which, size, hwm, warmup, duration));
       }
       log(
-        `telemetry ${label} rep ${r + 1}: raw ${rate(raw[r]!).toFixed(0)} msg/s, reflex ${rate(rfx[r]!).toFixed(0)} msg/s, reflex+client ${rate(cli[r]!).toFixed(0)} msg/s`,
+        `telemetry ${label} rep ${r + 1}: raw ${rate(raw[r]!).toFixed(0)} msg/s, reflex ${rate(rfx[r]!).toFixed(0)} msg/s, ` +
+          `reflex+client ${rate(cli[r]!).toFixed(0)} msg/s`,
       );
     }
     const mb = (xs: ChildResult[]): number => Number(median(xs.map((x) => x.bytes / x.seconds / 1e6)).toFixed(2));

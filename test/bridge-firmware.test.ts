@@ -199,7 +199,10 @@ fwTest('every documented refusal gets the documented ERROR from the firmware, an
     waiter?.();
   });
   const w = new FrameWriter();
-  /** Send one frame and resolve with its reply (an ACK or ERROR, or the HELLO when asked for). Frames are built just before sending: FrameWriter reuses its buffer. */
+  /**
+   * Send one frame and resolve with its reply (an ACK or ERROR, or the HELLO when asked for).
+   * Frames are built just before sending: FrameWriter reuses its buffer.
+   */
   const send = async (frame: Uint8Array, want: Reply['kind'][] = ['ack', 'error']): Promise<Reply> => {
     replies.length = 0;
     // The writer reuses its buffer: copy before the next frame is built.

@@ -58,3 +58,24 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
 export function uvPerCount(gain: number): number {
   return (4.5 / gain / (Math.pow(2, 23) - 1)) * 1000000;
 }
+
+/**
+ * Cyton + Daisy packets for sample numbers `from`..`to` (inclusive, u8-wrapped), as the
+ * document's "16 Channel Data with Daisy Module" section describes the stream: odd sample
+ * numbers carry the board's 8 channels (`board(sn)`), even ones the Daisy's (`daisy(sn)`).
+ * `skip` leaves sample numbers out (packets lost on the radio).
+ */
+export function daisyPackets(
+  from: number,
+  to: number,
+  board: (sn: number) => readonly number[],
+  daisy: (sn: number) => readonly number[],
+  skip: readonly number[] = [],
+): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let n = from; n <= to; n++) {
+    if (skip.includes(n)) continue;
+    out.push(packet(n & 0xff, n % 2 === 1 ? board(n) : daisy(n)));
+  }
+  return out;
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { nullLogger } from '../src/core/log.js';
 import type { Level } from '../src/hal/gpio.js';
 import { ChardevGpioProvider, type GpioHelperEvent } from '../src/hal/gpio-chardev.js';
-import { tmpRoot } from './fixtures/sysfs/tree.js';
+import { makeGpioTree, tmpRoot } from './fixtures/sysfs/tree.js';
 
 /**
  * Shell scripts standing in for libgpiod v2's tools: each appends its arguments to a log;
@@ -72,7 +72,7 @@ function setup(t: { teardown: (fn: () => void) => void }, env: Record<string, st
     });
   };
   const logLines = () => readFileSync(log, 'utf8').trim().split('\n');
-  return { provider, events, waitFor, logLines, fifo };
+  return { provider, events, waitFor, logLines, fifo, sys: join(root, 'sys') };
 }
 
 const ready = (tool: string, lastArg: string) => (e: GpioHelperEvent) => e.tool === tool && e.event === 'ready' && e.args.at(-1) === lastArg;
@@ -138,4 +138,28 @@ test('unknown labels list what gpiodetect found', (t) => {
   const err = t.throws(() => provider.output({ chip: 'pinctrl-rp1', line: 17 }, 0));
   t.is((err as { code?: string }).code, 'E_GPIO_CHIP_NOT_FOUND');
   t.regex(err.message, /"pinctrl-bcm2711", "raspberrypi-exp-gpio"/);
+});
+
+test('a chip named by its controller device: the device from /sys/bus/gpio, labels sysfs lacks from gpiodetect', (t) => {
+  const { provider, sys, logLines } = setup(t);
+  makeGpioTree(sys, [
+    { device: 'fe200000.gpio', label: 'pinctrl-bcm2711', base: 512, ngpio: 58, chardev: 0, noSysfs: true },
+    { device: 'soc:firmware:gpio', label: 'raspberrypi-exp-gpio', base: 570, ngpio: 8, chardev: 1, noSysfs: true },
+  ]);
+  const r = provider.resolve({ chip: 'soc:firmware:gpio', line: 3 });
+  t.deepEqual([r.chip.name, r.chip.label, r.chip.device, r.offset], ['gpiochip1', 'raspberrypi-exp-gpio', 'soc:firmware:gpio', 3]);
+  t.is(provider.resolve({ chip: 'pinctrl-bcm2711', line: 17 }).chip.name, 'gpiochip0');
+  t.is((t.throws(() => provider.resolve({ chip: 'soc:firmware:gpio', line: 8 })) as { code?: string }).code, 'E_GPIO_LINE_RANGE');
+  t.true(logLines().includes('gpiodetect '), 'labels came from gpiodetect');
+});
+
+test("a reference that is one chip's device and another's gpiodetect label is refused, not resolved by lookup order", (t) => {
+  const { provider, sys } = setup(t);
+  makeGpioTree(sys, [
+    { device: 'raspberrypi-exp-gpio', label: 'pinctrl-bcm2711', base: 512, ngpio: 58, chardev: 0, noSysfs: true },
+    { device: 'soc:firmware:gpio', label: 'raspberrypi-exp-gpio', base: 570, ngpio: 8, chardev: 1, noSysfs: true },
+  ]);
+  const err = t.throws(() => provider.resolve({ chip: 'raspberrypi-exp-gpio', line: 1 }));
+  t.is((err as { code?: string }).code, 'E_GPIO_CHIP_AMBIGUOUS');
+  t.regex(err.message, /gpiochip0 .*gpiochip1/);
 });

@@ -158,6 +158,7 @@ test('the packed tarball installs into a fresh project, where every entry point 
     'firmware-bridge/host/main.cpp',
     'firmware-bridge/core/protocol.cpp',
     'boards/sim.json',
+    'boards/board.schema.json',
     'models/default/model.json',
   ]) {
     t.true(shipped.has(f), `${f} must be shipped`);
@@ -260,7 +261,10 @@ import { FakeSerialBus, FakeBridgeDevice, startSimFirmware, type SimFirmware } f
 const config: RunConfig = defaultConfig('sim');
 const start: (c: RunConfig) => Promise<Runtime> = (c) => Runtime.start(c, { log: new Logger() });
 export type Used = [BoardDef, SampleBlock, Unit, ProgramNode, TelemetryMessage, SimFirmware];
-export const used = [config, start, buildPipeline, Streamer, ProgramRunner, ArrayPublisher, TelemetryClient, ControlClient, BridgeDecoder, FrameWriter, crc16, cobsEncode, FakeSerialBus, FakeBridgeDevice, startSimFirmware];
+export const used = [
+  config, start, buildPipeline, Streamer, ProgramRunner, ArrayPublisher, TelemetryClient, ControlClient,
+  BridgeDecoder, FrameWriter, crc16, cobsEncode, FakeSerialBus, FakeBridgeDevice, startSimFirmware,
+];
 `,
   );
   writeFileSync(

@@ -19,7 +19,9 @@ function child(fifo: string, mode: 'signal' | 'throw'): Promise<{ out: string; c
 import { openSync, constants } from 'node:fs';
 import { ControlLoop } from ${JSON.stringify(src('loop/loop.ts'))};
 import { installSafetyHandlers } from ${JSON.stringify(src('loop/guard.ts'))};
-const predictor = 'data:text/javascript,' + encodeURIComponent('export function createPredictor() { return { inputSize: 1, outputSize: 1, predict(x, y) { y[0] = x[0]; } }; }');
+const predictor = 'data:text/javascript,' + encodeURIComponent(
+  'export function createPredictor() { return { inputSize: 1, outputSize: 1, predict(x, y) { y[0] = x[0]; } }; }',
+);
 const loop = await ControlLoop.start({
   schedule: { rateHz: 1000, policy: 'skip' }, watchdog: { staleMs: 3000, overrunStreak: 1000 },
   predictor: { kind: 'module', url: predictor, inputSize: 1, outputNames: ['a'] },

@@ -8,9 +8,20 @@ function child(mode: 'signal' | 'throw' | 'reject'): Promise<{ out: string; code
   const code = `
 import { createActuators } from ${JSON.stringify(src('actuate/set.ts'))};
 import { installSafetyHandlers } from ${JSON.stringify(src('loop/guard.ts'))};
-const set = createActuators([{ name: 'wrist', kind: 'servo', via: 'sim', min: 1000, max: 2000, slewPerS: 4000, safe: 1500, unit: 'us' }], {}, { simulate: true });
+const set = createActuators(
+  [{ name: 'wrist', kind: 'servo', via: 'sim', min: 1000, max: 2000, slewPerS: 4000, safe: 1500, unit: 'us' }],
+  {},
+  { simulate: true },
+);
 set.apply([1800]);
-installSafetyHandlers(() => [{ enterSafe(reason, detail) { set.safeAll(); process.stdout.write('SAFE ' + reason + ' ' + detail + ' ' + set.actuators[0].last + '\\n'); } }]);
+installSafetyHandlers(() => [
+  {
+    enterSafe(reason, detail) {
+      set.safeAll();
+      process.stdout.write('SAFE ' + reason + ' ' + detail + ' ' + set.actuators[0].last + '\\n');
+    },
+  },
+]);
 process.stdout.write('READY ' + set.actuators[0].last + '\\n');
 const mode = ${JSON.stringify(mode)};
 if (mode === 'throw') setTimeout(() => { throw new Error('boom'); }, 5);

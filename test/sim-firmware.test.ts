@@ -228,7 +228,8 @@ test('SIGINT exits 0; a missing or broken binary is a clear ReflexError', async 
   // The package's own binary: the fix names the command with the absolute firmware-bridge path.
   t.is(
     missingFirmwareMessage('/opt/lab/node_modules/reflex/firmware-bridge/build/reflex-bridge-host', false),
-    'host firmware not found at /opt/lab/node_modules/reflex/firmware-bridge/build/reflex-bridge-host: build it with `make -C /opt/lab/node_modules/reflex/firmware-bridge` (needs g++ and make; installing Reflex with npm runs it)',
+    'host firmware not found at /opt/lab/node_modules/reflex/firmware-bridge/build/reflex-bridge-host: ' +
+      'build it with `make -C /opt/lab/node_modules/reflex/firmware-bridge` (needs g++ and make; installing Reflex with npm runs it)',
   );
 
   const broken = await t.throwsAsync(startSimFirmware({ extraArgs: ['--no-such-flag'] }));

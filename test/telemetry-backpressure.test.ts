@@ -38,7 +38,9 @@ function burst(pub: TelemetryPublisher, body: BlockBody): number {
 }
 
 for (const proto of PROTOS) {
-  test(`a subscriber that never reads does not hold publishing up over ${proto}: the publisher refuses nothing, the subscriber sees its losses as gaps`, async (t) => {
+  const title =
+    `a subscriber that never reads does not hold publishing up over ${proto}: ` + 'the publisher refuses nothing, the subscriber sees its losses as gaps';
+  test(title, async (t) => {
     // describeEveryMs: one descriptor per subscription only, so the arithmetic below is exact.
     const pub = new TelemetryPublisher({
       endpoints: [bindEndpoint(proto)],

@@ -65,7 +65,8 @@ test('host firmware at +200 ppm: mapped sample times match the truth file within
   await fw.stop();
   const score = scoreAgainstTruth(mapped, parseTruth(readFileSync(truthPath, 'utf8')), firstMs + convergeMs);
   t.log(
-    `rms ${score.rmsMs.toFixed(3)} ms, max ${score.maxMs.toFixed(3)} ms, bias ${score.meanMs.toFixed(3)} ms over ${score.n} samples; ${JSON.stringify(model.status())}`,
+    `rms ${score.rmsMs.toFixed(3)} ms, max ${score.maxMs.toFixed(3)} ms, bias ${score.meanMs.toFixed(3)} ms over ${score.n} samples; ` +
+      JSON.stringify(model.status()),
   );
   t.true(score.n > 6000, `scored ${score.n}`);
   t.is(score.unmapped, 0);

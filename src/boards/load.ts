@@ -4,15 +4,17 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/errors.js';
 import { readJsonFile, Validator } from '../core/validate.js';
 import { validateFirmwareArgs } from './firmware-args.js';
-import type { ActuatorDef, BoardDef, LineRef, SourceDef } from './types.js';
+import type { ActuatorDef, BoardDef, SourceDef } from './types.js';
 import { BoardCodes } from './codes.js';
+import { validateLine, validateNotes, validateSpi, validateUart } from './validate-wiring.js';
 
 /** The top-level `boards/` folder of the package, from src/ (tsx) or dist/ (built). */
 export const boardsDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'boards');
 
+/** Board ids in `dir`; board.schema.json sits beside the boards so that their "$schema" can name it. */
 export function listBoards(dir = boardsDir): string[] {
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
+    .filter((f) => f.endsWith('.json') && !f.endsWith('.schema.json'))
     .map((f) => f.slice(0, -5))
     .sort();
 }
@@ -30,7 +32,9 @@ export function loadBoard(idOrPath: string, dir = boardsDir): BoardDef {
 export function validateBoard(raw: unknown, file = '<board>'): BoardDef {
   const v = new Validator(file);
   const o = v.object(raw, '');
-  v.onlyKeys(o, '', ['id', 'name', 'source', 'tracker', 'pins', 'actuators', 'description']);
+  v.onlyKeys(o, '', ['$schema', 'id', 'name', 'source', 'tracker', 'pins', 'spi', 'uart', 'actuators', 'description', 'notes']);
+  if (o.$schema !== undefined && typeof o.$schema !== 'string') v.fail('$schema', 'must be a string (the path or URL of board.schema.json)');
+  if (o.description !== undefined && typeof o.description !== 'string') v.fail('description', 'must be a string');
   const board: BoardDef = {
     id: v.string(o.id, 'id'),
     name: v.string(o.name, 'name'),
@@ -49,6 +53,9 @@ export function validateBoard(raw: unknown, file = '<board>'): BoardDef {
     const pins = v.object(o.pins, 'pins');
     board.pins = Object.fromEntries(Object.entries(pins).map(([role, ref]) => [role, validateLine(v, ref, `pins.${role}`)]));
   }
+  if (o.spi !== undefined) board.spi = validateSpi(v, o.spi, board.pins);
+  if (o.uart !== undefined) board.uart = validateUart(v, o.uart);
+  if (o.notes !== undefined) board.notes = validateNotes(v, o.notes);
   const names = new Set<string>();
   for (const [i, a] of board.actuators.entries()) {
     if (names.has(a.name)) v.fail(`actuators[${i}].name`, `"${a.name}" is used twice`);
@@ -62,7 +69,7 @@ function validateSource(v: Validator, raw: unknown, file: string): SourceDef {
   const s = v.object(raw, 'source');
   const kind = v.oneOf(s.kind, 'source.kind', ['bridge', 'cyton'] as const);
   if (kind === 'cyton') {
-    v.onlyKeys(s, 'source', ['kind', 'path', 'baudRate', 'gain']);
+    v.onlyKeys(s, 'source', ['kind', 'path', 'baudRate', 'gain', 'daisy']);
     const src: SourceDef = { kind, path: v.string(s.path, 'source.path') };
     if (s.baudRate !== undefined) src.baudRate = v.integer(s.baudRate, 'source.baudRate', [1200, 4_000_000]);
     // The ADS1299's programmable gains: anything else is a typo that would mis-scale every sample.
@@ -71,6 +78,7 @@ function validateSource(v: Validator, raw: unknown, file: string): SourceDef {
       const gain = typeof s.gain === 'number' ? String(s.gain) : s.gain;
       src.gain = Number(v.oneOf(gain, 'source.gain', ['1', '2', '4', '6', '8', '12', '24']));
     }
+    if (s.daisy !== undefined) src.daisy = v.boolean(s.daisy, 'source.daisy');
     return src;
   }
   const transport = v.oneOf(s.transport, 'source.transport', ['sim', 'serial'] as const);
@@ -86,14 +94,6 @@ function validateSource(v: Validator, raw: unknown, file: string): SourceDef {
   const src: SourceDef = { kind, transport, path: v.string(s.path, 'source.path'), rate, channels, ...(blockSamples !== undefined && { blockSamples }) };
   if (s.baudRate !== undefined) src.baudRate = v.integer(s.baudRate, 'source.baudRate', [1200, 4_000_000]);
   return src;
-}
-
-function validateLine(v: Validator, raw: unknown, path: string): LineRef {
-  const l = v.object(raw, path);
-  v.onlyKeys(l, path, ['chip', 'line', 'activeLow']);
-  const ref: LineRef = { chip: v.string(l.chip, `${path}.chip`), line: v.integer(l.line, `${path}.line`, [0, 1023]) };
-  if (l.activeLow !== undefined) ref.activeLow = v.boolean(l.activeLow, `${path}.activeLow`);
-  return ref;
 }
 
 function validateActuator(v: Validator, raw: unknown, path: string): ActuatorDef {
@@ -118,12 +118,13 @@ function validateActuator(v: Validator, raw: unknown, path: string): ActuatorDef
   if (def.via === 'gpio') def.line = validateLine(v, a.line, `${path}.line`);
   if (def.via === 'sysfs-pwm') {
     const p = v.object(a.pwm, `${path}.pwm`);
-    v.onlyKeys(p, `${path}.pwm`, ['chip', 'channel', 'periodNs']);
+    v.onlyKeys(p, `${path}.pwm`, ['chip', 'channel', 'periodNs', 'header']);
     def.pwm = {
       chip: v.string(p.chip, `${path}.pwm.chip`),
       channel: v.integer(p.channel, `${path}.pwm.channel`, [0, 63]),
       periodNs: v.integer(p.periodNs, `${path}.pwm.periodNs`, [1000, 1e9]),
     };
+    if (p.header !== undefined) def.pwm.header = v.string(p.header, `${path}.pwm.header`);
   }
   return def;
 }

@@ -1,6 +1,6 @@
 /**
  * Board definition: the JSON files in the top-level `boards/` folder.
- * A board names its source, where its pins are (chip label + line offset, never a
+ * A board names its source, where its pins are (chip label or controller device + line offset, never a
  * global GPIO number), and its actuators with their limits and safe states.
  */
 export type SourceDef =
@@ -11,14 +11,46 @@ export type SourceDef =
    */
   | { kind: 'bridge'; transport: 'sim'; rate: number; channels: number; blockSamples?: number; firmwareArgs?: string[] }
   | { kind: 'bridge'; transport: 'serial'; path: string; baudRate?: number; rate: number; channels: number; blockSamples?: number }
-  | { kind: 'cyton'; path: string; baudRate?: number; gain?: number };
+  /** `daisy`: a Daisy module is attached and decoded, 16 channels at 125 Hz (default false: 8 at 250 Hz). */
+  | { kind: 'cyton'; path: string; baudRate?: number; gain?: number; daisy?: boolean };
 
 export interface LineRef {
-  /** gpiochip label as the kernel reports it (e.g. "pinctrl-bcm2711"), not a /dev/gpiochipN number. */
+  /**
+   * gpiochip label (gpiodetect, e.g. "pinctrl-bcm2711") or controller device name (e.g. "44e07000.gpio");
+   * must match exactly one chip; never a /dev/gpiochipN or global number.
+   */
   chip: string;
   /** Line offset within that chip. */
   line: number;
   activeLow?: boolean;
+  /** Where the line is on the board's header (e.g. "J8-11", "P9_12"): for people wiring it, never used to open it. */
+  header?: string;
+}
+
+/**
+ * An SPI ADC's wiring (ADS1299-class) for the SPI source of issue 14 item 2. Described here so
+ * that source can use it; nothing in the runtime opens the bus yet.
+ */
+export interface SpiDef {
+  /** spidev node, e.g. "/dev/spidev0.0" (bus.chipSelect). */
+  device: string;
+  bus: number;
+  chipSelect: number;
+  /** SPI mode 0..3 (the ADS1299 uses mode 1). */
+  mode: number;
+  maxSpeedHz: number;
+  /** Role in `pins` of the data-ready line. */
+  dataReady: string;
+  /** The ADC part, e.g. "ads1299". */
+  adc?: string;
+  lines: { sclk: LineRef; mosi: LineRef; miso: LineRef; cs: LineRef };
+}
+
+/** The board's own UART, an alternative to USB for the bridge link. */
+export interface UartDef {
+  device: string;
+  tx: LineRef;
+  rx: LineRef;
 }
 
 export type ActuatorKind = 'digital' | 'pwm' | 'servo';
@@ -33,7 +65,7 @@ export interface ActuatorDef {
   /** gpio: the line. */
   line?: LineRef;
   /** sysfs-pwm: chip label/path and channel index. */
-  pwm?: { chip: string; channel: number; periodNs: number };
+  pwm?: { chip: string; channel: number; periodNs: number; header?: string };
   /** Command range in the actuator's unit (servo: pulse µs; pwm: duty 0..1; digital: 0/1). */
   min: number;
   max: number;
@@ -52,7 +84,11 @@ export interface BoardDef {
   source: SourceDef;
   /** Optional tracker feed built into the board (the sim's ground truth). */
   tracker?: { kind: 'bridge'; dims: number; names: string[]; unit: string };
-  /** Pins by role, e.g. { "estop": {...} }. */
+  /** Pins by role, e.g. { "estop": {...}, "dataReady": {...} }. */
   pins?: Record<string, LineRef>;
+  spi?: SpiDef;
+  uart?: UartDef;
+  /** Where the pin facts come from (datasheets, pinouts, kernel sources). */
+  notes?: string[];
   actuators: ActuatorDef[];
 }

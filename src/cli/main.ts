@@ -13,6 +13,7 @@ import type { CliContext, CommandModule } from './context.js';
  * TensorFlow.js because `run` does. Kept in alphabetical order, the order `--help` prints.
  */
 export const commands: Readonly<Record<string, () => Promise<CommandModule>>> = {
+  boards: () => import('./commands/boards.js'),
   ctl: () => import('./commands/ctl.js'),
   keygen: () => import('./commands/keygen.js'),
   run: () => import('./commands/run.js'),

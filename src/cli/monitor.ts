@@ -33,11 +33,20 @@ export function summarize(m: TelemetryMessage): string {
       return `${b.channels.length}ch x ${b.samples} @${fmt(b.rate)}Hz ${b.unit} block_seq=${b.block_seq}${b.valid ? '' : ' INVALID'} ${head(b.data)}`;
     }
     case 'prediction':
-      return `tick=${m.body.tick} model=${m.body.model} ${m.body.names.map((n, i) => `${n}=${fmt(m.body.values[i] ?? Number.NaN, 3)}`).join(' ')} ${m.body.unit} latency=${fmt(m.body.latency_ms, 3)}ms`;
+      return (
+        `tick=${m.body.tick} model=${m.body.model} ${m.body.names.map((n, i) => `${n}=${fmt(m.body.values[i] ?? Number.NaN, 3)}`).join(' ')} ` +
+        `${m.body.unit} latency=${fmt(m.body.latency_ms, 3)}ms`
+      );
     case 'actuators':
-      return `tick=${m.body.tick} ${m.body.names.map((n, i) => `${n}=${fmt(m.body.applied[i] ?? Number.NaN, 3)}${m.body.limited[i] ? '!' : ''}`).join(' ')}${m.body.safe_state ? ' SAFE' : ''}`;
+      return (
+        `tick=${m.body.tick} ${m.body.names.map((n, i) => `${n}=${fmt(m.body.applied[i] ?? Number.NaN, 3)}${m.body.limited[i] ? '!' : ''}`).join(' ')}` +
+        `${m.body.safe_state ? ' SAFE' : ''}`
+      );
     case 'loop':
-      return `period=${fmt(m.body.period_ms)}ms ticks=${m.body.ticks} missed=${m.body.missed} late_p99=${fmt(m.body.lateness_p99_ms, 3)}ms compute_p99=${fmt(m.body.compute_p99_ms, 3)}ms`;
+      return (
+        `period=${fmt(m.body.period_ms)}ms ticks=${m.body.ticks} missed=${m.body.missed} ` +
+        `late_p99=${fmt(m.body.lateness_p99_ms, 3)}ms compute_p99=${fmt(m.body.compute_p99_ms, 3)}ms`
+      );
     case 'clock':
       return `${m.body.source} ${m.body.state} offset=${fmt(m.body.offset_ms, 3)}ms drift=${fmt(m.body.drift_ppm)}ppm residual=${fmt(m.body.residual_ms, 3)}ms`;
     case 'health': {

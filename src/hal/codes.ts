@@ -6,9 +6,9 @@ export const GpioCodes = {
   open: 'E_GPIO_OPEN',
   /** A fake line is already open. */
   busy: 'E_GPIO_BUSY',
-  /** No GPIO chip has the label or name the board gives. */
+  /** No GPIO chip has the label or controller device name the board gives. */
   chipNotFound: 'E_GPIO_CHIP_NOT_FOUND',
-  /** Several GPIO chips carry the label the board gives. */
+  /** Several GPIO chips match the board's chip by label or device name: refused, never guessed. */
   chipAmbiguous: 'E_GPIO_CHIP_AMBIGUOUS',
   /** The line number is beyond the chip's lines. */
   lineRange: 'E_GPIO_LINE_RANGE',

@@ -5,7 +5,7 @@ import { Counters } from '../core/counters.js';
 import { ReflexError } from '../core/errors.js';
 import { Logger } from '../core/log.js';
 import type { Edge, GpioInputLine, GpioOutputLine, GpioProvider, Level } from './gpio.js';
-import { listChardevChips, parseGpiodetect, pickChardevChip, type ChardevGpioChip } from './gpio-resolve.js';
+import { listChardevChips, mergeGpiodetect, parseGpiodetect, pickChardevChip, type ChardevGpioChip } from './gpio-resolve.js';
 import { GpioCodes } from './codes.js';
 
 /** What the helper processes did; for diagnostics and for tests to wait on. */
@@ -63,13 +63,18 @@ export class ChardevGpioProvider implements GpioProvider {
     return this.#o.binDir ? join(this.#o.binDir, tool) : tool;
   }
 
-  /** Which chip and offset `ref` is, as libgpiod's `-c` and line arguments want them. */
+  /**
+   * Which chip and offset `ref` (chip label or controller device name) is, as libgpiod's `-c`
+   * and line arguments want them. Device names come from sysfs only; labels sysfs lacks
+   * (no sysfs GPIO) come from `gpiodetect`, merged in so a reference matching one chip's
+   * device and another's label is refused rather than resolved by whichever was looked at first.
+   */
   resolve(ref: LineRef): { chip: ChardevGpioChip; offset: number } {
     this.#checkVersion();
     const fromSysfs = listChardevChips({ sysRoot: this.#o.sysRoot, devRoot: this.#o.devRoot });
-    if (fromSysfs.some((c) => c.label === ref.chip)) return pickChardevChip(fromSysfs, ref, 'sysfs');
-    const r = this.#run('gpiodetect', []);
-    return pickChardevChip(parseGpiodetect(r, this.#o.devRoot), ref, 'gpiodetect output');
+    if (fromSysfs.length > 0 && fromSysfs.every((c) => c.label !== undefined)) return pickChardevChip(fromSysfs, ref, 'sysfs');
+    const detected = parseGpiodetect(this.#run('gpiodetect', []), this.#o.devRoot);
+    return pickChardevChip(mergeGpiodetect(fromSysfs, detected), ref, fromSysfs.length ? 'sysfs and gpiodetect output' : 'gpiodetect output');
   }
 
   output(ref: LineRef, initial: Level): GpioOutputLine {
@@ -139,7 +144,8 @@ export class ChardevGpioProvider implements GpioProvider {
     if (!m || Number(m[1]) < 2) {
       throw new ReflexError(
         GpioCodes.chardevVersion,
-        `${this.bin('gpiodetect')} reports "${out.split('\n')[0]?.trim()}": the chardev backend needs libgpiod >= 2 (Debian package gpiod >= 2, Debian 13 or later), or use the onoff backend`,
+        `${this.bin('gpiodetect')} reports "${out.split('\n')[0]?.trim()}": ` +
+          'the chardev backend needs libgpiod >= 2 (Debian package gpiod >= 2, Debian 13 or later), or use the onoff backend',
       );
     }
     this.#checked = true;

@@ -33,7 +33,7 @@ export interface OnoffGpioOptions {
 }
 
 /**
- * GPIO over the sysfs interface via `onoff`. Lines are resolved from chip label + offset to
+ * GPIO over the sysfs interface via `onoff`. Lines are resolved from chip (label or device) + offset to
  * the global number at open time (`gpio-resolve.ts`). activeLow is handed to onoff, which
  * sets the kernel's `active_low`, so values and edges are logical both ways.
  *

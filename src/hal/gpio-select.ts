@@ -1,5 +1,5 @@
 /**
- * Choosing a GPIO backend for a line the board names by chip label + offset:
+ * Choosing a GPIO backend for a line the board names by chip (label or device) + offset:
  * the simulated chip gets the in-process fake; a kernel that still has sysfs GPIO chips
  * gets onoff; otherwise the character device through libgpiod's tools (gpiod >= 2).
  * The choice is made per chip, so a board mixing the sim chip and a real one works.

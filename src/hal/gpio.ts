@@ -1,9 +1,9 @@
 import type { LineRef } from '../boards/types.js';
 
 /**
- * GPIO lines by role. A line is named by chip label + offset (board files), never by a
+ * GPIO lines by role. A line is named by chip (label or controller device) + offset (board files), never by a
  * global GPIO number: kernels move those (bases of 512 and 571 are seen) and are dropping
- * sysfs GPIO. Backends resolve the label at open time.
+ * sysfs GPIO. Backends resolve the chip at open time (gpio-resolve.ts).
  *
  * Writes are synchronous on purpose: the loop worker drives outputs inside its cycle,
  * and a sysfs/chardev write is a short syscall.

@@ -88,7 +88,8 @@ export class SysfsPwmProvider implements PwmProvider {
         if (performance.now() >= deadline) {
           throw new ReflexError(
             PwmCodes.export,
-            `exported PWM channel ${ref.channel} of ${ref.chip} but ${chanDir} is not writable after ${this.#settleMs} ms (${(err as Error).message}): see docs/hal.md for the udev rule`,
+            `exported PWM channel ${ref.channel} of ${ref.chip} but ${chanDir} is not writable after ${this.#settleMs} ms ` +
+              `(${(err as Error).message}): see docs/hal.md for the udev rule`,
             { cause: err },
           );
         }

@@ -60,7 +60,8 @@ export function prepareLoop(opts: ControlLoopOptions): LoopSetup {
     if (owned)
       throw new ConfigError(
         LoopCodes.sink,
-        `actuator "${owned.name}" (via ${owned.via}) is opened by the loop worker; the main-thread sink must not open it too (drop it from the sink, or use actuateIn "main")`,
+        `actuator "${owned.name}" (via ${owned.via}) is opened by the loop worker; ` +
+          'the main-thread sink must not open it too (drop it from the sink, or use actuateIn "main")',
       );
   }
   const spinUs = opts.spinUs ?? 150;

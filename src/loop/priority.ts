@@ -50,7 +50,8 @@ export function applyThreadPriority(p: ThreadPriority): PriorityReport {
       if (res.status === 0) r.applied.push(`SCHED_FIFO ${p.fifo}`);
       else
         r.failed.push(
-          `SCHED_FIFO ${p.fifo}: ${res.error ? res.error.message : (res.stderr || `chrt exited ${res.status}`).trim()} (needs util-linux chrt and root or CAP_SYS_NICE)`,
+          `SCHED_FIFO ${p.fifo}: ${res.error ? res.error.message : (res.stderr || `chrt exited ${res.status}`).trim()} ` +
+            '(needs util-linux chrt and root or CAP_SYS_NICE)',
         );
     }
   }

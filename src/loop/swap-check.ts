@@ -54,7 +54,8 @@ export function checkSwap(meta: ReflexModelMeta, file: string, req: SwapRequirem
     if (canonical(meta.features) !== canonical(run.features)) {
       throw modelError(
         ModelCodes.features,
-        `${file}: "features" differs from the feature pipeline running now (${canonical(run.features) ?? 'none'}); the loop would get features the model was not trained on; ${restart}`,
+        `${file}: "features" differs from the feature pipeline running now (${canonical(run.features) ?? 'none'}); ` +
+          `the loop would get features the model was not trained on; ${restart}`,
       );
     }
   }

@@ -107,7 +107,8 @@ export class ModelSwapper {
         this.#fail(
           r,
           SwapCodes.noGap,
-          `no gaps of ${r.needMs.toFixed(2)} ms between cycles came within ${r.giveUpMs} ms, so ${r.dir} was not swapped in; lower the loop rate or switch with the loop idle`,
+          `no gaps of ${r.needMs.toFixed(2)} ms between cycles came within ${r.giveUpMs} ms, so ${r.dir} was not swapped in; ` +
+            'lower the loop rate or switch with the loop idle',
         );
         return true;
       }

@@ -90,7 +90,8 @@ export class ArrayPublisher {
           reject(
             new ReflexError(
               OrakleCodes.timeout,
-              `ArrayPublisher "${this.topic}": ${this.#subscriptions} of ${n} subscriber(s) after ${opts.timeoutMs} ms; check the subscribers' endpoint and topic`,
+              `ArrayPublisher "${this.topic}": ${this.#subscriptions} of ${n} subscriber(s) after ${opts.timeoutMs} ms; ` +
+                "check the subscribers' endpoint and topic",
             ),
           );
         }, opts.timeoutMs).unref();

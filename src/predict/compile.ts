@@ -235,7 +235,9 @@ export function verifyCompiled(
   if (!(maxAbs <= tol)) {
     throw modelError(
       ModelCodes.compileMismatch,
-      `compiled kernel disagrees with TensorFlow.js${opts.file ? ` for ${opts.file}` : ''}: max abs difference ${maxAbs.toExponential(3)} > ${tol} over ${trials} random inputs. This is a compiler bug: run with predictor mode "tfjs" and report the model`,
+      `compiled kernel disagrees with TensorFlow.js${opts.file ? ` for ${opts.file}` : ''}: ` +
+        `max abs difference ${maxAbs.toExponential(3)} > ${tol} over ${trials} random inputs. ` +
+        'This is a compiler bug: run with predictor mode "tfjs" and report the model',
     );
   }
   return { maxAbsDiff: maxAbs, trials };

@@ -111,7 +111,8 @@ export function checkWeightFiles(file: string, json: Record<string, unknown>): v
       const what = names.length === 1 ? `weights file ${names[0]} has` : `weights files ${names.join(' + ')} have`;
       throw modelError(
         ModelCodes.weights,
-        `${what} ${have} bytes, but ${file} describes ${need} bytes of weights (too ${have < need ? 'short' : 'long'}): the weights do not belong to this model.json or the copy is incomplete`,
+        `${what} ${have} bytes, but ${file} describes ${need} bytes of weights (too ${have < need ? 'short' : 'long'}): ` +
+          'the weights do not belong to this model.json or the copy is incomplete',
       );
     }
   });

@@ -206,9 +206,11 @@ function checkShapes(model: tf.LayersModel | tf.GraphModel, meta: ReflexModelMet
   const okTime = actual.length === 2 && actual[0] === S && actual[1] === C;
   const okFlat = actual.length === 1 && actual[0] === S * C;
   if (inputs.length !== 1 || !(okTime || okFlat)) {
+    const shapes = inputs.map((i) => `[${(i.shape ?? []).map((d) => (d === -1 || d === null ? 'batch' : d)).join(', ')}]`).join(' + ');
     throw modelError(
       ModelCodes.shape,
-      `${file}: model input shape is ${inputs.map((i) => `[${(i.shape ?? []).map((d) => (d === -1 || d === null ? 'batch' : d)).join(', ')}]`).join(' + ')} but reflex-model.json configures a window of ${S} samples x ${C} channels: expected [batch, ${S}, ${C}] or [batch, ${S * C}]. Retrain the model for this window or fix input.samples/input.channels`,
+      `${file}: model input shape is ${shapes} but reflex-model.json configures a window of ${S} samples x ${C} channels: ` +
+        `expected [batch, ${S}, ${C}] or [batch, ${S * C}]. Retrain the model for this window or fix input.samples/input.channels`,
     );
   }
   const outs = model.outputs;
@@ -219,7 +221,8 @@ function checkShapes(model: tf.LayersModel | tf.GraphModel, meta: ReflexModelMet
   if (outs.length !== 1 || outShape.length !== 1 || outShape[0] !== meta.outputs.length) {
     throw modelError(
       ModelCodes.shape,
-      `${file}: model output shape is [batch, ${outShape.join(', ')}] but reflex-model.json lists ${meta.outputs.length} outputs (${meta.outputs.map((o) => o.name).join(', ')}): expected [batch, ${meta.outputs.length}]`,
+      `${file}: model output shape is [batch, ${outShape.join(', ')}] but reflex-model.json lists ${meta.outputs.length} outputs ` +
+        `(${meta.outputs.map((o) => o.name).join(', ')}): expected [batch, ${meta.outputs.length}]`,
     );
   }
   return actual as number[];

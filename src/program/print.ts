@@ -35,7 +35,10 @@ export function printProgram(node: ProgramNode, indent = ''): string {
     case 'WAIT':
       return `${indent}WAIT ${expr(node.ms)} ms`;
     case 'POPEN':
-      return `${indent}POPEN [${node.cmd.map(expr).join(', ')}]${node.check ? ' check' : ''}${node.timeoutMs !== undefined ? ` timeout ${node.timeoutMs} ms` : ''}${node.out ? ` -> ${node.out}` : ''}`;
+      return (
+        `${indent}POPEN [${node.cmd.map(expr).join(', ')}]${node.check ? ' check' : ''}` +
+        `${node.timeoutMs !== undefined ? ` timeout ${node.timeoutMs} ms` : ''}${node.out ? ` -> ${node.out}` : ''}`
+      );
     case 'PRINT':
       return `${indent}PRINT ${JSON.stringify(node.text)}`;
     case 'SET':

@@ -3,16 +3,19 @@
  * handles: EMG channels and rate, and the tracker's shape.
  */
 import type { BoardDef } from '../boards/types.js';
+import { CYTON_CHANNELS, CYTON_RATE_HZ, DAISY_CHANNELS, DAISY_RATE_HZ } from '../devices/cyton/format.js';
 import type { RunConfig } from './config.js';
 
-/** EMG channels the board streams (a Cyton always streams 8). */
+/** EMG channels the board streams (a Cyton 8, a Cyton with its Daisy 16). */
 export function emgChannels(board: BoardDef): number {
-  return board.source.kind === 'cyton' ? 8 : board.source.channels;
+  if (board.source.kind === 'cyton') return board.source.daisy ? DAISY_CHANNELS : CYTON_CHANNELS;
+  return board.source.channels;
 }
 
-/** Raw EMG sample rate in Hz, before any feature unit decimates it (a Cyton's is 250). */
+/** Raw EMG sample rate in Hz, before any feature unit decimates it (a Cyton's is 250, with a Daisy 125). */
 export function emgRateHz(board: BoardDef): number {
-  return board.source.kind === 'cyton' ? 250 : board.source.rate;
+  if (board.source.kind === 'cyton') return board.source.daisy ? DAISY_RATE_HZ : CYTON_RATE_HZ;
+  return board.source.rate;
 }
 
 export interface TrackerShape {

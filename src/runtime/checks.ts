@@ -57,7 +57,8 @@ export function checkModelFit(meta: ReflexModelMeta, board: BoardDef, dir: strin
       fail(
         RuntimeCodes.modelRate,
         'features.sourceRateHz',
-        `is ${parts.sourceRateHz} Hz, but board ${board.id} streams ${boardRate} Hz: the feature pipeline would run at the wrong rate. Run with --no-model, or use a model trained for ${boardRate} Hz`,
+        `is ${parts.sourceRateHz} Hz, but board ${board.id} streams ${boardRate} Hz: the feature pipeline would run at the wrong rate. ` +
+          `Run with --no-model, or use a model trained for ${boardRate} Hz`,
       );
     }
   }
@@ -82,8 +83,10 @@ export function checkModelFit(meta: ReflexModelMeta, board: BoardDef, dir: strin
       RuntimeCodes.modelRate,
       'input.rateHz',
       parts
-        ? `is ${inp.rateHz} Hz, but the model's feature pipeline turns the board's ${boardRate} Hz into ${featureRate} Hz: fix input.rateHz or the pipeline's decimation`
-        : `is ${inp.rateHz} Hz, but the model has no feature pipeline, so its input is board ${board.id}'s raw ${boardRate} Hz: use a model trained for ${boardRate} Hz`,
+        ? `is ${inp.rateHz} Hz, but the model's feature pipeline turns the board's ${boardRate} Hz into ${featureRate} Hz: ` +
+            "fix input.rateHz or the pipeline's decimation"
+        : `is ${inp.rateHz} Hz, but the model has no feature pipeline, so its input is board ${board.id}'s raw ${boardRate} Hz: ` +
+            `use a model trained for ${boardRate} Hz`,
     );
   }
   // As the aligner counts them (EmgRing.windowSamples).
@@ -92,7 +95,8 @@ export function checkModelFit(meta: ReflexModelMeta, board: BoardDef, dir: strin
     fail(
       RuntimeCodes.modelWindow,
       'input.windowMs',
-      `is ${inp.windowMs} ms, which is ${fits} samples at input.rateHz ${inp.rateHz} Hz, but input.samples is ${inp.samples}: set windowMs to ${(inp.samples * 1000) / inp.rateHz}`,
+      `is ${inp.windowMs} ms, which is ${fits} samples at input.rateHz ${inp.rateHz} Hz, but input.samples is ${inp.samples}: ` +
+        `set windowMs to ${(inp.samples * 1000) / inp.rateHz}`,
     );
   }
 }
@@ -117,7 +121,8 @@ export function checkOutputs(config: RunConfig, board: BoardDef, meta: ReflexMod
       if (isDefaultEntry(e)) return;
       throw new ConfigError(
         ActuateCodes.mapActuator,
-        `"${at}.actuator": "${e.actuator}" is not an actuator of board ${board.id}${suggest(e.actuator, actuators)}; its actuators: ${actuators.join(', ') || '(none)'}`,
+        `"${at}.actuator": "${e.actuator}" is not an actuator of board ${board.id}${suggest(e.actuator, actuators)}; ` +
+          `its actuators: ${actuators.join(', ') || '(none)'}`,
       );
     }
     const twice = seen.get(e.actuator);
@@ -155,7 +160,8 @@ export function checkDevice(board: BoardDef, device: SourceDevice | null): void 
     if (a.via === 'bridge' && a.channel !== undefined && a.channel >= device.actuatorChannels) {
       throw new ConfigError(
         RuntimeCodes.deviceActuator,
-        `${where}: "actuators[${i}].channel" is ${a.channel} (${a.name}), but device "${device.name}" has ${device.actuatorChannels} actuator channels (0..${device.actuatorChannels - 1})`,
+        `${where}: "actuators[${i}].channel" is ${a.channel} (${a.name}), ` +
+          `but device "${device.name}" has ${device.actuatorChannels} actuator channels (0..${device.actuatorChannels - 1})`,
       );
     }
   });

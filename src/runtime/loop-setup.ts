@@ -51,7 +51,8 @@ export function readFittingModel(dir: string, board: BoardDef): ReflexModelMeta 
   if (meta.input.channels !== emgChannels(board)) {
     throw new ConfigError(
       ModelCodes.shape,
-      `${dir}: the model expects ${meta.input.channels} channels, board ${board.id} streams ${emgChannels(board)}: pick a model trained for this board`,
+      `${dir}: the model expects ${meta.input.channels} channels, board ${board.id} streams ${emgChannels(board)}: ` +
+        'pick a model trained for this board, or run with --no-model',
     );
   }
   return meta;
@@ -127,8 +128,9 @@ export function followActuatorFd(launched: Pick<LaunchedLoop, 'inWorker' | 'fdSo
 /** The `model` event's message and data for a started loop. */
 export function describeLoop(dir: string, loop: ControlLoop): [string, Record<string, string>] {
   const p = loop.predictor.model;
+  const refused = p && !p.compiled.ok ? ` (compiled kernel refused: ${p.compiled.reason ?? 'unknown'})` : '';
   return [
-    `model ${dir}: ${p ? `${p.backend.name} backend, ${p.path} path${p.compiled.ok ? '' : ` (compiled kernel refused: ${p.compiled.reason ?? 'unknown'})`}` : loop.predictor.kind}`,
+    `model ${dir}: ${p ? `${p.backend.name} backend, ${p.path} path${refused}` : loop.predictor.kind}`,
     {
       dir,
       ...(p && { backend: p.backend.name, mode: p.path }),

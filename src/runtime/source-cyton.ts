@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { BoardDef } from '../boards/types.js';
 import { CYTON_COUNTER_KEYS, CytonDevice, type CytonDeviceCounterKey, type CytonState } from '../devices/cyton/device.js';
 import type { CytonGapEvent } from '../devices/cyton/events.js';
-import { CYTON_CHANNELS } from '../devices/cyton/format.js';
+import { CYTON_CHANNELS, DAISY_CHANNELS } from '../devices/cyton/format.js';
 import { openNodeSerial } from '../hal/serial-node.js';
 import { ClockModel } from '../time/clock-model.js';
 import type { Source, SourceDevice, SourceEvents, SourceGap, SourceOptions } from './source.js';
@@ -13,7 +13,7 @@ export interface CytonSourceGap extends SourceGap {
   /** 'dropped': the packet counter jumped within a connection; 'outage': the link was lost or went silent. */
   cause: 'dropped' | 'outage';
   missingSamples: number;
-  /** One packet carries one sample, so missing packets = missing samples. */
+  /** Missing samples (a Cyton packet carries one sample; with a Daisy, a sample is a pair of packets). */
   missingFrames: number;
   hostFromMs: number;
   hostToMs: number;
@@ -55,6 +55,8 @@ export class CytonSource extends EventEmitter<SourceEvents> implements Source {
   /** Counts of devices retired by pause(): a CytonDevice is single-use, the source's counters are not. */
   readonly #retired = new Map<CytonDeviceCounterKey, number>();
   #lastState: { state: CytonState; detail: string } = { state: 'idle', detail: '' };
+  /** Samples delivered (16-channel ones with a Daisy), over every device this source has had. */
+  #samples = 0;
 
   constructor(board: BoardDef, opts: SourceOptions) {
     super();
@@ -70,10 +72,12 @@ export class CytonSource extends EventEmitter<SourceEvents> implements Source {
       path: src.path,
       ...(src.baudRate !== undefined && { baudRate: src.baudRate }),
       ...(src.gain !== undefined && { gain: src.gain }),
+      ...(src.daisy === true && { channels: DAISY_CHANNELS }),
       logger: this.#opts.log,
     });
     // The Cyton's device time is its sample counter (docs/cyton.md): the model maps it from arrivals.
     dev.on('samples', (block, arrivalMs) => {
+      this.#samples += block.samples;
       this.clock.ingestBlock(block, arrivalMs);
       this.emit('samples', block, arrivalMs);
     });
@@ -102,7 +106,7 @@ export class CytonSource extends EventEmitter<SourceEvents> implements Source {
     const src = this.#board.source as Extract<BoardDef['source'], { kind: 'cyton' }>;
     const firmware = /Firmware:\s*(\S+)/.exec(this.#dev.resetReply)?.[1];
     return {
-      device: 'OpenBCI Cyton',
+      device: this.#name(),
       path: src.path,
       ...(firmware && { firmware }),
       link: c.state,
@@ -112,9 +116,17 @@ export class CytonSource extends EventEmitter<SourceEvents> implements Source {
     };
   }
 
-  /** After the board's reply to `v`: 8 channels (a Daisy's 8 more are not decoded), no actuators. */
+  /** After the board's reply to `v`: 8 channels, or 16 with a Daisy (board file `source.daisy`); no actuators. */
   device(): SourceDevice | null {
-    return this.#dev.resetReply ? { name: 'OpenBCI Cyton', maxChannels: CYTON_CHANNELS, actuatorChannels: 0 } : null;
+    return this.#dev.resetReply ? { name: this.#name(), maxChannels: this.#daisy() ? DAISY_CHANNELS : CYTON_CHANNELS, actuatorChannels: 0 } : null;
+  }
+
+  #daisy(): boolean {
+    return (this.#board.source as Extract<BoardDef['source'], { kind: 'cyton' }>).daisy === true;
+  }
+
+  #name(): string {
+    return this.#daisy() ? 'OpenBCI Cyton + Daisy' : 'OpenBCI Cyton';
   }
 
   start(): Promise<void> {
@@ -139,11 +151,11 @@ export class CytonSource extends EventEmitter<SourceEvents> implements Source {
     return this.#dev.stop();
   }
 
-  /** Every device counter (0 when nothing happened), plus `samples`: one per packet decoded. */
+  /** Every device counter (0 when nothing happened), plus `samples`: samples delivered (one per packet; with a Daisy one per pair). */
   counters(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const k of CYTON_COUNTER_KEYS) out[k] = (this.#retired.get(k) ?? 0) + this.#dev.counters.get(k);
-    out.samples = out.packets!;
+    out.samples = this.#samples;
     return out;
   }
 }

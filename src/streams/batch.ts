@@ -168,7 +168,8 @@ function checkArray(v: unknown, f: Field, row: number): void {
   if ((v as TypedArray).length !== f.length) {
     throw new ReflexError(
       StreamCodes.batchShape,
-      `batch item ${row}${f.key ? ` field "${f.key}"` : ''} has length ${(v as TypedArray).length}, the batch's first item had ${f.length}; pad or window items to one length`,
+      `batch item ${row}${f.key ? ` field "${f.key}"` : ''} has length ${(v as TypedArray).length}, ` +
+        `the batch's first item had ${f.length}; pad or window items to one length`,
     );
   }
 }

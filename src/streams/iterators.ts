@@ -76,7 +76,8 @@ export class SyncAsAsyncIterator<T> implements AsyncIterableIterator<T> {
     try {
       return Promise.resolve(this.#inner.next());
     } catch (err) {
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the inner iterator's throw, passed on untouched as for-await over a sync iterator does
+      // The inner iterator's throw, whatever it is, passed on untouched as for-await over a sync iterator does.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- see the line above
       return Promise.reject(err);
     }
   }

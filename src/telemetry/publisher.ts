@@ -143,7 +143,8 @@ export class TelemetryPublisher {
       // Removed rather than ignored: a caller relying on publisher-side drop counts must learn they are gone.
       throw new ConfigError(
         CoreCodes.config,
-        'telemetry dropPolicy was removed: a full subscriber now loses only its own messages, which it sees as sequence gaps (docs/telemetry.md section 5); remove the option',
+        'telemetry dropPolicy was removed: a full subscriber now loses only its own messages, ' +
+          'which it sees as sequence gaps (docs/telemetry.md section 5); remove the option',
       );
     }
     if (opts.describeEveryMs !== undefined && !(opts.describeEveryMs > 0)) {

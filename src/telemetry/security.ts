@@ -78,7 +78,8 @@ export function checkBindSecurity(what: string, endpoints: readonly string[], cu
     if (!isLoopbackEndpoint(ep)) {
       throw new ConfigError(
         TelemetryCodes.insecureBind,
-        `${what}: refusing to bind ${ep} without CURVE: configure curve keys (reflex keygen) or bind to 127.0.0.1 / ipc://, or set insecure: true if this network is trusted`,
+        `${what}: refusing to bind ${ep} without CURVE: ` +
+          'configure curve keys (reflex keygen) or bind to 127.0.0.1 / ipc://, or set insecure: true if this network is trusted',
       );
     }
   }

@@ -165,7 +165,10 @@ function statusLine(rt: Runtime): string {
   const out = rt.latest();
   const pred = out && rt.loop ? rt.loop.outputNames.map((n, i) => `${n}=${fmt(out.outputs[i]!)}`).join(' ') : 'no model';
   const loop = s.loop ? `loop ${s.loop.cycles} cycles p99 ${s.loop.lateness_p99_us.toFixed(0)}us overruns ${s.loop.overruns}` : 'no loop';
-  return `[${s.state}${s.safe ? ', SAFE' : ''}] samples ${s.counters['source.samples'] ?? 0} gaps ${s.counters.gaps ?? 0} | clock ${s.clock.state} ${fmt(s.clock.drift_ppm)} ppm | ${loop} | ${pred}`;
+  return (
+    `[${s.state}${s.safe ? ', SAFE' : ''}] samples ${s.counters['source.samples'] ?? 0} gaps ${s.counters.gaps ?? 0} | ` +
+    `clock ${s.clock.state} ${fmt(s.clock.drift_ppm)} ppm | ${loop} | ${pred}`
+  );
 }
 
 function fmt(x: number): string {

@@ -117,7 +117,8 @@ export class BridgeCommander {
     }
     throw new ReflexError(
       BridgeErrorCodes.timeout,
-      `no HELLO from ${this.#o.path} after ${this.#o.helloAttempts} HELLO_REQs ${this.#o.helloTimeoutMs} ms apart: is it a firmware-bridge device, running, on this port?`,
+      `no HELLO from ${this.#o.path} after ${this.#o.helloAttempts} HELLO_REQs ${this.#o.helloTimeoutMs} ms apart: ` +
+        'is it a firmware-bridge device, running, on this port?',
     );
   }
 

@@ -11,7 +11,8 @@ export function versionError(deviceMajor: number, deviceMinor: number, deviceMsg
   if (Number.isNaN(deviceMajor)) {
     return new ReflexError(
       BridgeErrorCodes.badVersion,
-      `device refused firmware-bridge protocol ${host} (ERROR BAD_VERSION${deviceMsg ? `: ${deviceMsg}` : ''}): flash a firmware that speaks protocol ${PROTO_MAJOR}.x, or update Reflex to the device's version`,
+      `device refused firmware-bridge protocol ${host} (ERROR BAD_VERSION${deviceMsg ? `: ${deviceMsg}` : ''}): ` +
+        `flash a firmware that speaks protocol ${PROTO_MAJOR}.x, or update Reflex to the device's version`,
     );
   }
   const device = `${deviceMajor}.${deviceMinor}`;

@@ -6,6 +6,8 @@ export const CytonCodes = {
   open: 'E_CYTON_OPEN',
   /** The dongle answered but cannot reach the board (board off, flat battery, out of range). */
   noBoard: 'E_CYTON_NO_BOARD',
+  /** The board file says Cyton + Daisy but the board's reply to `v` names no Daisy module. */
+  noDaisy: 'E_CYTON_NO_DAISY',
   /** No "$$$" after the soft resets: the board is off, the dongle is set wrong, or another program has the port. */
   noReset: 'E_CYTON_NO_RESET',
   /** Writing a command to the port failed. */

@@ -79,6 +79,12 @@ export interface CytonDeviceOptions {
   baudRate?: number;
   /** ADS1299 gain (board file `source.gain`), default 24. */
   gain?: number;
+  /**
+   * 8 (default): the Cyton's own channels at 250 Hz; a Daisy, if the board reports one, is
+   * detached with `c` so the board streams those alone. 16 (board file `source.daisy`): Cyton
+   * + Daisy at 125 Hz; a board that reports no Daisy is a failed handshake (E_CYTON_NO_DAISY).
+   */
+  channels?: 8 | 16;
   /** Samples per block, default 1. */
   blockSamples?: number;
   stream?: string;

@@ -5,9 +5,10 @@ import { Logger } from '../../core/log.js';
 import type { SerialPortLike } from '../../hal/serial.js';
 import { monotonicMs } from '../../time/monotonic.js';
 import type { CytonConnection, CytonDeviceCounterKey, CytonDeviceOptions, CytonEvents, CytonFailure, CytonState } from './device-types.js';
-import { CYTON_BAUD, CYTON_PERIOD_US } from './format.js';
+import { CYTON_BAUD, DAISY_CHANNELS } from './format.js';
 import { CytonParser, type CytonCounterKey } from './parser.js';
 import { CytonCodes } from './codes.js';
+import { detachProblem, replyNamesDaisy, resetProblem, type HandshakeProblem } from './reply.js';
 import { CoreCodes } from '../../core/codes.js';
 
 export { CYTON_COUNTER_KEYS } from './device-types.js';
@@ -16,6 +17,7 @@ export type { CytonConnection, CytonDeviceCounterKey, CytonDeviceOptions, CytonE
 const CMD_STOP = new Uint8Array([0x73]); // 's'
 const CMD_RESET = new Uint8Array([0x76]); // 'v'
 const CMD_START = new Uint8Array([0x62]); // 'b'
+const CMD_EIGHT = new Uint8Array([0x63]); // 'c': 8-channel mode, detaches a Daisy
 const DOLLAR = 0x24;
 
 type SessionEnd = { reason: 'outage' | 'stall' | 'stop'; detail: string; code: string };
@@ -31,7 +33,8 @@ type SessionEnd = { reason: 'outage' | 'stall' | 'stop'; detail: string; code: s
  * and every write and close is bounded by `writeTimeoutMs`.
  */
 export class CytonDevice extends EventEmitter<CytonEvents> {
-  readonly #o: Required<Omit<CytonDeviceOptions, 'logger' | 'now' | 'gain' | 'blockSamples' | 'stream'>>;
+  readonly #o: Required<Omit<CytonDeviceOptions, 'logger' | 'now' | 'gain' | 'blockSamples' | 'stream' | 'channels'>>;
+  readonly #daisy: boolean;
   readonly #now: () => number;
   readonly #log: Logger;
   readonly #counters = new Counters<CytonDeviceCounterKey>();
@@ -74,8 +77,10 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
     };
     this.#now = opts.now ?? monotonicMs;
     this.#log = opts.logger ?? new Logger();
+    this.#daisy = opts.channels === DAISY_CHANNELS;
     this.#parser = new CytonParser({
       gain: opts.gain,
+      channels: this.#daisy ? DAISY_CHANNELS : undefined,
       blockSamples: opts.blockSamples,
       stream: opts.stream,
       counters: this.#counters as Counters<CytonCounterKey>,
@@ -226,32 +231,26 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
       await write(CMD_STOP, 'send "s"');
       let ok = false;
       for (let attempt = 1; attempt <= this.#o.resetAttempts && !ok && !over; attempt++) {
-        ok = await this.#resetOnce(port, () => over !== undefined);
+        ok = await this.#commandOnce(port, CMD_RESET, 'send "v"', () => over !== undefined);
         if (!ok && !over) this.#counters.inc('reset_timeouts');
       }
-      if (!over && ok && /Failure:|failed to poll Host/i.test(this.#lastReply)) {
-        // The dongle's radio answers for itself when the board is off or out of range.
-        this.#counters.inc('no_board');
-        const e = new ReflexError(
-          CytonCodes.noBoard,
-          `the dongle at ${this.#o.path} cannot reach the board ("${this.#lastReply.trim()}"): switch the Cyton on (PC), check its battery and keep it near the dongle`,
+      const problem = over ? null : resetProblem(this.#o.path, this.#lastReply, ok, this.#o.resetAttempts, this.#daisy);
+      if (problem) this.#failHandshake(problem);
+      if (!over && !this.#daisy && replyNamesDaisy(this.#lastReply)) {
+        // With a Daisy attached the board alternates board and Daisy packets; `c` makes it
+        // stream the board's 8 channels alone (it answers "daisy removed$$$").
+        this.#log.limited(
+          'info',
+          `cyton-detach-${this.#o.path}`,
+          `cyton ${this.#o.path}: a Daisy module answered; detaching it ("c") for 8 channels (use the openbci-cyton-daisy board for 16)`,
         );
-        this.#log.limited('warn', `cyton-noboard-${this.#o.path}`, e.message);
-        this.#endSession?.({ reason: 'outage', detail: e.message, code: e.code });
-      }
-      if (!over && !ok) {
-        this.#counters.inc('handshake_failures');
-        const e = new ReflexError(
-          CytonCodes.noReset,
-          `no "$$$" from ${this.#o.path} after ${this.#o.resetAttempts} soft resets ("v"): check the board is on (switch to PC) and the dongle to GPIO6, and that nothing else has the port open`,
-        );
-        this.#log.limited('warn', `cyton-reset-${this.#o.path}`, e.message);
-        this.#endSession?.({ reason: 'outage', detail: e.message, code: e.code });
+        // The reply to `v` (firmware, chip IDs) stays what `resetReply` reports.
+        const reply = this.#lastReply;
+        const detached = await this.#commandOnce(port, CMD_EIGHT, 'send "c"', () => over !== undefined);
+        this.#lastReply = reply;
+        if (!detached && !over) this.#failHandshake(detachProblem(this.#o.path));
       }
       if (!over) {
-        if (/daisy/i.test(this.#lastReply)) {
-          this.#log.warn(`cyton ${this.#o.path}: a Daisy module answered; only the 8 board channels are decoded (see docs/cyton.md)`);
-        }
         // Accept samples before `b` goes out: a device may answer within the write.
         this.#lastRxMs = this.#now();
         this.#streaming = true;
@@ -289,8 +288,15 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
     return { ...end, streamed };
   }
 
-  /** Send one `v` and wait for `$$$`; false on timeout or when the session ended meanwhile. */
-  #resetOnce(port: SerialPortLike, ended: () => boolean): Promise<boolean> {
+  /** Count and log a handshake that cannot go on, and end the session (it reconnects). */
+  #failHandshake(p: HandshakeProblem): void {
+    this.#counters.inc(p.counter);
+    this.#log.limited('warn', p.logKey, p.error.message);
+    this.#endSession?.({ reason: 'outage', detail: p.error.message, code: p.error.code });
+  }
+
+  /** Send one command (`v`, `c`) and wait for `$$$`; false on timeout or when the session ended meanwhile. */
+  #commandOnce(port: SerialPortLike, cmd: Uint8Array, what: string, ended: () => boolean): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       this.#dollars = 0;
       this.#replyText = '';
@@ -302,7 +308,7 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
       };
       // Armed before writing: a device (or fake) may answer within the write call.
       this.#onDollars = () => finish(!ended());
-      this.#bounded(port.write(CMD_RESET), 'send "v"').catch((err: unknown) => {
+      this.#bounded(port.write(cmd), what).catch((err: unknown) => {
         clearTimeout(timer);
         this.#onDollars = undefined;
         reject(err instanceof Error ? err : new Error(String(err)));
@@ -339,7 +345,8 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
   #reportOutage(now: number): void {
     const o = this.#pendingOutage!;
     this.#pendingOutage = undefined;
-    const missing = Math.max(0, Math.round(((now - o.sinceMs) * 1000) / CYTON_PERIOD_US) - 1);
+    const period = this.#parser.periodUs;
+    const missing = Math.max(0, Math.round(((now - o.sinceMs) * 1000) / period) - 1);
     this.#counters.inc('outages');
     this.#counters.inc('outage_samples', missing);
     this.#parser.restart(o.fromSample + missing);
@@ -348,8 +355,8 @@ export class CytonDevice extends EventEmitter<CytonEvents> {
       reason: o.reason,
       fromSample: o.fromSample,
       missingSamples: missing,
-      deviceTimeUs: o.fromSample * CYTON_PERIOD_US,
-      deviceSpanUs: (missing + 1) * CYTON_PERIOD_US,
+      deviceTimeUs: o.fromSample * period,
+      deviceSpanUs: (missing + 1) * period,
       hostFromMs: o.sinceMs,
       hostToMs: now,
       hostSpanMs: now - o.sinceMs,

@@ -16,6 +16,17 @@ export const CYTON_BAUD = 115200;
 /** One sample period in microseconds at 250 Hz. */
 export const CYTON_PERIOD_US = 4000;
 export const CYTON_DEFAULT_GAIN = 24;
+
+/**
+ * With a Daisy module (document, "16 Channel Data with Daisy Module"): the board still sends
+ * 250 packets a second, odd sample numbers carrying the board's 8 channels and even ones the
+ * Daisy's, each the average of two consecutive ADS1299 readings; one odd packet and the even
+ * packet after it make one 16-channel sample, so 125 samples a second.
+ */
+export const DAISY_CHANNELS = 16;
+export const DAISY_RATE_HZ = 125;
+/** One 16-channel sample period in microseconds at 125 Hz (two packets). */
+export const DAISY_PERIOD_US = 8000;
 /** ADS1299 gains the board accepts (x1 .. x24). */
 export const CYTON_GAINS: readonly number[] = [1, 2, 4, 6, 8, 12, 24];
 

@@ -1,17 +1,19 @@
 import { createBlock, type SampleBlock } from '../../core/block.js';
 import { Counters } from '../../core/counters.js';
+import { CytonAuxDecoder } from './aux.js';
 import {
-  ACCEL_G_PER_COUNT,
   CYTON_CHANNELS,
   CYTON_DEFAULT_GAIN,
   CYTON_HEADER,
   CYTON_PACKET_BYTES,
   CYTON_PERIOD_US,
   CYTON_RATE_HZ,
+  DAISY_CHANNELS,
+  DAISY_PERIOD_US,
+  DAISY_RATE_HZ,
   Footer,
   isFooter,
   microvoltsPerCount,
-  readInt16BE,
   readInt24BE,
   readUint32BE,
 } from './format.js';
@@ -22,6 +24,12 @@ export type { CytonAccelEvent, CytonAuxEvent, CytonCounterKey, CytonGapEvent, Cy
 export interface CytonParserOptions {
   /** ADS1299 gain of every channel (board file `source.gain`); default 24. */
   gain?: number;
+  /**
+   * 8 (default): the Cyton alone, a sample per packet at 250 Hz. 16: Cyton + Daisy, an odd
+   * packet (board channels 1..8) and the even packet after it (Daisy channels 9..16) make one
+   * sample at 125 Hz; a pair missing either half is a dropped sample.
+   */
+  channels?: 8 | 16;
   /** Samples per emitted block; default 1 (a block per packet, no added latency). */
   blockSamples?: number;
   /** Stream id of the blocks; default "emg". */
@@ -34,13 +42,6 @@ export interface CytonParserOptions {
   onGap?: (event: CytonGapEvent) => void;
 }
 
-const AC_X = 0x58,
-  AC_x = 0x78,
-  AC_Y = 0x59,
-  AC_y = 0x79,
-  AC_Z = 0x5a,
-  AC_z = 0x7a;
-
 /**
  * Incremental Cyton packet parser: bytes in, sample blocks (µV, channel-major) out.
  *
@@ -52,20 +53,30 @@ const AC_X = 0x58,
  * `restart(next)`'s value (0 at construction). A step of k > 1 is a gap of k-1 samples;
  * steps of 256 or more alias (the session's stall timeout, well under 256 samples, bounds them).
  *
- * Device time (`deviceTimeUs` of a block, its first sample): the stream index x 4000 µs, i.e.
- * the ADS1299's own sample clock; when the packet starting the block has a time-stamped
- * footer (0xC3..0xC6), the board's millisecond timestamp x 1000 instead. See docs/cyton.md.
+ * Device time (`deviceTimeUs` of a block, its first sample): the stream index x the sample
+ * period (4000 µs, 8000 with a Daisy), i.e. the ADS1299's own sample clock; when the packet
+ * starting the block has a time-stamped footer (0xC3..0xC6), the board's millisecond
+ * timestamp x 1000 instead. See docs/cyton.md.
+ *
+ * With a Daisy (`channels: 16`) the u8 sample number counts packets, two per sample: it is
+ * unwrapped into a packet count whose parity is the sample number's (256 is even), odd
+ * packet 2k+1 and even packet 2k+2 being the halves of sample k (document, "16 Channel Data
+ * with Daisy Module": odd numbers carry the board's channels, even ones the Daisy's).
  */
 export class CytonParser {
   readonly #pkt = new Uint8Array(CYTON_PACKET_BYTES);
   #fill = 0;
   readonly #scale: number;
   readonly #n: number;
+  readonly #nch: number;
+  readonly #periodUs: number;
+  /** Cyton + Daisy: packets are paired into samples. */
+  readonly #pairs: boolean;
   readonly #stream: string;
   readonly #counters: Counters<CytonCounterKey>;
   readonly #onBlock: CytonParserOptions['onBlock'];
-  readonly #onAux: CytonParserOptions['onAux'];
   readonly #onGap: CytonParserOptions['onGap'];
+  readonly #aux: CytonAuxDecoder;
 
   /** blocks[k] holds k+1 samples; blocks[n-1] is the full one, others only for flushes. */
   readonly #blocks: Array<SampleBlock | undefined>;
@@ -82,15 +93,20 @@ export class CytonParser {
   #lastBoardMs = -1;
   #boardWrapMs = 0;
 
-  // Accelerometer assembly for time-stamped packets (one byte per packet, see docs/cyton.md).
-  readonly #accHi = new Int32Array(3);
-  readonly #accVal = new Int32Array(3);
-  #accHiSet = 0;
-  #accHave = 0;
-
-  readonly #accel = { kind: 'accel' as const, sample: 0, x: 0, y: 0, z: 0, boardTimeMs: Number.NaN };
-  readonly #raw = { kind: 'raw' as const, sample: 0, footer: 0, bytes: new Uint8Array(6), boardTimeMs: Number.NaN };
-  readonly #sync = { kind: 'time_sync' as const, sample: 0, boardTimeMs: 0 };
+  // Cyton + Daisy pairing (unused with 8 channels).
+  /** Unwrapped packet count of the last packet; its parity is the u8 sample number's. */
+  #lastPacket = 0;
+  /** Unwrapped packet count minus the u8 sample number, fixed at a (re)start: raw numbers from counts. */
+  #packetOffset = 0;
+  /** Stream index of the sample whose board half waits in #half; NaN when none waits. */
+  #pendingSample = Number.NaN;
+  readonly #half = new Float32Array(CYTON_CHANNELS);
+  #halfTimeUs = 0;
+  /** Stream index the next sample should have: a higher one means samples were lost. */
+  #expected = 0;
+  /** Host arrival of the first packet since the (re)start: where a gap before any sample begins. */
+  #firstRxMs = Number.NaN;
+  #sinceRestart = 0;
 
   constructor(opts: CytonParserOptions) {
     const n = opts.blockSamples ?? 1;
@@ -98,12 +114,19 @@ export class CytonParser {
       throw new RangeError(`blockSamples must be an integer in 1..250, got ${n}`);
     }
     this.#n = n;
+    const channels = opts.channels ?? CYTON_CHANNELS;
+    if (channels !== CYTON_CHANNELS && channels !== DAISY_CHANNELS) {
+      throw new RangeError(`channels must be 8 (Cyton) or 16 (Cyton + Daisy), got ${String(channels)}`);
+    }
+    this.#pairs = channels === DAISY_CHANNELS;
+    this.#nch = channels;
+    this.#periodUs = this.#pairs ? DAISY_PERIOD_US : CYTON_PERIOD_US;
     this.#scale = microvoltsPerCount(opts.gain ?? CYTON_DEFAULT_GAIN);
     this.#stream = opts.stream ?? 'emg';
     this.#counters = opts.counters ?? new Counters<CytonCounterKey>();
     this.#onBlock = opts.onBlock;
-    this.#onAux = opts.onAux;
     this.#onGap = opts.onGap;
+    this.#aux = new CytonAuxDecoder(this.#counters, opts.onAux);
     this.#blocks = new Array<SampleBlock | undefined>(n).fill(undefined);
     this.#blocks[n - 1] = this.#makeBlock(n);
   }
@@ -116,12 +139,22 @@ export class CytonParser {
     return this.#counters;
   }
 
-  /** Stream index the next in-sequence packet will get. */
+  /** Channels per sample: 8, or 16 with a Daisy. */
+  get channels(): number {
+    return this.#nch;
+  }
+
+  /** One sample period in µs: 4000, or 8000 with a Daisy. */
+  get periodUs(): number {
+    return this.#periodUs;
+  }
+
+  /** Stream index the next in-sequence sample will get. */
   get nextSample(): number {
     return this.#lastIndex >= 0 ? this.#lastIndex + 1 : this.#nextBase;
   }
 
-  /** Host arrival (monotonic ms) of the last packet decoded, NaN before the first. */
+  /** Host arrival (monotonic ms) of the last sample decoded (with a Daisy: of its second half), NaN before the first. */
   get lastPacketRxMs(): number {
     return this.#lastRxMs;
   }
@@ -164,7 +197,7 @@ export class CytonParser {
       this.#blocks[k - 1] = block;
     }
     const full = this.#blocks[this.#n - 1]!.data;
-    for (let c = 0; c < CYTON_CHANNELS; c++) {
+    for (let c = 0; c < this.#nch; c++) {
       block.data.set(full.subarray(c * this.#n, c * this.#n + k), c * k);
     }
     this.#emit(block, hostRxMs);
@@ -183,8 +216,10 @@ export class CytonParser {
     this.#nextBase = nextSample;
     this.#lastBoardMs = -1;
     this.#boardWrapMs = 0;
-    this.#accHiSet = 0;
-    this.#accHave = 0;
+    this.#aux.clearPartial();
+    this.#pendingSample = Number.NaN;
+    this.#expected = nextSample;
+    this.#sinceRestart = 0;
   }
 
   /** After a bad footer: restart at the next 0xA0 inside the rejected bytes. Returns bytes dropped. */
@@ -205,25 +240,30 @@ export class CytonParser {
   #packet(hostRxMs: number): void {
     const pkt = this.#pkt;
     const sn = pkt[1]!;
+    const step = this.#lastSn < 0 ? 0 : (sn - this.#lastSn) & 0xff;
+    if (this.#lastSn >= 0 && step === 0) {
+      this.#counters.inc('repeated_sample');
+      return;
+    }
+    const footer = pkt[CYTON_PACKET_BYTES - 1]!;
+    const timed = footer >= Footer.TIME_SET_ACCEL && footer <= Footer.TIME_RAW_AUX;
+    if (this.#pairs) {
+      this.#counters.inc('packets');
+      this.#daisyPacket(sn, step, hostRxMs, timed ? this.#unwrapBoardMs(readUint32BE(pkt, 28)) : Number.NaN, footer);
+      return;
+    }
     let index: number;
     if (this.#lastSn < 0) {
       index = this.#nextBase;
     } else {
-      const step = (sn - this.#lastSn) & 0xff;
-      if (step === 0) {
-        this.#counters.inc('repeated_sample');
-        return;
-      }
       index = this.#lastIndex + step;
-      if (step > 1) this.#gap(this.#lastIndex + 1, step - 1, hostRxMs, this.#lastSn, sn);
+      if (step > 1) this.#gap(this.#lastIndex + 1, step - 1, this.#lastRxMs, hostRxMs, this.#lastSn, sn);
     }
     this.#lastSn = sn;
     this.#lastIndex = index;
     this.#lastRxMs = hostRxMs;
     this.#counters.inc('packets');
 
-    const footer = pkt[CYTON_PACKET_BYTES - 1]!;
-    const timed = footer >= Footer.TIME_SET_ACCEL && footer <= Footer.TIME_RAW_AUX;
     const boardMs = timed ? this.#unwrapBoardMs(readUint32BE(pkt, 28)) : Number.NaN;
 
     const n = this.#n;
@@ -240,8 +280,73 @@ export class CytonParser {
     }
     this.#blockFill++;
 
-    this.#aux(footer, index, boardMs);
+    this.#aux.decode(pkt, footer, index, boardMs);
     if (this.#blockFill === n) this.#emit(full, hostRxMs);
+  }
+
+  /**
+   * One packet of a Cyton + Daisy stream. An odd packet's channels wait for the even packet
+   * after it; together they are one sample. A half whose partner never came is dropped, and
+   * the sample it belonged to reported as a `dropped` gap when the next sample completes.
+   */
+  #daisyPacket(sn: number, step: number, hostRxMs: number, boardMs: number, footer: number): void {
+    let p: number;
+    if (this.#lastSn < 0) {
+      // Anchor so that the first odd packet is sample #nextBase: p = 2 * nextBase + 1.
+      p = 2 * this.#nextBase + (sn & 1 ? 1 : 0);
+      this.#packetOffset = p - sn;
+      this.#firstRxMs = hostRxMs;
+    } else {
+      p = this.#lastPacket + step;
+      // Accelerometer bytes from either side of a hole must not be combined.
+      if (step > 1) this.#aux.clearPartial();
+    }
+    this.#lastSn = sn;
+    this.#lastPacket = p;
+    const sample = Math.floor((p - 1) / 2);
+    // Only an even packet before the first odd one falls below: the document's "first sample
+    // sent will be invalid" (a Daisy average with nothing before it). Not part of the stream.
+    if (sample < this.#expected) return;
+    this.#aux.decode(this.#pkt, footer, sample, boardMs);
+    const pkt = this.#pkt;
+    if (p % 2 === 1) {
+      for (let c = 0; c < CYTON_CHANNELS; c++) this.#half[c] = readInt24BE(pkt, 2 + 3 * c) * this.#scale;
+      this.#pendingSample = sample;
+      this.#halfTimeUs = Number.isNaN(boardMs) ? sample * DAISY_PERIOD_US : boardMs * 1000;
+      return;
+    }
+    if (this.#pendingSample !== sample) return; // its board half was lost: the sample is missing
+    this.#pendingSample = Number.NaN;
+    if (sample > this.#expected) {
+      const missing = sample - this.#expected;
+      const from = this.#sinceRestart > 0 ? this.#lastRxMs : this.#firstRxMs;
+      this.#gap(this.#expected, missing, from, hostRxMs, this.#seqOf(this.#expected - 1), this.#seqOf(sample));
+    }
+    this.#expected = sample + 1;
+    this.#sinceRestart++;
+    this.#lastIndex = sample;
+    this.#lastRxMs = hostRxMs;
+
+    const n = this.#n;
+    const full = this.#blocks[n - 1]!;
+    if (this.#blockFill === 0) {
+      this.#blockFirst = sample;
+      this.#blockSeq = this.#seqOf(sample);
+      this.#blockTimeUs = this.#halfTimeUs;
+    }
+    const data = full.data;
+    const col = this.#blockFill;
+    for (let c = 0; c < CYTON_CHANNELS; c++) {
+      data[c * n + col] = this.#half[c]!;
+      data[(c + CYTON_CHANNELS) * n + col] = readInt24BE(pkt, 2 + 3 * c) * this.#scale;
+    }
+    this.#blockFill++;
+    if (this.#blockFill === n) this.#emit(full, hostRxMs);
+  }
+
+  /** The u8 sample number of sample `k`'s first (board) packet. */
+  #seqOf(k: number): number {
+    return (2 * k + 1 - this.#packetOffset) & 0xff;
   }
 
   #emit(block: SampleBlock, hostRxMs: number): void {
@@ -253,10 +358,9 @@ export class CytonParser {
     this.#onBlock(block, hostRxMs);
   }
 
-  #gap(fromSample: number, missing: number, hostRxMs: number, fromSeq: number, toSeq: number): void {
+  #gap(fromSample: number, missing: number, hostFromMs: number, hostRxMs: number, fromSeq: number, toSeq: number): void {
     this.flush(hostRxMs);
-    this.#accHiSet = 0;
-    this.#accHave = 0;
+    this.#aux.clearPartial();
     this.#counters.inc('gaps');
     this.#counters.inc('dropped_samples', missing);
     this.#onGap?.({
@@ -264,11 +368,11 @@ export class CytonParser {
       reason: 'dropped',
       fromSample,
       missingSamples: missing,
-      deviceTimeUs: fromSample * CYTON_PERIOD_US,
-      deviceSpanUs: (missing + 1) * CYTON_PERIOD_US,
-      hostFromMs: this.#lastRxMs,
+      deviceTimeUs: fromSample * this.#periodUs,
+      deviceSpanUs: (missing + 1) * this.#periodUs,
+      hostFromMs,
       hostToMs: hostRxMs,
-      hostSpanMs: hostRxMs - this.#lastRxMs,
+      hostSpanMs: hostRxMs - hostFromMs,
       fromSeq,
       toSeq,
     });
@@ -284,116 +388,7 @@ export class CytonParser {
     return t;
   }
 
-  #aux(footer: number, index: number, boardMs: number): void {
-    const pkt = this.#pkt;
-    const onAux = this.#onAux;
-    switch (footer) {
-      case Footer.STANDARD_ACCEL: {
-        // All-zero aux means "no new reading in this packet" (the document: unused bytes read 0).
-        if ((pkt[26]! | pkt[27]! | pkt[28]! | pkt[29]! | pkt[30]! | pkt[31]!) === 0) return;
-        const a = this.#accel;
-        a.sample = index;
-        a.x = readInt16BE(pkt, 26) * ACCEL_G_PER_COUNT;
-        a.y = readInt16BE(pkt, 28) * ACCEL_G_PER_COUNT;
-        a.z = readInt16BE(pkt, 30) * ACCEL_G_PER_COUNT;
-        a.boardTimeMs = Number.NaN;
-        onAux?.(a);
-        return;
-      }
-      case Footer.TIME_SET_ACCEL:
-      case Footer.TIME_ACCEL:
-        if (footer === Footer.TIME_SET_ACCEL) this.#timeSync(index, boardMs);
-        this.#accelByte(pkt[26]!, pkt[27]!, index, boardMs);
-        return;
-      case Footer.TIME_SET_RAW_AUX:
-      case Footer.TIME_RAW_AUX:
-        if (footer === Footer.TIME_SET_RAW_AUX) this.#timeSync(index, boardMs);
-        this.#rawAux(footer, index, boardMs);
-        return;
-      case Footer.RAW_AUX:
-      case Footer.USER_DEFINED:
-        this.#rawAux(footer, index, Number.NaN);
-        return;
-      default:
-        this.#counters.inc('unknown_footer');
-        this.#rawAux(footer, index, Number.NaN);
-    }
-  }
-
-  #timeSync(index: number, boardMs: number): void {
-    const s = this.#sync;
-    s.sample = index;
-    s.boardTimeMs = boardMs;
-    this.#onAux?.(s);
-  }
-
-  #rawAux(footer: number, index: number, boardMs: number): void {
-    const r = this.#raw;
-    r.sample = index;
-    r.footer = footer;
-    r.bytes.set(this.#pkt.subarray(26, 32));
-    r.boardTimeMs = boardMs;
-    this.#onAux?.(r);
-  }
-
-  /**
-   * Time-stamped packets carry one accelerometer byte each: AC names it ('X' high byte of X,
-   * 'x' low byte of X, ...), AV is the byte. A reading is emitted once all three axes have had
-   * a high byte followed by a low byte. Other AC values mean "no accel byte here".
-   */
-  #accelByte(ac: number, av: number, index: number, boardMs: number): void {
-    let axis: number;
-    let high: boolean;
-    switch (ac) {
-      case AC_X:
-        axis = 0;
-        high = true;
-        break;
-      case AC_x:
-        axis = 0;
-        high = false;
-        break;
-      case AC_Y:
-        axis = 1;
-        high = true;
-        break;
-      case AC_y:
-        axis = 1;
-        high = false;
-        break;
-      case AC_Z:
-        axis = 2;
-        high = true;
-        break;
-      case AC_z:
-        axis = 2;
-        high = false;
-        break;
-      default:
-        return;
-    }
-    const bit = 1 << axis;
-    if (high) {
-      this.#accHi[axis] = av;
-      this.#accHiSet |= bit;
-      return;
-    }
-    if ((this.#accHiSet & bit) === 0) return;
-    this.#accHiSet &= ~bit;
-    this.#accVal[axis] = (((this.#accHi[axis]! << 8) | av) << 16) >> 16;
-    this.#accHave |= bit;
-    if (this.#accHave !== 7) return;
-    this.#accHave = 0;
-    const a = this.#accel;
-    a.sample = index;
-    a.x = this.#accVal[0]! * ACCEL_G_PER_COUNT;
-    a.y = this.#accVal[1]! * ACCEL_G_PER_COUNT;
-    a.z = this.#accVal[2]! * ACCEL_G_PER_COUNT;
-    a.boardTimeMs = boardMs;
-    this.#onAux?.(a);
-  }
-
   #makeBlock(samples: number): SampleBlock {
-    return createBlock({ stream: this.#stream, channels: CYTON_CHANNELS, samples, rate: CYTON_RATE_HZ, unit: 'uV' });
+    return createBlock({ stream: this.#stream, channels: this.#nch, samples, rate: this.#pairs ? DAISY_RATE_HZ : CYTON_RATE_HZ, unit: 'uV' });
   }
 }

@@ -216,7 +216,8 @@ export class SimFirmwareSupervisor extends EventEmitter<SimFirmwareSupervisorEve
       'failed',
       new ReflexError(
         SupervisorCodes.gaveUp,
-        `simulated firmware ${why}; gave up after ${this.#inARow} restarts in a row: check that firmware-bridge/build/reflex-bridge-host runs (make -C firmware-bridge) and its flags (firmwareArgs), then restart Reflex`,
+        `simulated firmware ${why}; gave up after ${this.#inARow} restarts in a row: ` +
+          'check that firmware-bridge/build/reflex-bridge-host runs (make -C firmware-bridge) and its flags (firmwareArgs), then restart Reflex',
       ),
     );
   }

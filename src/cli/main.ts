@@ -15,6 +15,8 @@ import type { CliContext, CommandModule } from './context.js';
 export const commands: Readonly<Record<string, () => Promise<CommandModule>>> = {
   boards: () => import('./commands/boards.js'),
   ctl: () => import('./commands/ctl.js'),
+  doctor: () => import('./commands/doctor.js'),
+  install: () => import('./commands/install.js'),
   keygen: () => import('./commands/keygen.js'),
   run: () => import('./commands/run.js'),
   subscribe: () => import('./commands/subscribe.js'),

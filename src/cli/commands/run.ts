@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, ReflexError } from '../../core/errors.js';
 import { parseLogFormat, type Logger } from '../../core/log.js';
-import { defaultConfig, loadConfig, RUNTIME_ID } from '../../runtime/config.js';
+import { ServiceNotify } from '../../deploy/service-notify.js';
+import { defaultConfig, loadConfig, RUNTIME_ID, type RunConfig } from '../../runtime/config.js';
 import { Runtime } from '../../runtime/runtime.js';
 import { E_SOURCE_NOT_CONNECTED } from '../../runtime/startup.js';
 import { commandLogger, numberFlag, parseDuration, withDuration, type CliContext } from '../context.js';
@@ -127,10 +128,30 @@ async function runWith(values: ReturnType<typeof parseFlags>, ctx: CliContext, l
   const duration = parseDuration(values.duration) ?? cfg.durationS ?? undefined;
   const signal = withDuration(ctx.signal, duration);
 
+  // Under systemd (Type=notify): start-up status, READY, watchdog pings from the run's health, STOPPING (docs/install.md).
+  const service = ServiceNotify.fromEnv(log.child('systemd'));
+  service?.starting();
+  try {
+    return await runRuntime(cfg, values, ctx, log, say, signal, service);
+  } finally {
+    await service?.close();
+  }
+}
+
+async function runRuntime(
+  cfg: RunConfig,
+  values: ReturnType<typeof parseFlags>,
+  ctx: CliContext,
+  log: Logger,
+  say: (text: string) => void,
+  signal: AbortSignal,
+  service: ServiceNotify | null,
+): Promise<number> {
   let rt: Runtime;
   try {
     rt = await Runtime.start(cfg, { log, signal, ...(values.arm && { arm: true }), ...(values['no-arm'] && { arm: false }) });
   } catch (err) {
+    service?.stopping(`start-up failed: ${(err as Error).message}`);
     // Stopped while connecting: one line that says what the source last saw, not a stack trace.
     if (err instanceof ReflexError && err.code === E_SOURCE_NOT_CONNECTED && log.format === 'text') {
       ctx.stderr.write(`reflex run: ${err.message} [${err.code}]\n`);
@@ -138,6 +159,7 @@ async function runWith(values: ReturnType<typeof parseFlags>, ctx: CliContext, l
     }
     throw err;
   }
+  service?.ready(rt);
   const status = values.quiet ? null : setInterval(() => say(statusLine(rt)), 2000);
   status?.unref();
   await new Promise<void>((resolveWait) => {
@@ -146,6 +168,7 @@ async function runWith(values: ReturnType<typeof parseFlags>, ctx: CliContext, l
     void rt.stopped.then(() => resolveWait());
   });
   if (status) clearInterval(status);
+  service?.stopping();
   await rt.stop();
   if (!values.quiet) {
     say(statusLine(rt));

@@ -20,6 +20,7 @@ export interface BoardListing {
 
 export function describeSource(s: SourceDef): string {
   if (s.kind === 'cyton') return `cyton on ${s.path}`;
+  if (s.kind === 'ads1299') return `ads1299 on SPI, ${s.rate} Hz x ${s.channels}`;
   if (s.transport === 'sim') return `bridge (simulated), ${s.rate} Hz x ${s.channels}`;
   return `bridge over serial ${s.path}, ${s.rate} Hz x ${s.channels}`;
 }

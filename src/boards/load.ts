@@ -6,6 +6,7 @@ import { readJsonFile, Validator } from '../core/validate.js';
 import { validateFirmwareArgs } from './firmware-args.js';
 import type { ActuatorDef, BoardDef, SourceDef } from './types.js';
 import { BoardCodes } from './codes.js';
+import { validateAds1299Source } from './validate-ads1299.js';
 import { validateLine, validateNotes, validateSpi, validateUart } from './validate-wiring.js';
 
 /** The top-level `boards/` folder of the package, from src/ (tsx) or dist/ (built). */
@@ -54,6 +55,7 @@ export function validateBoard(raw: unknown, file = '<board>'): BoardDef {
     board.pins = Object.fromEntries(Object.entries(pins).map(([role, ref]) => [role, validateLine(v, ref, `pins.${role}`)]));
   }
   if (o.spi !== undefined) board.spi = validateSpi(v, o.spi, board.pins);
+  if (board.source.kind === 'ads1299' && !board.spi) v.fail('spi', 'is required by source.kind "ads1299": the ADC\'s SPI device and data-ready pin');
   if (o.uart !== undefined) board.uart = validateUart(v, o.uart);
   if (o.notes !== undefined) board.notes = validateNotes(v, o.notes);
   const names = new Set<string>();
@@ -67,7 +69,8 @@ export function validateBoard(raw: unknown, file = '<board>'): BoardDef {
 /** `file`: the board file, whose directory relative paths in it are resolved from. */
 function validateSource(v: Validator, raw: unknown, file: string): SourceDef {
   const s = v.object(raw, 'source');
-  const kind = v.oneOf(s.kind, 'source.kind', ['bridge', 'cyton'] as const);
+  const kind = v.oneOf(s.kind, 'source.kind', ['bridge', 'cyton', 'ads1299'] as const);
+  if (kind === 'ads1299') return validateAds1299Source(v, s);
   if (kind === 'cyton') {
     v.onlyKeys(s, 'source', ['kind', 'path', 'baudRate', 'gain', 'daisy']);
     const src: SourceDef = { kind, path: v.string(s.path, 'source.path') };

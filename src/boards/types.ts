@@ -12,7 +12,28 @@ export type SourceDef =
   | { kind: 'bridge'; transport: 'sim'; rate: number; channels: number; blockSamples?: number; firmwareArgs?: string[] }
   | { kind: 'bridge'; transport: 'serial'; path: string; baudRate?: number; rate: number; channels: number; blockSamples?: number }
   /** `daisy`: a Daisy module is attached and decoded, 16 channels at 125 Hz (default false: 8 at 250 Hz). */
-  | { kind: 'cyton'; path: string; baudRate?: number; gain?: number; daisy?: boolean };
+  | { kind: 'cyton'; path: string; baudRate?: number; gain?: number; daisy?: boolean }
+  /**
+   * An ADS1299 on the board's SPI bus (`spi`, with its `pins` data-ready line): channels 1..channels are on, the rest
+   * powered down. `gain`/`input` apply to every channel; `gains`/`inputs` (one entry per channel) override them.
+   */
+  | {
+      kind: 'ads1299';
+      rate: Ads1299Rate;
+      channels: number;
+      gain?: Ads1299Gain;
+      input?: Ads1299Input;
+      gains?: Ads1299Gain[];
+      inputs?: Ads1299Input[];
+      blockSamples?: number;
+    };
+
+/** ADS1299 data rates (CONFIG1 DR[2:0]), samples per second. */
+export type Ads1299Rate = 250 | 500 | 1000 | 2000 | 4000 | 8000 | 16000;
+/** ADS1299 PGA gains (CHnSET GAIN[2:0]). */
+export type Ads1299Gain = 1 | 2 | 4 | 6 | 8 | 12 | 24;
+/** ADS1299 channel input (CHnSET MUX[2:0]): the electrodes, inputs shorted (noise, offset) or the internal test signal. */
+export type Ads1299Input = 'normal' | 'shorted' | 'test';
 
 export interface LineRef {
   /**
@@ -28,11 +49,11 @@ export interface LineRef {
 }
 
 /**
- * An SPI ADC's wiring (ADS1299-class) for the SPI source of issue 14 item 2. Described here so
- * that source can use it; nothing in the runtime opens the bus yet.
+ * An SPI ADC's wiring (ADS1299-class): the `ads1299` source opens `device` (a `fake:` device is the in-process
+ * model, src/hal/spi-fake.ts) and watches the `pins` role `dataReady` for its falling edges.
  */
 export interface SpiDef {
-  /** spidev node, e.g. "/dev/spidev0.0" (bus.chipSelect). */
+  /** spidev node, e.g. "/dev/spidev0.0" (bus.chipSelect); "fake:ads1299" is the simulated ADC (tests, demos). */
   device: string;
   bus: number;
   chipSelect: number;

@@ -13,7 +13,8 @@ import { CytonCodes } from '../devices/cyton/codes.js';
 import { SupervisorCodes } from '../devices/sim/firmware-supervisor.js';
 import { SimFirmwareCodes } from '../devices/sim/firmware.js';
 import { TrackerCodes } from '../devices/tracker/codes.js';
-import { FakeCodes, GpioCodes, PwmCodes } from '../hal/codes.js';
+import { FakeCodes, GpioCodes, PwmCodes, SpiCodes } from '../hal/codes.js';
+import { Ads1299Codes } from '../devices/ads1299/codes.js';
 import { LoopCodes, SwapCodes } from '../loop/codes.js';
 import { OrakleCodes } from '../orakle/message.js';
 import { ModelCodes } from '../predict/errors.js';
@@ -42,6 +43,8 @@ export const CODE_TABLES = {
   'hal/codes.ts GpioCodes': GpioCodes,
   'hal/codes.ts PwmCodes': PwmCodes,
   'hal/codes.ts FakeCodes': FakeCodes,
+  'hal/codes.ts SpiCodes': SpiCodes,
+  'devices/ads1299/codes.ts Ads1299Codes': Ads1299Codes,
   'loop/codes.ts LoopCodes': LoopCodes,
   'loop/codes.ts SwapCodes': SwapCodes,
   'orakle/message.ts OrakleCodes': OrakleCodes,

@@ -16,7 +16,8 @@ import type { CytonCodes } from '../devices/cyton/codes.js';
 import type { SupervisorCodes } from '../devices/sim/firmware-supervisor.js';
 import type { SimFirmwareCodes } from '../devices/sim/firmware.js';
 import type { TrackerCodes } from '../devices/tracker/codes.js';
-import type { FakeCodes, GpioCodes, PwmCodes } from '../hal/codes.js';
+import type { FakeCodes, GpioCodes, PwmCodes, SpiCodes } from '../hal/codes.js';
+import type { Ads1299Codes } from '../devices/ads1299/codes.js';
 import type { LoopCodes, SwapCodes } from '../loop/codes.js';
 import type { OrakleCodes } from '../orakle/message.js';
 import type { ModelCodes } from '../predict/errors.js';
@@ -56,6 +57,8 @@ export type ErrorCode =
   | CodesOf<typeof GpioCodes>
   | CodesOf<typeof PwmCodes>
   | CodesOf<typeof FakeCodes>
+  | CodesOf<typeof SpiCodes>
+  | CodesOf<typeof Ads1299Codes>
   | CodesOf<typeof LoopCodes>
   | CodesOf<typeof SwapCodes>
   | CodesOf<typeof OrakleCodes>

@@ -36,6 +36,7 @@ export function pwmNeeds(b: BoardDef): PwmNeed[] {
 export function serialPath(b: BoardDef): string | undefined {
   const s = b.source;
   if (s.kind === 'cyton') return s.path;
+  if (s.kind === 'ads1299') return undefined;
   return s.transport === 'serial' ? s.path : undefined;
 }
 

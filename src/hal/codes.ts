@@ -45,3 +45,10 @@ export const FakeCodes = {
   /** A test drove a fake (serial port, PWM) that the code under test never opened. */
   notOpen: 'E_FAKE_NOT_OPEN',
 } as const;
+
+export const SpiCodes = {
+  /** The SPI backend package (spi-device) is not installed: the ads1299 source cannot open the bus. */
+  unavailable: 'E_SPI_UNAVAILABLE',
+  /** Opening or transferring on the SPI device failed (the message is the system's), or a `fake:` device is unknown. */
+  io: 'E_SPI_IO',
+} as const;

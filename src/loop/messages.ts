@@ -15,13 +15,19 @@ import type { SafetyEvent, WatchdogOptions } from './watchdog.js';
 /**
  * Which predictor the worker runs.
  * - model: a model directory (model.json + weights + reflex-model.json), see predict/predictor.ts.
+ * - kernel: a model directory verified off the loop thread, handed over as its compiled kernel.
  * - module: an ES module exporting `createPredictor(options)` returning a CorePredictor
  *   (custom predictors, replay of recorded outputs, fault-injection in tests). Either way the
  *   predictor gets each window time-major [samples x channels], as ControlLoop.pushWindow takes it.
  */
 export type PredictorSpec =
   | { kind: 'model'; dir: string; mode?: PredictorMode; backends?: BackendName[]; warmUp?: number }
-  | { kind: 'module'; url: string; inputSize: number; outputNames: string[]; options?: unknown };
+  | { kind: 'module'; url: string; inputSize: number; outputNames: string[]; options?: unknown }
+  /**
+   * A model already loaded and verified elsewhere (model-verify.ts), as its compiled kernel and
+   * scaling: the worker runs it without importing TensorFlow.js. `info` is the verifier's report.
+   */
+  | { kind: 'kernel'; dir: string; spec: KernelSpec; scaling: ModelScaling; info: PredictorInfo; warmUp?: number };
 
 /** Output frame meta slots. */
 export const OUT = { cycle: 0, timeMs: 1, safe: 2, reason: 3, inputsSeen: 4, inputHostTimeMs: 5 } as const;

@@ -15,18 +15,29 @@ import type { VerifyMessage, VerifyRequest } from './model-verify.js';
 import { checkSwap } from './swap-check.js';
 import { SwapCodes } from './codes.js';
 
+/**
+ * A worker thread for a live switch; a child process at start (verifyModelAtStart), so that what
+ * TensorFlow.js allocated leaves with the process: a thread's freed heap stays in the process
+ * under bin/reflex-node's allocator settings.
+ */
 const port = parentPort;
-if (!port) throw new Error('src/loop/model-verify-worker is a worker_threads entry point; use verifyModelForSwap()');
+const send: ((m: VerifyMessage, transfer?: ArrayBuffer[]) => void) | null = port
+  ? (m, transfer) => port.postMessage(m, transfer)
+  : process.send
+    ? (m) => process.send!(m, undefined, {}, () => process.disconnect())
+    : null;
+if (!send) throw new Error('src/loop/model-verify-worker is a worker_threads or child-process entry point; use verifyModelForSwap() or verifyModelAtStart()');
 
 async function verify(r: VerifyRequest): Promise<void> {
   const t0 = monotonicMs();
   const root = resolve(r.dir);
   // The cheap checks first: a model that cannot fit is refused before TensorFlow.js loads.
   const { meta } = checkModelDir(root);
-  checkSwap(meta, join(root, META_FILE), r.req);
+  // Without requirements a loop is about to start on the model: one whose kernel does not compile still runs, through TensorFlow.js.
+  if (r.req) checkSwap(meta, join(root, META_FILE), r.req);
   let p: Predictor;
   try {
-    p = await Predictor.load(root, { mode: 'compiled', warmUp: 5, ...(r.backends && { backends: r.backends }) });
+    p = await Predictor.load(root, { mode: r.req ? 'compiled' : 'auto', warmUp: 5, ...(r.backends && { backends: r.backends }) });
   } catch (err) {
     if (isReflexError(err) && (err.code === ModelCodes.compileUnsupported || err.code === ModelCodes.compileMismatch)) {
       throw modelError(
@@ -38,6 +49,12 @@ async function verify(r: VerifyRequest): Promise<void> {
     throw err;
   }
   const loadMs = monotonicMs() - t0;
+  if (!p.kernel) {
+    const reason = p.info.compiled.reason ?? 'not compiled';
+    p.dispose();
+    send!({ type: 'uncompiled', reason });
+    return;
+  }
   const x = new Float32Array(p.inputSize);
   const y = new Float32Array(p.outputSize);
   const times: number[] = [];
@@ -47,19 +64,20 @@ async function verify(r: VerifyRequest): Promise<void> {
     times.push(monotonicMs() - a);
   }
   times.sort((a, b) => a - b);
-  const spec = kernelSpec(p.kernel!);
+  const spec = kernelSpec(p.kernel);
   const info = structuredClone(p.info);
   p.dispose();
   const msg: VerifyMessage = { type: 'ok', dir: root, meta, info, spec, runMs: times[10]!, loadMs };
-  port!.postMessage(msg, kernelTransferList(spec));
+  send!(msg, kernelTransferList(spec));
 }
 
-verify(workerData as VerifyRequest).catch((err: unknown) => {
+const request = port ? Promise.resolve(workerData as VerifyRequest) : new Promise<VerifyRequest>((resolve) => process.once('message', resolve));
+request.then(verify).catch((err: unknown) => {
   const msg: VerifyMessage = {
     type: 'error',
     code: isReflexError(err) ? err.code : SwapCodes.verify,
     message: err instanceof Error ? err.message : String(err),
     config: err instanceof ConfigError,
   };
-  port.postMessage(msg);
+  send(msg);
 });

@@ -11,6 +11,7 @@ export function sizesOf(spec: PredictorSpec): { inputSize: number; outputNames: 
     const meta = readModelMeta(spec.dir);
     return { inputSize: meta.input.channels * meta.input.samples, outputNames: meta.outputs.map((o) => o.name) };
   }
+  if (spec.kind === 'kernel') return { inputSize: spec.scaling.channels * spec.scaling.samples, outputNames: [...spec.info.outputNames] };
   if (!Number.isInteger(spec.inputSize) || spec.inputSize < 1)
     throw new ConfigError(LoopCodes.predictor, `predictor module needs inputSize >= 1, got ${spec.inputSize}`);
   if (!Array.isArray(spec.outputNames) || spec.outputNames.length === 0) throw new ConfigError(LoopCodes.predictor, 'predictor module needs outputNames');

@@ -23,6 +23,8 @@ import { LoopRunner } from './runner.js';
 import { DeadlineSchedule, sleepBudgetMs } from './schedule.js';
 import { Spinner } from './spin.js';
 import { ModelSwapper } from './swap.js';
+import { kernelFromSpec } from '../predict/kernel-spec.js';
+import { KernelPredictor } from '../predict/scaling.js';
 import { CTRL, SharedFrame } from './shared.js';
 import { createStatsFrame, StatsWriter } from './stats.js';
 import { reasonCode, type SafetyEvent } from './watchdog.js';
@@ -55,6 +57,18 @@ async function loadPredictor(): Promise<{ p: CorePredictor; report: PredictorRep
     const tf = await import('@tensorflow/tfjs');
     tensorCount = () => tf.memory().numTensors;
     return { p, report: { kind: 'model', model: p.info, warmUpMs: monotonicMs() - t0, tensors: tensorCount() } };
+  }
+  if (spec.kind === 'kernel') {
+    // Verified by model-verify-worker.ts; built here from data, so this thread never loads TensorFlow.js.
+    const p = new KernelPredictor(spec.scaling, kernelFromSpec(spec.spec));
+    const x = new Float32Array(p.inputSize);
+    const y = new Float32Array(p.outputSize);
+    for (let i = 0; i < (spec.warmUp ?? 50); i++) p.predict(x, y);
+    const info = spec.info;
+    workerLog.info(
+      `predictor: ${info.dir} on compiled (verified on ${info.backend.name}), input [${info.inputShape.join(', ')}], outputs ${info.outputNames.join(', ')}`,
+    );
+    return { p, report: { kind: 'model', model: info, warmUpMs: monotonicMs() - t0 } };
   }
   const mod = (await import(spec.url)) as { createPredictor(o: unknown): CorePredictor | Promise<CorePredictor> };
   const p = await mod.createPredictor(spec.options);
@@ -95,7 +109,7 @@ async function main(): Promise<void> {
   const driver = init.actuation ? await openActuators(init, act) : null;
   opened = driver;
   const limiter = new SafetyLimiter(init.actuators);
-  const map = new OutputMap(init.mapping, init.actuators, init.predictor.kind === 'model' ? report.model!.outputNames : init.predictor.outputNames);
+  const map = new OutputMap(init.mapping, init.actuators, init.predictor.kind === 'module' ? init.predictor.outputNames : report.model!.outputNames);
   const pending: SafetyEvent[] = [];
   const flush = (): void => {
     for (const event of pending) post({ type: 'event', event });

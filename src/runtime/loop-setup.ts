@@ -11,6 +11,9 @@ import type { Logger } from '../core/log.js';
 import { listSysfsGpioChips } from '../hal/gpio-resolve.js';
 import { SIM_CHIP } from '../hal/gpio-select.js';
 import { ControlLoop } from '../loop/loop.js';
+import type { PredictorSpec } from '../loop/messages.js';
+import { verifyModelAtStart } from '../loop/model-verify.js';
+import { scalingOf } from '../predict/scaling.js';
 import type { ReflexModelMeta } from '../predict/metadata.js';
 import { checkModelDir } from '../predict/model-dir.js';
 import { emgChannels } from './board-facts.js';
@@ -103,7 +106,7 @@ export async function launchLoop(dir: string, o: LoopLaunchOptions): Promise<Lau
     ...(inWorker ? { actuateIn: 'worker' as const, actuation } : { actuateIn: 'main' as const }),
     schedule: { rateHz: o.config.loop.rateHz, policy: o.config.loop.overrun },
     watchdog: { staleMs: o.config.loop.staleMs, overrunStreak: o.config.loop.overrunStreak },
-    predictor: { kind: 'model', dir },
+    predictor: await predictorFor(dir),
     actuators: o.board.actuators,
     mapping: outputMapping(o.config, o.board),
     ...(o.actuators && { sink: o.actuators }),
@@ -112,6 +115,17 @@ export async function launchLoop(dir: string, o: LoopLaunchOptions): Promise<Lau
     log: o.log,
   });
   return { loop, inWorker, fdSource };
+}
+
+/**
+ * The model verified in a short-lived worker and handed to the loop as its compiled kernel, so
+ * the loop worker never loads TensorFlow.js and its heap leaves with the verifier; a model whose
+ * kernel does not compile is loaded by the loop worker through TensorFlow.js as before.
+ */
+async function predictorFor(dir: string): Promise<PredictorSpec> {
+  const v = await verifyModelAtStart(dir);
+  if (!v) return { kind: 'model', dir };
+  return { kind: 'kernel', dir: v.dir, spec: v.spec, scaling: scalingOf(v.meta), info: v.info };
 }
 
 /**

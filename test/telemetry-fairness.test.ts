@@ -5,29 +5,11 @@ import { TelemetryClient } from '../src/telemetry/client.js';
 import { TelemetryPublisher } from '../src/telemetry/publisher.js';
 import { isBlockTopic } from '../src/telemetry/blocks.js';
 import { SeqAudit } from '../src/telemetry/seq-audit.js';
-import { TOPICS, type BlockBody, type TelemetryMessage, type Topic } from '../src/telemetry/topics.js';
-import { bindEndpoint, PROTOS, sampleBodies } from './telemetry-helpers.js';
+import { TOPICS, type TelemetryMessage, type Topic } from '../src/telemetry/topics.js';
+import { bigBlock, bindEndpoint, PROTOS, sampleBodies } from './telemetry-helpers.js';
 
 /** Rounds of one message per topic; enough 64 KiB blocks to fill the stalled subscriber's queue and kernel buffers many times over. */
 const ROUNDS = 300;
-
-function bigBlock(): BlockBody {
-  // 16 channels x 1024 samples = 64 KiB per message: a few dozen fill a small queue and small socket buffers.
-  return {
-    stream: 'emg',
-    rate: 2000,
-    unit: 'uV',
-    channels: Array.from({ length: 16 }, (_, i) => `ch${i + 1}`),
-    samples: 1024,
-    first_sample: 0,
-    block_seq: 0,
-    device_time_us: 0,
-    host_time_ms: 0,
-    host_period_ms: 0.5,
-    valid: true,
-    data: new Float32Array(16 * 1024).fill(2.5),
-  };
-}
 
 /** Reads a client in the background; `upTo(k)` resolves once the event of round k has arrived. */
 class Reader {
@@ -79,7 +61,7 @@ for (const proto of PROTOS) {
       await pub.waitForSubscription('');
       for (const topic of TOPICS) await pub.waitForSubscription(`${topic}/`);
       const bodies = sampleBodies();
-      const block = bigBlock();
+      const block = bigBlock(2.5);
       for (let k = 0; k < ROUNDS; k++) {
         block.block_seq = k;
         block.first_sample = k * 1024;

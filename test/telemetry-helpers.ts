@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TelemetryClient } from '../src/telemetry/client.js';
-import type { TelemetryMessage, Topic, TopicBodies } from '../src/telemetry/topics.js';
+import type { BlockBody, TelemetryMessage, Topic, TopicBodies } from '../src/telemetry/topics.js';
 
 let counter = 0;
 const dir = mkdtempSync(join(tmpdir(), 'reflex-tm-'));
@@ -115,6 +115,27 @@ export async function collect(client: TelemetryClient, done: (msgs: TelemetryMes
     clearTimeout(timer);
   }
   return msgs;
+}
+
+/**
+ * A 64 KiB block (16 channels x 1024 samples, every value `fill`): a few dozen fill a small
+ * subscriber queue and small socket buffers, a few hundred the kernel's.
+ */
+export function bigBlock(fill: number): BlockBody {
+  return {
+    stream: 'emg',
+    rate: 2000,
+    unit: 'uV',
+    channels: Array.from({ length: 16 }, (_, i) => `ch${i + 1}`),
+    samples: 1024,
+    first_sample: 0,
+    block_seq: 0,
+    device_time_us: 0,
+    host_time_ms: 0,
+    host_period_ms: 0.5,
+    valid: true,
+    data: new Float32Array(16 * 1024).fill(fill),
+  };
 }
 
 export function byTopic(msgs: TelemetryMessage[], topic: Topic): TelemetryMessage[] {

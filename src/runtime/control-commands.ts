@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import type { ActuatorSet } from '../actuate/set.js';
 import { ReflexError } from '../core/errors.js';
 import type { ControlLoop } from '../loop/loop.js';
+import { releaseAndWait } from '../loop/release.js';
 import type { ControlArgs, SetValue } from '../telemetry/control-protocol.js';
 import type { ControlServer } from '../telemetry/control-server.js';
 import type { SampleChain } from './chain.js';
@@ -18,27 +19,6 @@ import { ModelCodes } from '../predict/errors.js';
 
 /** Longest wait for the loop worker to apply a release (it does so at its next cycle). */
 const RELEASE_WAIT_MS = 2000;
-
-/**
- * Ask the loop to leave the safe state and wait for its answer: `released`, `tripped` (it went
- * safe again at once, e.g. on stale input), or `no answer` within `ms`.
- */
-function releaseAndWait(loop: ControlLoop, ms: number): Promise<'released' | 'tripped' | 'no answer'> {
-  return new Promise((resolve) => {
-    let off = (): void => {};
-    const done = (o: 'released' | 'tripped' | 'no answer'): void => {
-      clearTimeout(timer);
-      off();
-      resolve(o);
-    };
-    const timer = setTimeout(() => done('no answer'), ms);
-    off = loop.onSafetyEvent((e) => {
-      if (e.reason === 'released') done('released');
-      else if (e.entered) done('tripped');
-    });
-    loop.release();
-  });
-}
 
 /** What the commands act on; `state` is written by "stop" and "start". */
 export interface ControlTarget {

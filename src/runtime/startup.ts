@@ -9,6 +9,7 @@ import { BridgeDeviceError } from '../bridge/errors.js';
 import { FrameType } from '../bridge/frames.js';
 import { ConfigError, ReflexError } from '../core/errors.js';
 import type { ControlLoop } from '../loop/loop.js';
+import { releaseAndWait } from '../loop/release.js';
 import { monotonicMs } from '../time/monotonic.js';
 import { checkDevice } from './checks.js';
 import type { Source, SourceStateDetail } from './source.js';
@@ -152,19 +153,13 @@ export async function armWhenInputFlows(loop: ControlLoop, o: ArmOptions): Promi
   }
   const why = blocked();
   if (why) return why;
-  loop.release();
-  // The worker takes the release at its next cycle; a trip right after it (the input went stale) is reported as such.
-  const released = monotonicMs();
-  while (loop.safe) {
-    const held = o.held();
-    if (held) return held;
-    if (monotonicMs() - released > o.timeoutMs) {
-      loop.readLatest(out);
-      return `the loop stayed safe after release (reason: ${out.reason ?? 'unknown'})`;
-    }
-    await pause(ARM_POLL_MS);
-  }
-  return null;
+  // The worker takes the release at its next cycle; a trip first (the input went stale, an e-stop) is reported as such.
+  const outcome = await releaseAndWait(loop, o.timeoutMs);
+  if (outcome === 'released') return null;
+  const held = o.held();
+  if (held) return held;
+  loop.readLatest(out);
+  return `the loop stayed safe after release (${outcome}; reason: ${out.reason ?? 'unknown'})`;
 }
 
 /** `source.stop()`, or an error once `ms` have passed without it settling (a hung device must not hold up the exit). */

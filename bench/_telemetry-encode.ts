@@ -146,6 +146,7 @@ export function encodeCases(): EncodeCase[] {
       unit: 'deg',
       values: new Float32Array([12.25, -4.5]),
       window_end_ms: 1_234_567.5,
+      cycle_ms: 1_234_570,
       latency_ms: 0.034,
     }),
     envelope('loop', {

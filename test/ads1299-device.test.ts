@@ -14,9 +14,10 @@ const REF: LineRef = { chip: 'reflex-sim', line: 25 };
 
 function rig(source: Ads1299SourceDef, opts: { id?: number; stallMs?: number } = {}) {
   const spi = new FakeAds1299({ ...(opts.id !== undefined && { id: opts.id }) });
-  const gpio = new FakeGpio();
-  spi.onDataReady = (level) => gpio.drive(REF, level);
   let now = 1000;
+  // Edges are stamped on the same clock the driver reads (here: on time, at the conversion).
+  const gpio = new FakeGpio(undefined, { now: () => now });
+  spi.onDataReady = (level, at) => gpio.drive(REF, level, at);
   const dev = new Ads1299Device({
     spi,
     dataReady: gpio.input(REF, 'falling'),
@@ -31,13 +32,17 @@ function rig(source: Ads1299SourceDef, opts: { id?: number; stallMs?: number } =
   const states: string[] = [];
   dev.on('samples', (b, at) => blocks.push({ first: b.firstSample, data: [...b.data], samples: b.samples, at, deviceUs: b.deviceTimeUs }));
   dev.on('gap', (g) => gaps.push(g));
-  dev.on('state', (s) => states.push(s));
+  const codes: string[] = [];
+  dev.on('state', (s, d) => {
+    states.push(s);
+    if (d.code) codes.push(d.code);
+  });
   /** One conversion `ms` after the last, with `skipped` earlier ones lost. */
   const tick = (ms: number, skipped = 0) => {
     now += ms;
     spi.convert(skipped);
   };
-  return { spi, dev, blocks, gaps, states, tick, advance: (ms: number) => (now += ms) };
+  return { spi, dev, blocks, gaps, states, codes, tick, advance: (ms: number) => (now += ms) };
 }
 
 test('setup: SDATAC, RESET, SDATAC, ID read, CONFIG3, CONFIG1 (rate), CONFIG2, CHnSET (gain, mux, unused off), START, RDATAC', async (t) => {
@@ -139,6 +144,8 @@ test('missed edges: an edge 3 periods late is a dropped gap of 2, the counter ju
   r.tick(1);
   t.deepEqual(r.gaps, [{ cause: 'dropped', missingSamples: 2, hostSpanMs: 3, fromSample: 2, toSample: 5, deviceReset: false }]);
   t.is(r.dev.counter('missed_edges'), 2);
+  t.is(r.dev.counter('lost'), 2);
+  t.is(r.dev.counter('late_reads'), 0);
   t.is(r.dev.counter('gaps'), 1);
   // A short block of the 3 before the gap, then samples 5..8 with their own values (n * 24 counts at gain 24 = n * lsb1).
   t.deepEqual(
@@ -173,7 +180,8 @@ test('a stuck data-ready line: a stall after stallMs, an outage gap, the chip re
   r.dev.checkStall();
   t.is(r.dev.counter('stalls'), 1);
   t.is(r.dev.counter('reinits'), 1);
-  t.like(r.gaps[0], { cause: 'outage', deviceReset: true });
+  t.like(r.gaps[0], { cause: 'outage', deviceReset: true, fromSample: 1 });
+  t.is(r.codes[0], 'E_ADS1299_STALL');
   await new Promise<void>((resolve) => setImmediate(resolve));
   t.deepEqual(r.states, ['streaming', 'reconnecting', 'streaming']);
   // The setup went out again and the model holds it.

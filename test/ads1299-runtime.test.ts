@@ -3,6 +3,7 @@
  * in-process ADS1299 model (`fake:ads1299`, free-running at 250 SPS) and whose data-ready line is
  * on the simulated GPIO chip. Its samples reach `emg.raw` in µV, clock-mapped by the same clock
  * model, through the same units and aligner as every other source; counters reach `health`.
+ * The model and the line live in the source's reader thread, as a real chip and line would.
  */
 import test from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -93,6 +94,12 @@ test.serial('an ads1299 board on the fake SPI device: µV samples in emg.raw, cl
   t.is(c['source.bad_status'], 0);
   // Every sample is either delivered or counted as missed: a timer cannot promise 4 ms ticks here.
   t.true(Number.isInteger(c['source.missed_edges']));
+  t.is(c['source.ring_overflows'], 0);
+  // The reader thread: its data-ready line is the model's simulated one, no priority asked at 250 SPS.
+  const src = rt.status().source as Record<string, unknown>;
+  t.is(src.edge_clock, 'fake');
+  t.is(src.reader_priority, 'normal (not asked)');
+  t.true(Number.isInteger(src.reader_thread) && (src.reader_thread as number) > 0);
   await client.close();
   await rt.stop();
 });

@@ -99,6 +99,12 @@ const structural: Array<[string, () => Json, Edit, string]> = [
   ['bridge actuator without channel', sim, { 'actuators[0].channel': DEL }, 'actuators[0].channel'],
   ['tracker dims 0', sim, { 'tracker.dims': 0 }, 'tracker.dims'],
   ['tracker kind', sim, { 'tracker.kind': 'zmq' }, 'tracker.kind'],
+  ['hil limit below its minimum', sim, { 'hil.ratePpm': 0 }, 'hil.ratePpm'],
+  ['hil unknown key', sim, { 'hil.latencyMs': 5 }, 'hil.latencyMs'],
+  ['hil limit missing', sim, { 'hil.estopMaxMs': DEL }, 'hil.estopMaxMs'],
+  ['hil unplugMs fractional', sim, { 'hil.unplugMs': 2.5 }, 'hil.unplugMs'],
+  ['hil loopback channel 16', sim, { 'hil.loopback.channel': 16 }, 'hil.loopback.channel'],
+  ['hil loopback without actuator', sim, { 'hil.loopback.actuator': DEL }, 'hil.loopback.actuator'],
 ];
 
 test('broken files: the schema and the Validator both refuse them, naming the same key', (t) => {
@@ -124,6 +130,11 @@ const semantic: Array<[string, () => Json, Edit, string]> = [
   ['tracker names not matching dims', sim, { 'tracker.dims': 3 }, 'tracker.names'],
   ['spi.dataReady naming no pin', base, { 'spi.dataReady': 'drdy' }, 'spi.dataReady'],
   ['a firmware flag the board may not pass', sim, { 'source.firmwareArgs': ['--rate', '4000'] }, 'source.firmwareArgs[0]'],
+  ['a signal fault of no known kind', sim, { 'source.firmwareArgs': ['--fault-on-usr1', 'melt:1'] }, 'source.firmwareArgs[1]'],
+  ['hil loopback naming no actuator', sim, { 'hil.loopback.actuator': 'laser' }, 'hil.loopback.actuator'],
+  ['hil loopback on a channel not streamed', sim, { 'hil.loopback.channel': 8 }, 'hil.loopback.channel'],
+  ['hil loopbackMaxMs below loopbackP99Ms', sim, { 'hil.loopbackMaxMs': 1 }, 'hil.loopbackMaxMs'],
+  ['hil loopback on a GPIO actuator', base, { 'hil.loopback': { actuator: 'active_led', channel: 0 } }, 'hil.loopback.actuator'],
 ];
 
 test('cross-field rules: the schema cannot state them, the Validator refuses them naming the key', (t) => {

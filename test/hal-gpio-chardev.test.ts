@@ -12,7 +12,8 @@ import { makeGpioTree, tmpRoot } from './fixtures/sysfs/tree.js';
  * Shell scripts standing in for libgpiod v2's tools: each appends its arguments to a log;
  * gpiodetect answers --version and lists two chips; gpioset prints its banner and holds;
  * gpioget prints `"<line>"=<FAKE_GPIO_LEVEL>`; gpiomon prints its banner then relays whatever
- * the test writes into a FIFO, as the event lines `-F "%o %e"` would produce.
+ * the test writes into a FIFO, as the event lines `-F "%o %e %S"` would produce (offset, 1 rising
+ * or 2 falling, the kernel's timestamp in seconds with nanoseconds).
  */
 const SCRIPTS: Record<string, string> = {
   gpiodetect: `echo "gpiodetect $*" >> "$FAKE_GPIO_LOG"
@@ -95,31 +96,37 @@ test('output: label resolved with gpiodetect, gpioset held per value, respawned 
   t.is((t.throws(() => line.write(0)) as { code?: string }).code, 'E_GPIO_CLOSED');
 });
 
-test('input: gpioget for the initial level, gpiomon on both edges, listener gets the requested kind', async (t) => {
+test('input: gpioget for the initial level, gpiomon on both edges, listener gets the requested kind with its kernel time', async (t) => {
   const { provider, waitFor, logLines, fifo } = setup(t, { FAKE_GPIO_LEVEL: 'active' });
   const estop = provider.input({ chip: 'raspberrypi-exp-gpio', line: 4 }, 'falling');
   t.is(estop.read(), 1);
-  const seen: Level[] = [];
+  t.is(estop.edgeClock, 'kernel');
+  const seen: Array<[Level, number]> = [];
   const fell = new Promise<void>((resolve) =>
-    estop.watch((v) => {
-      seen.push(v);
-      resolve();
+    estop.watch((v, at) => {
+      seen.push([v, at]);
+      if (seen.length === 2) resolve();
     }),
   );
   await waitFor(ready('gpiomon', '4'), 'gpiomon banner');
   const w = await open(fifo, 'w');
-  await w.write('4 1\n4 2\n');
+  // Both falling edges arrive in one read, well after they happened: each keeps its own stamp.
+  await w.write('4 1 8123.000000500\n4 2 8123.000499999\n4 2 8123.001000000\n');
   await fell;
-  t.deepEqual(seen, [0], 'the rising edge updated the level but was not delivered');
+  t.is(seen.length, 2, 'the rising edge updated the level but was not delivered');
+  t.is(seen[0]![0], 0);
+  t.true(Math.abs(seen[0]![1] - 8123000.499999) < 1e-6, `${seen[0]![1]}`);
+  t.deepEqual(seen[1], [0, 8123001]);
   t.is(estop.read(), 0);
-  await w.write('4 1\n');
+  await w.write('4 1 8123.002000000\n4 1\n');
   await w.close(); // gpiomon (cat) ends: the monitor is dead
   await waitFor((e) => e.tool === 'gpiomon' && e.event === 'exit', 'gpiomon exit');
   const err = t.throws(() => estop.read());
   t.is((err as { code?: string }).code, 'E_GPIO_HELPER', 'a stale level is never returned as current');
   t.is(provider.counters.get('gpio_helper_failures'), 1);
+  t.is(provider.counters.get('gpiomon_unparsed'), 1, 'an event line without its timestamp is counted, not guessed');
   estop.close();
-  t.deepEqual(logLines().slice(2), ['gpioget -c gpiochip1 4', 'gpiomon --banner -c gpiochip1 -e both -F %o %e 4']);
+  t.deepEqual(logLines().slice(2), ['gpioget -c gpiochip1 4', 'gpiomon --banner -c gpiochip1 -e both -F %o %e %S 4']);
 });
 
 test('libgpiod v1 tools are refused with a clear error; a missing tool says what to install', (t) => {

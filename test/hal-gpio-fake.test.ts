@@ -47,3 +47,25 @@ test('label and range errors carry the real backends codes', (t) => {
   t.regex(err.message, /"reflex-sim"/);
   t.is((t.throws(() => gpio.input({ chip: 'reflex-sim', line: 8 }, 'both')) as { code?: string }).code, 'E_GPIO_LINE_RANGE');
 });
+
+test('edge times: now() by default, or the time drive() is given, even one before the last (an edge read late)', (t) => {
+  let now = 5000;
+  const gpio = new FakeGpio(undefined, { now: () => now });
+  const drdy = { chip: 'reflex-sim', line: 25 };
+  const line = gpio.input(drdy, 'falling');
+  t.is(line.edgeClock, 'fake');
+  const seen: Array<[Level, number]> = [];
+  line.watch((v, at) => seen.push([v, at]));
+  gpio.drive(drdy, 1);
+  gpio.drive(drdy, 0);
+  now = 5010;
+  gpio.drive(drdy, 1, 5001);
+  gpio.drive(drdy, 0, 5002.25);
+  gpio.drive(drdy, 1);
+  gpio.drive(drdy, 0, 5003);
+  t.deepEqual(seen, [
+    [0, 5000],
+    [0, 5002.25],
+    [0, 5003],
+  ]);
+});

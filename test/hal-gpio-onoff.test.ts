@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { nullLogger } from '../src/core/log.js';
 import type { Level } from '../src/hal/gpio.js';
 import { OnoffGpioProvider, type OnoffGpioCtor, type OnoffGpioLike } from '../src/hal/gpio-onoff.js';
+import { monotonicMs } from '../src/time/monotonic.js';
 import { makeGpioTree, tmpRoot } from './fixtures/sysfs/tree.js';
 
 /** Stands in for onoff's Gpio class (same method shapes), recording what the backend asks of it. */
@@ -78,18 +79,26 @@ test('outputs open the resolved global number; activeLow goes to onoff and the i
   t.is((t.throws(() => led.write(0)) as { code?: string }).code, 'E_GPIO_CLOSED');
 });
 
-test('inputs: edge kind passed to onoff, watch delivers values, errors are counted not thrown', (t) => {
+test('inputs: edge kind passed to onoff, watch delivers values at read time (no kernel stamp), errors are counted not thrown', (t) => {
   const f = fakeOnoff();
   const p = new OnoffGpioProvider({ sysRoot: sys(t), Gpio: f.Gpio, logger: nullLogger() });
   const estop = p.input({ chip: 'pinctrl-bcm2711', line: 4, activeLow: true }, 'falling');
+  t.is(estop.edgeClock, 'read', 'sysfs edges carry no timestamp');
   const seen: Level[] = [];
-  estop.watch((v) => seen.push(v));
+  const times: number[] = [];
+  estop.watch((v, at) => {
+    seen.push(v);
+    times.push(at);
+  });
   const g = f.instances[0]!;
   g.value = 1;
   t.is(estop.read(), 1);
+  const before = monotonicMs();
   g.watchers[0]!(null, 0);
+  const after = monotonicMs();
   g.watchers[0]!(new Error('EPOLLERR'), 0);
   t.deepEqual(seen, [0]);
+  t.true(times[0]! >= before && times[0]! <= after, 'stamped when the callback ran');
   t.is(p.counters.get('gpio_watch_errors'), 1);
   estop.close();
   t.deepEqual(f.calls, [

@@ -8,7 +8,7 @@ import { nullLogger } from '../src/core/log.js';
 import { ControlServer } from '../src/telemetry/control-server.js';
 import { loadKeyPair, loadPublicKey } from '../src/telemetry/keys.js';
 import { TelemetryPublisher } from '../src/telemetry/publisher.js';
-import { readRecordFile } from '../src/telemetry/record-file.js';
+import { readRecording } from '../src/record/xdf-reader.js';
 import { TOPICS } from '../src/telemetry/topics.js';
 import { bindEndpoint, sampleBodies } from './telemetry-helpers.js';
 
@@ -102,7 +102,7 @@ test('subscribe prints per-topic rates and latest values, and records what it re
     ticks++;
     for (const topic of TOPICS) pub.publish(topic, bodies[topic]);
   }, 20);
-  const file = join(dir, 'rec.cbor');
+  const file = join(dir, 'rec.xdf');
   try {
     const r = await cli(['subscribe', ep!, '--duration', '1.2', '--interval', '0.4', '--record', file]);
     t.is(r.code, 0, r.err);
@@ -120,11 +120,16 @@ test('subscribe prints per-topic rates and latest values, and records what it re
     t.regex(r.out, /event +rig-a\/sim .*warn estop: e-stop pressed/);
     const received = Number(/received=(\d+) lost=0 malformed=0\n(?![\s\S]*received=)/.exec(r.out)?.[1]);
     t.true(received > 0);
-    const records = readRecordFile(file);
-    t.is(records.length, received);
-    t.true(records.every((e) => e.endpoint === ep && e.msg.runtime === 'rig-a'));
-    const raw = records.find((e) => e.msg.topic === 'emg.raw')!;
-    t.true((raw.msg.body as { data: unknown }).data instanceof Float32Array);
+    // The recording is XDF (docs/recording.md): one sample per message, except blocks (one per sample, plus a companion row per block).
+    const rec = readRecording(file);
+    t.is(rec.truncatedBytes, 0);
+    t.true(rec.streams.every((s) => s.meta.runtime === 'rig-a' && s.meta.endpoint === ep));
+    let messages = 0;
+    for (const s of rec.streams) if (s.meta.topic !== 'emg.raw' && s.meta.topic !== 'emg.features' && s.meta.topic !== 'tracker') messages += s.samples;
+    for (const s of rec.streams) if (s.meta.companion_of !== undefined) messages += s.samples;
+    t.is(messages, received);
+    const raw = rec.streams.find((s) => s.meta.topic === 'emg.raw' && s.meta.companion_of === undefined)!;
+    t.true(raw.data instanceof Float32Array && raw.samples > 0);
     t.true(readFileSync(file).length > 0);
   } finally {
     clearInterval(timer);

@@ -74,6 +74,7 @@ export function sampleBodies(k = 1): TopicBodies {
       unit: 'deg',
       values: new Float32Array([12.5 + k, -3.25]),
       window_end_ms: 98765 + k,
+      cycle_ms: 98770 + k,
       latency_ms: 1.234,
     },
     actuators: {
@@ -84,6 +85,7 @@ export function sampleBodies(k = 1): TopicBodies {
       applied: new Float32Array([90, -5]),
       limited: new Uint8Array([1, 0]),
       safe_state: false,
+      cycle_ms: 98770 + k,
     },
     loop: {
       ticks: 100,

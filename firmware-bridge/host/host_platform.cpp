@@ -111,7 +111,25 @@ int64_t HostPlatform::next_timer_ns() const {
   return t;
 }
 
-size_t HostPlatform::rx_read(uint8_t* buf, size_t max) { return link_up_ ? link_.read(buf, max) : 0; }
+size_t HostPlatform::rx_read(uint8_t* buf, size_t max) {
+  if (!link_up_) return 0;
+  size_t n = link_.read(buf, max);
+  if (deaf_until_ns_ != 0) {
+    if (mono_ns() < deaf_until_ns_) return 0;  // read and dropped: never reaches the core
+    deaf_until_ns_ = 0;
+  }
+  if (n > 0) last_rx_us_ = now_us();
+  return n;
+}
+
+void HostPlatform::go_deaf(int32_t ms) {
+  deaf_until_ns_ = mono_ns() + int64_t(ms) * 1000000 + 1;
+  // When the host was last heard: the watchdog's 500 ms run from here (`t_us silent`).
+  if (act_) {
+    fprintf(act_, "%" PRIu64 " silent\n", last_rx_us_);
+    fflush(act_);
+  }
+}
 
 size_t HostPlatform::tx_write(const uint8_t* buf, size_t len) {
   if (!link_up_ || stalled()) return 0;
@@ -121,6 +139,9 @@ size_t HostPlatform::tx_write(const uint8_t* buf, size_t len) {
 void HostPlatform::adc_sample(uint32_t index, uint64_t t_us, int32_t* out, uint8_t channels) {
   (void)t_us;
   synth_.step(out, channels);
+  if (opt_.loopback_ch >= 0 && opt_.loopback_ch < channels) {
+    out[opt_.loopback_ch] = t_us < loop_change_us_ ? loop_prev_ : loop_cur_;
+  }
   if (dump_) {
     fprintf(dump_, "%" PRIu32, index);
     for (uint8_t c = 0; c < channels; c++) fprintf(dump_, " %" PRId32, out[c]);
@@ -135,11 +156,26 @@ bool HostPlatform::actuator_supports(uint8_t channel, uint8_t kind) {
   return false;
 }
 
+void HostPlatform::loopback_to(int32_t counts, uint64_t t_us) {
+  if (counts == loop_cur_) return;
+  loop_prev_ = loop_cur_;
+  loop_cur_ = counts;
+  loop_change_us_ = t_us;
+}
+
 void HostPlatform::actuator_set(uint8_t channel, uint8_t kind, int32_t value, uint64_t t_us) {
+  if (channel == opt_.loopback_act) {
+    // The output's level as a fraction of full: digital 0/1, PWM duty /10000, servo pulse /2500 us.
+    double f = kind == kDigital ? value : kind == kPwm ? value / 10000.0 : value / 2500.0;
+    loopback_to(static_cast<int32_t>(f * kLoopbackFullCounts + 0.5), t_us);
+  }
   if (act_) fprintf(act_, "%" PRIu64 " %u %u %" PRId32 "\n", t_us, channel, kind, value);
 }
 
 void HostPlatform::actuator_safe(uint64_t t_us) {
+  // The power-up call always applies: the fault is a watchdog that never reaches the outputs.
+  if (opt_.no_watchdog && safe_calls_++ > 0) return;
+  loopback_to(0, t_us);
   if (act_) {
     fprintf(act_, "%" PRIu64 " safe\n", t_us);
     fflush(act_);

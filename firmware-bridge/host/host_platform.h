@@ -23,7 +23,17 @@ struct HostOptions {
   int32_t corrupt_every = 0;
   std::string link;
   std::string dump, truth, actuator_log;
+  // --loopback ACT:CH: actuator channel ACT's applied output is read back on EMG channel CH
+  // (a jumper on a real board); -1 = off.
+  int loopback_act = -1, loopback_ch = -1;
+  // --no-watchdog: the outputs ignore every safe state after power-up, as a firmware whose
+  // watchdog never reaches its output stage would (a fault for testing the host's checks).
+  bool no_watchdog = false;
 };
+
+// Full scale of a looped-back output on its EMG channel, in ADC counts (about 89 mV here):
+// far above any EMG, so the host sees a step it cannot mistake.
+constexpr int32_t kLoopbackFullCounts = 4000000;
 
 class HostPlatform : public Platform {
  public:
@@ -40,6 +50,9 @@ class HostPlatform : public Platform {
   // CLOCK_MONOTONIC ns of the next platform timer, or INT64_MAX.
   int64_t next_timer_ns() const;
   void flush_files();
+  // The host "stops talking" for `ms`: every byte it sends is read and dropped, so neither
+  // ACTUATE nor PING feeds the watchdog, while the stream goes on (host-only fault).
+  void go_deaf(int32_t ms);
 
   PtyLink& link() { return link_; }
   const DeviceClock& clock() const { return clock_; }
@@ -88,6 +101,15 @@ class HostPlatform : public Platform {
   int32_t disconnect_ms_ = 0;
   int64_t reopen_at_ns_ = 0;      // 0: not disconnected
   uint64_t fault_dropped_ = 0;
+
+  // Loopback: the looped-back level before and after the last change, and when it changed,
+  // so a sample scheduled before the change (taken late in the same poll) reads the old one.
+  int32_t loop_prev_ = 0, loop_cur_ = 0;
+  uint64_t loop_change_us_ = 0;
+  uint32_t safe_calls_ = 0;
+  int64_t deaf_until_ns_ = 0;
+  uint64_t last_rx_us_ = 0;  // device time of the last byte the core was given
+  void loopback_to(int32_t counts, uint64_t t_us);
 };
 
 }  // namespace rfx

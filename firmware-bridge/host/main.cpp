@@ -25,7 +25,9 @@ using namespace rfx;
 namespace {
 
 volatile sig_atomic_t g_stop = 0;
+volatile sig_atomic_t g_usr[2] = {0, 0};
 void on_signal(int) { g_stop = 1; }
+void on_usr(int sig) { g_usr[sig == SIGUSR2 ? 1 : 0] = 1; }
 
 const char* kUsage =
     "usage: reflex-bridge-host [flags]\n"
@@ -39,6 +41,11 @@ const char* kUsage =
     "  --corrupt N          flip one random byte in every N-th frame\n"
     "  --fault KIND:PARAM[@MS]  inject a FAULT at MS ms after start (repeatable); KIND is\n"
     "                       corrupt|drop|stall|disconnect|drift|jitter|garbage\n"
+    "  --fault-on-usr1 KIND:PARAM  inject that fault on every SIGUSR1 (repeatable); KIND as\n"
+    "                       --fault, or deaf:MS (drop all host input for MS ms)\n"
+    "  --fault-on-usr2 KIND:PARAM  the same on SIGUSR2\n"
+    "  --loopback ACT:CH    read actuator channel ACT's output back on EMG channel CH (jumper)\n"
+    "  --no-watchdog        outputs ignore the watchdog's safe state (fault for tests)\n"
     "  --autostart          start streaming at power-up without a START command\n"
     "  --link PATH          keep a symlink at PATH pointing to the current pty slave\n"
     "  --dump FILE          every generated sample: `index v_ch1 v_ch2 ...` (int24 counts)\n"
@@ -49,6 +56,9 @@ const char* kUsage =
     "  --offline SECONDS    no pty, no real time: write SECONDS of EMG + tracker to --out\n"
     "  --out FILE           output of --offline (binary, see README.md)\n"
     "  --help               this text\n";
+
+// Host-only signal fault, not a protocol FAULT kind: the host stops talking (see go_deaf).
+constexpr uint8_t kFaultDeaf = 100;
 
 struct ScheduledFault {
   uint8_t kind;
@@ -112,6 +122,7 @@ int main(int argc, char** argv) {
   double offline_s = -1;
   std::string out;
   std::vector<ScheduledFault> faults;
+  std::vector<ScheduledFault> usr_faults[2];
 
   for (int i = 1; i < argc; i++) {
     const char* a = argv[i];
@@ -136,6 +147,33 @@ int main(int argc, char** argv) {
       faults.push_back(f);
       takes();
     }
+    else if (!strcmp(a, "--fault-on-usr1") || !strcmp(a, "--fault-on-usr2")) {
+      ScheduledFault f{};
+      long deaf_ms = -1;
+      char* end = nullptr;
+      if (v && !strncmp(v, "deaf:", 5)) {
+        deaf_ms = strtol(v + 5, &end, 10);
+        if (end == v + 5 || *end || deaf_ms < 0 || deaf_ms > 60000) usage_error("bad signal fault %s (deaf:MS, MS 0..60000)", v);
+        f.kind = kFaultDeaf;
+        f.param = int32_t(deaf_ms);
+      } else if (!v || !parse_fault(v, f) || f.at_ns != 0) {
+        usage_error("bad signal fault %s (want KIND:PARAM)", v ? v : "");
+      }
+      usr_faults[a[14] == '2' ? 1 : 0].push_back(f);
+      takes();
+    }
+    else if (!strcmp(a, "--loopback")) {
+      if (!v) usage_error("%s needs a value", a);
+      int act = -1, ch = -1;
+      char tail = 0;
+      if (sscanf(v, "%d:%d%c", &act, &ch, &tail) != 2 || act < 0 || act > 3 || ch < 0 || ch > 15) {
+        usage_error("bad --loopback %s (want ACT:CH, ACT 0..3, CH 0..15)", v);
+      }
+      ho.loopback_act = act;
+      ho.loopback_ch = ch;
+      takes();
+    }
+    else if (!strcmp(a, "--no-watchdog")) ho.no_watchdog = true;
     else if (!strcmp(a, "--autostart")) autostart = true;
     else if (!strcmp(a, "--exit-with-parent")) exit_with_parent = true;
     else if (!strcmp(a, "--link")) { if (!v) usage_error("%s needs a value", a); ho.link = v; takes(); }
@@ -170,6 +208,11 @@ int main(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  struct sigaction su {};
+  su.sa_handler = on_usr;
+  sigemptyset(&su.sa_mask);
+  sigaction(SIGUSR1, &su, nullptr);
+  sigaction(SIGUSR2, &su, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   HostPlatform plat(ho);
@@ -205,6 +248,18 @@ int main(int argc, char** argv) {
         f.done = true;
         CmdResult r = plat.fault(dev, f.kind, f.param);
         if (r.code) fprintf(stderr, "reflex-bridge-host: --fault rejected: %s\n", r.msg);
+      }
+    }
+    for (int k = 0; k < 2; k++) {
+      if (!g_usr[k]) continue;
+      g_usr[k] = 0;
+      for (auto& f : usr_faults[k]) {
+        if (f.kind == kFaultDeaf) {
+          plat.go_deaf(f.param);
+          continue;
+        }
+        CmdResult r = plat.fault(dev, f.kind, f.param);
+        if (r.code) fprintf(stderr, "reflex-bridge-host: signal fault rejected: %s\n", r.msg);
       }
     }
     plat.service(dev);

@@ -22,6 +22,12 @@ const fault: ValueCheck = (v) => {
   const m = /^([a-z]+):(-?\d+)(@\d+)?$/.exec(v);
   return m && FAULT_KINDS.includes(m[1]!) ? undefined : `KIND:PARAM[@MS] with KIND one of ${FAULT_KINDS.join(', ')}`;
 };
+const loopback: ValueCheck = (v) => {
+  const m = /^(\d+):(\d+)$/.exec(v);
+  return m && Number(m[1]) <= 3 && Number(m[2]) <= 15 ? undefined : 'ACT:CH with ACT 0..3 and CH 0..15';
+};
+const signalFault: ValueCheck = (v) =>
+  /^deaf:\d+$/.test(v) || (/^[a-z]+:-?\d+$/.test(v) && !fault(v)) ? undefined : `KIND:PARAM with KIND one of ${FAULT_KINDS.join(', ')}, deaf`;
 const file: ValueCheck = (v) => (v.length > 0 ? undefined : 'a file path');
 
 /** Flags a board may pass, with the check of their value (null: the flag takes none). */
@@ -36,6 +42,10 @@ const ALLOWED: Readonly<Record<string, ValueCheck | null>> = {
   '--truth': file,
   '--actuator-log': file,
   '--autostart': null,
+  '--fault-on-usr1': signalFault,
+  '--fault-on-usr2': signalFault,
+  '--loopback': loopback,
+  '--no-watchdog': null,
 };
 
 /** Flags the board or the runtime already sets: a second value would silently win or clash. */

@@ -7,6 +7,7 @@ import { validateFirmwareArgs } from './firmware-args.js';
 import type { ActuatorDef, BoardDef, SourceDef } from './types.js';
 import { BoardCodes } from './codes.js';
 import { validateAds1299Source } from './validate-ads1299.js';
+import { validateHil } from './validate-hil.js';
 import { validateLine, validateNotes, validateSpi, validateUart } from './validate-wiring.js';
 
 /** The top-level `boards/` folder of the package, from src/ (tsx) or dist/ (built). */
@@ -33,7 +34,7 @@ export function loadBoard(idOrPath: string, dir = boardsDir): BoardDef {
 export function validateBoard(raw: unknown, file = '<board>'): BoardDef {
   const v = new Validator(file);
   const o = v.object(raw, '');
-  v.onlyKeys(o, '', ['$schema', 'id', 'name', 'source', 'tracker', 'pins', 'spi', 'uart', 'actuators', 'description', 'notes']);
+  v.onlyKeys(o, '', ['$schema', 'id', 'name', 'source', 'tracker', 'pins', 'spi', 'uart', 'actuators', 'description', 'notes', 'hil']);
   if (o.$schema !== undefined && typeof o.$schema !== 'string') v.fail('$schema', 'must be a string (the path or URL of board.schema.json)');
   if (o.description !== undefined && typeof o.description !== 'string') v.fail('description', 'must be a string');
   const board: BoardDef = {
@@ -63,6 +64,7 @@ export function validateBoard(raw: unknown, file = '<board>'): BoardDef {
     if (names.has(a.name)) v.fail(`actuators[${i}].name`, `"${a.name}" is used twice`);
     names.add(a.name);
   }
+  if (o.hil !== undefined) board.hil = validateHil(v, o.hil, board.source, board.actuators);
   return board;
 }
 

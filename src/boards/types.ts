@@ -112,4 +112,34 @@ export interface BoardDef {
   /** Where the pin facts come from (datasheets, pinouts, kernel sources). */
   notes?: string[];
   actuators: ActuatorDef[];
+  /** Limits and wiring of `reflex hil` (docs/hil.md); absent: the board has not been set up for it. */
+  hil?: HilDef;
+}
+
+/** The loopback jumper: a bridge actuator's output wired to an EMG input. */
+export interface HilLoopback {
+  /** Name of a bridge actuator of the board. */
+  actuator: string;
+  /** EMG input channel, 0-based, below source.channels. */
+  channel: number;
+}
+
+/** `reflex hil` limits (boards/board.schema.json, `$defs.hil`). */
+export interface HilDef {
+  /** Largest sample-rate error against the host clock, ppm. */
+  ratePpm: number;
+  /** Loopback latency limits, ms: 99th percentile and largest. */
+  loopbackP99Ms: number;
+  loopbackMaxMs: number;
+  /** Longest time from the device coming back to samples flowing again, ms. */
+  reconnectMaxMs: number;
+  /** Stale input puts every actuator safe within this many loop periods after the stale limit. */
+  hostWatchdogPeriods: number;
+  /** The firmware's own watchdog timeout, ms. */
+  firmwareWatchdogMs: number;
+  /** Longest time from an e-stop to the safe state, ms. */
+  estopMaxMs: number;
+  /** Simulated board: how long the injected unplug keeps the cable out, ms (default 300). */
+  unplugMs?: number;
+  loopback?: HilLoopback;
 }

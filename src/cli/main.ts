@@ -14,12 +14,20 @@ import type { CliContext, CommandModule } from './context.js';
  */
 export const commands: Readonly<Record<string, () => Promise<CommandModule>>> = {
   boards: () => import('./commands/boards.js'),
+  calibrate: () => import('./commands/calibrate.js'),
   ctl: () => import('./commands/ctl.js'),
+  deploy: () => import('./commands/deploy.js'),
   doctor: () => import('./commands/doctor.js'),
+  export: () => import('./commands/export.js'),
+  hil: () => import('./commands/hil.js'),
   install: () => import('./commands/install.js'),
   keygen: () => import('./commands/keygen.js'),
+  record: () => import('./commands/record.js'),
+  replay: () => import('./commands/replay.js'),
   run: () => import('./commands/run.js'),
+  scope: () => import('./commands/scope.js'),
   subscribe: () => import('./commands/subscribe.js'),
+  train: () => import('./commands/train.js'),
   version: () => import('./commands/version.js'),
 };
 

@@ -19,6 +19,7 @@ import { LoopCodes, SwapCodes } from '../loop/codes.js';
 import { OrakleCodes } from '../orakle/message.js';
 import { ModelCodes } from '../predict/errors.js';
 import { ProgramCodes } from '../program/errors.js';
+import { RecordCodes } from '../record/codes.js';
 import { RuntimeCodes } from '../runtime/codes.js';
 import { StreamCodes } from '../streams/errors.js';
 import { TelemetryCodes } from '../telemetry/codes.js';
@@ -52,6 +53,7 @@ export const CODE_TABLES = {
   'program/errors.ts ProgramCodes': ProgramCodes,
   'runtime/codes.ts RuntimeCodes': RuntimeCodes,
   'streams/errors.ts StreamCodes': StreamCodes,
+  'record/codes.ts RecordCodes': RecordCodes,
   'telemetry/codes.ts TelemetryCodes': TelemetryCodes,
   'telemetry/control-decode.ts STRICT_CODES': STRICT_CODES,
   'train/codes.ts TrainCodes': TrainCodes,

@@ -22,6 +22,7 @@ import type { LoopCodes, SwapCodes } from '../loop/codes.js';
 import type { OrakleCodes } from '../orakle/message.js';
 import type { ModelCodes } from '../predict/errors.js';
 import type { ProgramCodes } from '../program/errors.js';
+import type { RecordCodes } from '../record/codes.js';
 import type { RuntimeCodes } from '../runtime/codes.js';
 import type { StreamCodes } from '../streams/errors.js';
 import type { TelemetryCodes } from '../telemetry/codes.js';
@@ -65,6 +66,7 @@ export type ErrorCode =
   | CodesOf<typeof ModelCodes>
   | CodesOf<typeof ProgramCodes>
   | CodesOf<typeof RuntimeCodes>
+  | CodesOf<typeof RecordCodes>
   | CodesOf<typeof StreamCodes>
   | CodesOf<typeof TelemetryCodes>
   | CodesOf<typeof STRICT_CODES>

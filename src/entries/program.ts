@@ -23,3 +23,4 @@ export {
   type CalibrationPrompt,
   type CalibrationSegment,
 } from '../program/protocols/calibration.js';
+export { DEFAULT_CALIBRATION_FILE, loadCalibrationFile, parseCalibrationFile, shortened, type CalibrationFile } from '../program/protocols/calibration-file.js';

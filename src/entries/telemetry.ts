@@ -48,3 +48,4 @@ export {
 export { readRecordFile, RECORD_FORMAT, RECORD_VERSION, type RecordEntry } from '../telemetry/record-file.js';
 export { generateKeyPair, loadKeyPair, loadPublicKey, writeKeyPair, type KeyPair } from '../telemetry/keys.js';
 export { isLoopbackEndpoint, type CurveClientOptions } from '../telemetry/security.js';
+export { deployModel, type DeployOutcome, type DeployProgress } from '../deploy/deploy-client.js';

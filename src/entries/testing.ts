@@ -7,7 +7,7 @@
 export { FakeSerialBus, FakeSerialPort } from '../hal/serial-fake.js';
 export type { SerialOpener, SerialOptions, SerialPortLike } from '../hal/serial.js';
 export { FakeGpio, type FakeGpioWrite } from '../hal/gpio-fake.js';
-export type { Edge, GpioInputLine, GpioOutputLine, GpioProvider, Level } from '../hal/gpio.js';
+export type { Edge, EdgeClock, EdgeListener, GpioInputLine, GpioOutputLine, GpioProvider, Level } from '../hal/gpio.js';
 export { FakePwm, type FakePwmOp, type FakePwmState } from '../hal/pwm-fake.js';
 export type { PwmChannel, PwmProvider, PwmRef } from '../hal/pwm.js';
 export { FakeBridgeDevice, type FakeBridgeDeviceOptions, type FakeReply } from '../testing/bridge-fake-device.js';

@@ -4,7 +4,7 @@ import type { LineRef } from '../boards/types.js';
 import { Counters } from '../core/counters.js';
 import { ReflexError } from '../core/errors.js';
 import { Logger } from '../core/log.js';
-import type { Edge, GpioInputLine, GpioOutputLine, GpioProvider, Level } from './gpio.js';
+import type { Edge, EdgeListener, GpioInputLine, GpioOutputLine, GpioProvider, Level } from './gpio.js';
 import { listChardevChips, mergeGpiodetect, parseGpiodetect, pickChardevChip, type ChardevGpioChip } from './gpio-resolve.js';
 import { GpioCodes } from './codes.js';
 
@@ -38,7 +38,9 @@ export interface ChardevGpioOptions {
  * package `gpiod` >= 2, i.e. Debian 13 "trixie" or later; v1's tools take other arguments
  * and are refused at first use). Outputs are held by a running `gpioset`; inputs are
  * watched by a running `gpiomon` (both edges, so the cached level is always current) and
- * read once with `gpioget` before that. Labels are resolved via sysfs when it has them,
+ * read once with `gpioget` before that. gpiomon prints each event's kernel timestamp (`%S`,
+ * CLOCK_MONOTONIC by default, the clock monotonicMs() reads), which edge callbacks pass on, so
+ * the pipe hop adds no error to the edge's time. Labels are resolved via sysfs when it has them,
  * else via `gpiodetect`.
  */
 export class ChardevGpioProvider implements GpioProvider {
@@ -87,7 +89,7 @@ export class ChardevGpioProvider implements GpioProvider {
     const { chip, offset } = this.resolve(ref);
     const flags = ['-c', chip.name, ...(ref.activeLow ? ['-l'] : [])];
     const initial = parseGetValue(this.#run('gpioget', [...flags, String(offset)]), ref);
-    return new MonitoredInput(this, ref, ['--banner', ...flags, '-e', 'both', '-F', '%o %e', String(offset)], offset, edge, initial);
+    return new MonitoredInput(this, ref, ['--banner', ...flags, '-e', 'both', '-F', '%o %e %S', String(offset)], offset, edge, initial);
   }
 
   /** @internal start a long-running helper and report its banner and exit. */
@@ -124,7 +126,7 @@ export class ChardevGpioProvider implements GpioProvider {
   /** @internal */
   countUnparsed(line: string): void {
     this.#counters.inc('gpiomon_unparsed');
-    this.#log.limited('warn', 'gpiomon-unparsed', `gpiomon printed "${line}", expected "<offset> <1|2>"`);
+    this.#log.limited('warn', 'gpiomon-unparsed', `gpiomon printed "${line}", expected "<offset> <1|2> <seconds>.<nanoseconds>"`);
   }
 
   #run(tool: 'gpioget' | 'gpiodetect', args: string[]): string {
@@ -243,10 +245,11 @@ class RespawnOutput implements GpioOutputLine {
 /** An input watched by gpiomon on both edges; read() returns the level it last reported. */
 class MonitoredInput implements GpioInputLine {
   readonly ref: LineRef;
+  readonly edgeClock = 'kernel';
   readonly #child: ChildProcess;
   readonly #edge: Edge;
   #level: Level;
-  #listeners: Array<(v: Level) => void> = [];
+  #listeners: EdgeListener[] = [];
   #error: string | undefined;
   #closed = false;
 
@@ -260,9 +263,10 @@ class MonitoredInput implements GpioInputLine {
     });
     let ready = false;
     onLines(this.#child, (line) => {
-      const m = /^(\d+) ([12])$/.exec(line);
+      // "<offset> <1 rising|2 falling> <s>.<ns>": the kernel's timestamp_ns, printed as seconds.
+      const m = /^(\d+) ([12]) (\d+)\.(\d{9})$/.exec(line);
       if (m && Number(m[1]) === offset) {
-        this.#onEdge(m[2] === '1' ? 1 : 0);
+        this.#onEdge(m[2] === '1' ? 1 : 0, Number(m[3]) * 1000 + Number(m[4]) / 1e6);
       } else if (!ready && line.startsWith('Monitoring')) {
         ready = true;
         p.ready('gpiomon', args);
@@ -279,7 +283,7 @@ class MonitoredInput implements GpioInputLine {
     return this.#level;
   }
 
-  watch(listener: (value: Level) => void): void {
+  watch(listener: EdgeListener): void {
     this.#listeners.push(listener);
   }
 
@@ -289,10 +293,10 @@ class MonitoredInput implements GpioInputLine {
     this.#child.kill('SIGTERM');
   }
 
-  #onEdge(level: Level): void {
+  #onEdge(level: Level, timeMs: number): void {
     this.#level = level;
     if (this.#edge === 'both' || (this.#edge === 'rising') === (level === 1)) {
-      for (const l of this.#listeners) l(level);
+      for (const l of this.#listeners) l(level, timeMs);
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { LineRef } from '../boards/types.js';
 import { ConfigError, ReflexError } from '../core/errors.js';
-import type { Edge, GpioInputLine, GpioOutputLine, GpioProvider, Level } from './gpio.js';
+import { monotonicMs } from '../time/monotonic.js';
+import type { Edge, EdgeListener, GpioInputLine, GpioOutputLine, GpioProvider, Level } from './gpio.js';
 import { GpioCodes } from './codes.js';
 
 /** One write an output line made, as the fake records it. */
@@ -13,12 +14,13 @@ export interface FakeGpioWrite {
   physical: Level;
 }
 
-type Watcher = { ref: LineRef; edge: Edge; listeners: Array<(v: Level) => void> };
+type Watcher = { ref: LineRef; edge: Edge; listeners: EdgeListener[] };
 
 /**
  * In-process scriptable GPIO: chips by label with a line count, lines by label + offset
  * (the sim board's chip is "reflex-sim"). The test reads outputs with `level`, simulates
- * input edges with `drive`, and inspects every write in `writes`. Errors match the real
+ * input edges with `drive` (each edge stamped with a time the test may script, as the chardev
+ * backend's kernel stamp), and inspects every write in `writes`. Errors match the real
  * backends' codes, so tests of callers see what hardware would give them.
  */
 export class FakeGpio implements GpioProvider {
@@ -31,9 +33,17 @@ export class FakeGpio implements GpioProvider {
   /** Every output write, in order. */
   readonly writes: FakeGpioWrite[] = [];
 
-  /** `chips`: label -> number of lines. Default one 32-line chip "reflex-sim". */
-  constructor(chips: Record<string, number> = { 'reflex-sim': 32 }) {
+  readonly #now: () => number;
+  /** Keys by ref object, so driving the same ref (an edge generator) builds no string per edge. */
+  readonly #keys = new WeakMap<LineRef, string>();
+
+  /**
+   * `chips`: label -> number of lines. Default one 32-line chip "reflex-sim". `now`: the time an
+   * edge gets when `drive` is not given one (default monotonicMs).
+   */
+  constructor(chips: Record<string, number> = { 'reflex-sim': 32 }, opts: { now?: () => number } = {}) {
     this.#chips = new Map(Object.entries(chips));
+    this.#now = opts.now ?? monotonicMs;
   }
 
   output(ref: LineRef, initial: Level): GpioOutputLine {
@@ -66,6 +76,7 @@ export class FakeGpio implements GpioProvider {
     let closed = false;
     return {
       ref,
+      edgeClock: 'fake',
       read: () => {
         if (closed) throw new ReflexError(GpioCodes.closed, `read of closed fake line ${key}: open it again`);
         return toLogical(ref, this.#physical.get(key) ?? 0);
@@ -90,11 +101,17 @@ export class FakeGpio implements GpioProvider {
 
   /**
    * Simulate the outside world setting a line to logical `value` (as `ref` sees it). An open
-   * input on it gets an edge callback if the change matches its edge kind.
+   * input on it gets an edge callback if the change matches its edge kind, with `atMs` as the
+   * edge's time (default: `now()`). An `atMs` in the past models an edge the kernel stamped
+   * then but the process read only now.
    */
-  drive(ref: LineRef, value: Level): void {
-    this.#check(ref);
-    const key = keyOf(ref);
+  drive(ref: LineRef, value: Level, atMs?: number): void {
+    let key = this.#keys.get(ref);
+    if (key === undefined) {
+      this.#check(ref);
+      key = keyOf(ref);
+      this.#keys.set(ref, key);
+    }
     const before = this.#physical.get(key) ?? 0;
     const after = toPhysical(ref, value);
     this.#physical.set(key, after);
@@ -103,7 +120,9 @@ export class FakeGpio implements GpioProvider {
     const logical = toLogical(w.ref, after);
     // Edges are logical, as with sysfs active_low and libgpiod -l: "rising" means to active.
     const wanted = w.edge === 'both' || (w.edge === 'rising') === (logical === 1);
-    if (wanted) for (const l of w.listeners) l(logical);
+    if (!wanted) return;
+    const t = atMs ?? this.#now();
+    for (const l of w.listeners) l(logical, t);
   }
 
   #check(ref: LineRef): void {

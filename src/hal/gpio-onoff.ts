@@ -3,6 +3,7 @@ import type { LineRef } from '../boards/types.js';
 import { Counters } from '../core/counters.js';
 import { ReflexError } from '../core/errors.js';
 import { Logger } from '../core/log.js';
+import { monotonicMs } from '../time/monotonic.js';
 import type { Edge, GpioInputLine, GpioOutputLine, GpioProvider, Level } from './gpio.js';
 import { resolveSysfsLine } from './gpio-resolve.js';
 import { GpioCodes } from './codes.js';
@@ -36,6 +37,10 @@ export interface OnoffGpioOptions {
  * GPIO over the sysfs interface via `onoff`. Lines are resolved from chip (label or device) + offset to
  * the global number at open time (`gpio-resolve.ts`). activeLow is handed to onoff, which
  * sets the kernel's `active_low`, so values and edges are logical both ways.
+ *
+ * sysfs edges carry no kernel timestamp: an edge's time is when onoff's epoll callback ran
+ * (`edgeClock: 'read'`), late by the event loop's latency. Use the chardev backend where the
+ * edge time matters (an ADC's data-ready line).
  *
  * A real run needs a kernel with sysfs GPIO (CONFIG_GPIO_SYSFS, `/sys/class/gpio/export`)
  * and write access to it (group `gpio` on Raspberry Pi OS). Newer kernels drop it: use
@@ -87,6 +92,7 @@ export class OnoffGpioProvider implements GpioProvider {
     let closed = false;
     return {
       ref,
+      edgeClock: 'read',
       read: () => {
         if (closed) throw new ReflexError(GpioCodes.closed, `read of closed GPIO ${ref.chip}:${ref.line}: open it again`);
         return gpio.readSync();
@@ -98,7 +104,7 @@ export class OnoffGpioProvider implements GpioProvider {
             this.#log.limited('error', `onoff-watch-${n}`, `GPIO ${ref.chip}:${ref.line} (sysfs ${n}) edge watch failed: ${err.message}`);
             return;
           }
-          listener(value);
+          listener(value, monotonicMs());
         });
       },
       close: () => {

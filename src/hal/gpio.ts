@@ -18,11 +18,28 @@ export interface GpioOutputLine {
   close(): void;
 }
 
+/**
+ * Where an edge's time comes from. `kernel`: the GPIO character device's line event
+ * `timestamp_ns` (CLOCK_MONOTONIC, taken in the interrupt handler), so it does not move when the
+ * event is read late. `read`: the time the backend read the edge (sysfs/onoff has no kernel
+ * stamp), late by however long the process took to get to it. `fake`: scripted by a test.
+ */
+export type EdgeClock = 'kernel' | 'read' | 'fake';
+
+/**
+ * An edge of the requested kind: the new logical level, and when the edge happened in ms on
+ * CLOCK_MONOTONIC (monotonicMs()'s scale). Edges are delivered in order; `timeMs` may be well
+ * before the call when the process was late to read it.
+ */
+export type EdgeListener = (value: Level, timeMs: number) => void;
+
 export interface GpioInputLine {
   readonly ref: LineRef;
+  /** What `timeMs` in edge callbacks measures. */
+  readonly edgeClock: EdgeClock;
   read(): Level;
-  /** Called on every edge of the requested kind with the new logical level. */
-  watch(listener: (value: Level) => void): void;
+  /** Called on every edge of the requested kind with the new logical level and the edge's time. */
+  watch(listener: EdgeListener): void;
   close(): void;
 }
 

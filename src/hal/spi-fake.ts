@@ -5,8 +5,12 @@
  * 8 channels of 24-bit big-endian two's complement). Written apart from devices/ads1299 on
  * purpose: its register decoding uses the datasheet's numbers, not the driver's constants.
  *
- * Conversions happen when the test calls `convert()` (or, with `freeRun`, on a timer at the
- * CONFIG1 data rate): the frame is latched and data-ready falls (`onDataReady`).
+ * Conversions happen when the test calls `convert()`: the frame is latched and data-ready falls
+ * (`onDataReady`, with the conversion's time when the test gives one). Or they follow a clock:
+ * `conversionClock` (an outside oscillator, e.g. a thread keeping the sample grid) or, with
+ * `freeRun`, the host clock at the CONFIG1 rate from START. Then a read clocks out the latest
+ * conversion at the moment of the read, as the chip does: one not read before the next is
+ * overwritten, whether or not anyone saw its data-ready edge.
  */
 import { monotonicMs } from '../time/monotonic.js';
 import type { SpiDevice } from './spi-types.js';
@@ -21,15 +25,27 @@ export interface FakeAds1299Options {
   freeRun?: boolean;
   /** The ID register (0x3E: an 8-channel ADS1299); another value models a wrong or absent chip. */
   id?: number;
+  /**
+   * The number of the latest conversion since START (-1: none yet), kept by something outside
+   * (bench/ads1299.ts: a thread on the sample grid, which also delivers the data-ready edges).
+   */
+  conversionClock?: () => number;
 }
 
 export class FakeAds1299 implements SpiDevice {
   readonly path: string;
   readonly regs = new Uint8Array(24);
-  /** Every transfer's tx bytes, in order (tests check the setup sequence). */
+  /**
+   * Every command transfer's tx bytes, in order (tests check the setup sequence). Frame reads in
+   * RDATAC are only counted (`reads`): logging each would grow without bound in a long run.
+   */
   readonly log: number[][] = [];
-  /** Called with the new DRDY level: 0 when a conversion is ready, 1 once its read starts. */
-  onDataReady: ((level: 0 | 1) => void) | null = null;
+  /**
+   * Called with the new DRDY level: 0 when a conversion is ready, 1 once its read starts. `atMs`:
+   * when the conversion happened (host clock), if the caller of `convert` or the free-running
+   * timer knows; the fake GPIO passes it on as the edge's kernel time.
+   */
+  onDataReady: ((level: 0 | 1, atMs?: number) => void) | null = null;
   /**
    * Channel input in counts for conversion `n` of channel `ch` with MUX "normal", before gain.
    * Default: (ch + 1) * 1000 + n % 1000, negated on even channels (both signs on the wire).
@@ -47,13 +63,21 @@ export class FakeAds1299 implements SpiDevice {
   readonly #frame = new Uint8Array(27);
   readonly #id: number;
   readonly #freeRun: boolean;
+  readonly #outside: (() => number) | undefined;
+  /** The clock conversions follow (outside, or the host clock while free-running); none: `convert()` only. */
+  #clock: (() => number) | undefined;
+  /** The conversion the frame holds. */
+  #latched = -1;
   #timer: NodeJS.Timeout | null = null;
   #t0 = 0;
+  /** Free run: the last conversion whose data-ready edge was signalled. */
+  #signalled = -1;
 
   constructor(opts: FakeAds1299Options = {}) {
     this.path = opts.path ?? 'fake:ads1299';
     this.#id = opts.id ?? 0x3e;
     this.#freeRun = opts.freeRun === true;
+    this.#outside = opts.conversionClock;
     this.#reset();
   }
 
@@ -64,15 +88,22 @@ export class FakeAds1299 implements SpiDevice {
 
   transfer(tx: Uint8Array, rx: Uint8Array): void {
     if (this.closed) throw new Error(`fake SPI ${this.path} is closed`);
-    this.log.push([...tx]);
     rx.fill(0);
     // In RDATAC the chip ignores everything but SDATAC/RESET/STOP... and shifts the latest frame out.
-    if (this.rdatac && tx.every((b) => b === 0)) {
+    if (this.rdatac && allZero(tx)) {
+      if (this.#clock && this.running) {
+        const n = this.#clock();
+        if (n > this.#latched) {
+          this.conversions = n + 1;
+          this.#latch(n);
+        }
+      }
       this.onDataReady?.(1);
       rx.set(this.#frame.subarray(0, Math.min(rx.length, 27)));
       this.reads++;
       return;
     }
+    this.log.push([...tx]);
     let i = 0;
     while (i < tx.length) {
       const op = tx[i]!;
@@ -104,10 +135,21 @@ export class FakeAds1299 implements SpiDevice {
     }
   }
 
-  /** A conversion: `skipped` earlier ones were overwritten unread (the host missed their edges). */
-  convert(skipped = 0): void {
+  /**
+   * A conversion at `atMs` (host clock; the edge's time): `skipped` earlier ones were overwritten
+   * unread (the host missed their edges).
+   */
+  convert(skipped = 0, atMs?: number): void {
     this.conversions += skipped;
-    const n = this.conversions++;
+    this.#latch(this.conversions++);
+    // DRDY idles high and pulses high for 4 tCLK before a conversion even when the last went unread.
+    this.onDataReady?.(1);
+    this.onDataReady?.(0, atMs);
+  }
+
+  /** Puts conversion `n` in the output frame. */
+  #latch(n: number): void {
+    this.#latched = n;
     const f = this.#frame;
     f[0] = 0xc0;
     f[1] = 0;
@@ -126,9 +168,6 @@ export class FakeAds1299 implements SpiDevice {
       f[4 + 3 * ch] = (v >> 8) & 0xff;
       f[5 + 3 * ch] = v & 0xff;
     }
-    // DRDY idles high and pulses high for 4 tCLK before a conversion even when the last went unread.
-    this.onDataReady?.(1);
-    this.onDataReady?.(0);
   }
 
   /** The internal test signal (CONFIG2 INT_CAL, CAL_AMP 0): ±(VREF / 2400) = ±1.875 mV square wave at fCLK / 2^21 (~1 Hz), in counts at gain 1. */
@@ -155,29 +194,58 @@ export class FakeAds1299 implements SpiDevice {
     this.regs[0x14] = 0x0f;
     this.rdatac = true;
     this.conversions = 0;
+    this.#latched = -1;
     this.#frame.fill(0);
   }
 
   #start(): void {
     this.running = true;
     this.conversions = 0;
-    if (!this.#freeRun || this.#timer) return;
-    this.#t0 = monotonicMs();
-    // A timer cannot tick every 62.5 µs: each tick makes the conversions due since the last, the
-    // earlier ones overwritten (as on the chip when nobody reads them), the latest one signalled.
-    this.#timer = setInterval(
+    this.#latched = -1;
+    if (!this.#freeRun) {
+      this.#clock = this.#outside;
+      return;
+    }
+    // START restarts conversions: conversion n at t0 + (n + 1) periods, the chip's grid on the host clock.
+    if (this.#timer) clearTimeout(this.#timer);
+    const t0 = (this.#t0 = monotonicMs());
+    const periodMs = 1000 / this.rate;
+    this.#clock = () => Math.floor((monotonicMs() - t0) / periodMs) - 1;
+    this.#signalled = -1;
+    this.#arm(periodMs);
+  }
+
+  /**
+   * Free run: a timer to the next conversion signals every edge due since the last, each stamped
+   * with its grid time. A timer wakes late (a millisecond or more): the reads it triggers get the
+   * conversion of the moment, so the earlier ones are overwritten, as on a host that late.
+   */
+  #arm(periodMs: number): void {
+    const next = this.#t0 + (this.#signalled + 2) * periodMs;
+    // A driver reacting to an edge may stop or restart the model (a stall's re-init): this timer then stops.
+    const timer: NodeJS.Timeout = setTimeout(
       () => {
-        const due = Math.floor(((monotonicMs() - this.#t0) * this.rate) / 1000);
-        const n = due - this.conversions;
-        if (n > 0) this.convert(n - 1);
+        const due = this.#clock!();
+        for (let n = this.#signalled + 1; n <= due && this.#timer === timer; n++) {
+          this.#signalled = n;
+          this.onDataReady?.(1);
+          this.onDataReady?.(0, this.#t0 + (n + 1) * periodMs);
+        }
+        if (this.#timer === timer) this.#arm(periodMs);
       },
-      Math.max(1, Math.floor(1000 / this.rate)),
+      Math.max(0, next - monotonicMs()),
     );
+    this.#timer = timer;
   }
 
   #stop(): void {
     this.running = false;
-    if (this.#timer) clearInterval(this.#timer);
+    if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
   }
+}
+
+function allZero(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
 }

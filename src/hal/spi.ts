@@ -1,7 +1,9 @@
 /**
  * A full-duplex SPI device (spidev): what the ads1299 source needs from the bus. Transfers are
  * synchronous on purpose: one ADS1299 frame is 27 bytes (54 µs at 4 MHz), read inside the
- * data-ready edge callback so the sample is stamped and read before the next conversion.
+ * data-ready edge callback so the sample is stamped and read before the next conversion. That
+ * callback runs in the ADS1299 reader thread (devices/ads1299/reader-worker.ts), which opens the
+ * device itself: a handle does not cross threads.
  *
  * Backends: the `spi-device` npm package (an optional dependency, loaded only when a board opens a
  * real bus) and the in-process ADS1299 model (`fake:` devices, spi-fake.ts).

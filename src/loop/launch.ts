@@ -10,8 +10,9 @@ import { OutputMap } from '../actuate/mapping.js';
 import { validateActuatorDef } from '../actuate/safety.js';
 import { validateWorkerBackends } from '../actuate/worker-backends.js';
 import { ConfigError, ReflexError } from '../core/errors.js';
-import { IN, IN_META, OUT_META, type PredictorReport, type WorkerInit, type WorkerMessage } from './messages.js';
+import { IN, IN_META, OUT_META, outputRecordStride, type PredictorReport, type WorkerInit, type WorkerMessage } from './messages.js';
 import type { ControlLoopOptions } from './options.js';
+import { OutputRing, ringCapacityFor } from './output-ring.js';
 import { validateScheduleOptions } from './schedule.js';
 import { createControl, SharedFrame } from './shared.js';
 import { sizesOf, spawnWorker } from './spawn.js';
@@ -29,6 +30,8 @@ export interface LoopSetup {
   input: SharedFrame;
   output: SharedFrame;
   stats: SharedFrame;
+  /** Every cycle's output (the main thread's reading end). */
+  outputRing: OutputRing;
   act: Int32Array;
   writeLog: WriteLog | null;
   /** Main's end of the swap port (the worker's end travels in init). */
@@ -74,6 +77,10 @@ export function prepareLoop(opts: ControlLoopOptions): LoopSetup {
   const input = new SharedFrame({ meta: IN_META, f64: 0, f32: inputSize });
   const output = new SharedFrame({ meta: OUT_META, f64: opts.actuators.length, f32: outputNames.length });
   const stats = createStatsFrame(statsWindow);
+  const outputRing = new OutputRing(
+    ringCapacityFor(opts.outputRing ?? defaultRingCycles(schedule.rateHz)),
+    outputRecordStride(opts.actuators.length, outputNames.length),
+  );
   const act = createActuationBlock();
   const writeLog = mode === 'worker' && opts.writeLogSize ? new WriteLog(opts.writeLogSize) : null;
   input.meta[IN.publishedAtMs] = Number.NaN;
@@ -99,12 +106,22 @@ export function prepareLoop(opts: ControlLoopOptions): LoopSetup {
       stats: stats.buffer,
       actuation: act.buffer as SharedArrayBuffer,
       ...(writeLog && { writeLog: writeLog.buffer }),
+      outputRing: outputRing.buffer,
     },
+    outputRingSize: outputRing.capacity,
     ...(writeLog && { writeLogSize: writeLog.size }),
     swapPort: swap.port2,
     ...(opts.log && { log: opts.log.settings() }),
   };
-  return { mode, inputSize, outputNames, ctrl, input, output, stats, act, writeLog, swapPort: swap.port1, init };
+  return { mode, inputSize, outputNames, ctrl, input, output, stats, outputRing, act, writeLog, swapPort: swap.port1, init };
+}
+
+/**
+ * Two seconds of cycles: the runtime drains the ring every 100 ms, so its main thread can be
+ * busy (a GC pause, a slow disk under the recorder) for well over a second before a cycle is lost.
+ */
+function defaultRingCycles(rateHz: number): number {
+  return Math.max(64, Math.ceil(2 * rateHz));
 }
 
 /** What a running worker reports after start, for the ControlLoop to act on. */

@@ -12,6 +12,7 @@ import { IN, OUT, OUT_META, type PredictorReport } from './messages.js';
 import type { SwapRequirements } from './swap-check.js';
 import { type SwapCheck, SwapClient } from './swap-client.js';
 import type { ControlLoopOptions, LoopOutput } from './options.js';
+import type { OutputRing } from './output-ring.js';
 import { CTRL, request, SharedFrame } from './shared.js';
 import { type LoopStatsSnapshot, StatsReader } from './stats.js';
 import type { WriteLog } from './write-log.js';
@@ -53,6 +54,9 @@ export class ControlLoop {
   readonly #log: Logger | undefined;
   readonly #listeners = new Listeners<SafetyEvent>();
   readonly #outMeta = new Float64Array(OUT_META);
+  readonly #ring: OutputRing;
+  /** One ring record, copied before it is taken apart. */
+  readonly #record: Float64Array;
   readonly #cmd: Float64Array;
   readonly #safeCmd: Float64Array;
   readonly #act: Int32Array;
@@ -82,6 +86,8 @@ export class ControlLoop {
     this.#ctrl = setup.ctrl;
     this.#input = setup.input;
     this.#output = setup.output;
+    this.#ring = setup.outputRing;
+    this.#record = new Float64Array(setup.outputRing.stride);
     this.#stats = new StatsReader(setup.stats);
     this.#sink = opts.sink;
     this.#log = opts.log;
@@ -196,6 +202,45 @@ export class ControlLoop {
     into.inputsSeen = m[OUT.inputsSeen]!;
     into.inputHostTimeMs = m[OUT.inputHostTimeMs]!;
     return true;
+  }
+
+  /**
+   * The oldest cycle not read yet, from the output ring: every cycle the worker ran, in order,
+   * each as it ended (readLatest gives only the newest frame). False when there is none.
+   * Allocates nothing; a single reader only (the runtime's reporter). Cycles the worker
+   * overwrote before they were read are skipped and counted in `outputRingOverruns`.
+   */
+  nextCycle(into: LoopOutput): boolean {
+    const r = this.#record;
+    if (!this.#ring.read(r)) return false;
+    into.cycle = r[OUT.cycle]!;
+    into.timeMs = r[OUT.timeMs]!;
+    into.safe = r[OUT.safe] === 1;
+    into.reason = r[OUT.reason]! < 0 ? null : (reasonOf(r[OUT.reason]!) ?? null);
+    into.inputsSeen = r[OUT.inputsSeen]!;
+    into.inputHostTimeMs = r[OUT.inputHostTimeMs]!;
+    const c = into.commands;
+    const A = this.actuatorNames.length;
+    for (let i = 0; i < A && i < c.length; i++) c[i] = r[OUT_META + i]!;
+    const o = into.outputs;
+    const O = r.length - OUT_META - A;
+    for (let i = 0; i < O && i < o.length; i++) o[i] = r[OUT_META + A + i]!;
+    return true;
+  }
+
+  /** Cycles lost from the output ring because nextCycle() was not called in time (0 in a healthy run). */
+  get outputRingOverruns(): number {
+    return this.#ring.lost;
+  }
+
+  /** Cycles in the output ring not read by nextCycle() yet. */
+  get outputRingPending(): number {
+    return this.#ring.pending;
+  }
+
+  /** Cycles the output ring can hold between two reads (its capacity less the writer's slot). */
+  get outputRingCycles(): number {
+    return this.#ring.capacity - 1;
   }
 
   createOutput(): LoopOutput {

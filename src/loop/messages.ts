@@ -32,6 +32,13 @@ export type PredictorSpec =
 /** Output frame meta slots. */
 export const OUT = { cycle: 0, timeMs: 1, safe: 2, reason: 3, inputsSeen: 4, inputHostTimeMs: 5 } as const;
 export const OUT_META = 6;
+/**
+ * One output ring record (output-ring.ts): the OUT meta slots, then the commands (one per
+ * actuator), then the predictor outputs (widened from float32: exact).
+ */
+export function outputRecordStride(actuators: number, outputs: number): number {
+  return OUT_META + actuators + outputs;
+}
 /** Input frame meta slots (its f32 payload: the window, time-major). */
 export const IN = { publishedAtMs: 0, hostTimeMs: 1 } as const;
 export const IN_META = 2;
@@ -58,7 +65,11 @@ export interface WorkerInit {
     stats: SharedArrayBuffer;
     actuation: SharedArrayBuffer;
     writeLog?: SharedArrayBuffer;
+    /** Every cycle's output, for the main thread to drain (output-ring.ts). */
+    outputRing: SharedArrayBuffer;
   };
+  /** Records the output ring holds (a power of two). */
+  outputRingSize: number;
   writeLogSize?: number;
   /** Where model swaps arrive (SwapRequest), read with receiveMessageOnPort when CTRL.swap moves. */
   swapPort?: MessagePort;

@@ -39,6 +39,13 @@ export interface ControlLoopOptions {
   startArmed?: boolean;
   /** Predict every cycle, not only when a new window arrived (default false). */
   predictEveryCycle?: boolean;
+  /**
+   * Cycles the output ring keeps for ControlLoop.nextCycle() between two reads, at least (its
+   * capacity is the power of two above, one slot being the writer's). Default: 2 s of cycles, at
+   * least 64, so a main thread busy for a second loses none. Older cycles are overwritten and
+   * counted (outputRingOverruns), never waited for.
+   */
+  outputRing?: number;
   /** Cycles the lateness/compute percentiles cover. Default 2048. */
   statsWindow?: number;
   log?: Logger;

@@ -1,7 +1,8 @@
 import { ACT } from '../actuate/fd-bridge.js';
 import type { ControlCore } from './core.js';
 import type { WorkerDriver } from './drive.js';
-import { IN, IN_META, OUT } from './messages.js';
+import { IN, IN_META, OUT, OUT_META } from './messages.js';
+import type { OutputRing } from './output-ring.js';
 import type { DeadlineSchedule } from './schedule.js';
 import { CTRL, type SharedFrame } from './shared.js';
 import type { StatsWriter } from './stats.js';
@@ -29,6 +30,7 @@ export class LoopRunner {
   #lastK = -1;
   readonly #drive: WorkerDriver | null;
   readonly #act: Int32Array | null;
+  readonly #ring: OutputRing | null;
 
   constructor(o: {
     core: ControlCore;
@@ -40,7 +42,15 @@ export class LoopRunner {
     streakLimit: number;
     /** Actuators the worker drives itself, and the shared actuation block (safeAck). */
     drive?: { driver: WorkerDriver; act: Int32Array };
+    /** Where every cycle's final output is appended (output-ring.ts). */
+    ring?: OutputRing;
   }) {
+    this.#ring = o.ring ?? null;
+    if (this.#ring && this.#ring.stride !== OUT_META + o.core.commands.length + o.core.outputs.length) {
+      throw new RangeError(
+        `output ring records hold ${this.#ring.stride} values, the loop writes ${OUT_META + o.core.commands.length + o.core.outputs.length}`,
+      );
+    }
     this.#drive = o.drive?.driver ?? null;
     this.#act = o.drive?.act ?? null;
     this.#core = o.core;
@@ -116,6 +126,7 @@ export class LoopRunner {
       core.overrunTrip(k, end, sched.streak);
       this.publish(k, end);
     }
+    this.#append(k, start);
     this.#stats.record(start, start - deadline, end - start, sched, core.counts);
   }
 
@@ -141,6 +152,32 @@ export class LoopRunner {
     if (!act) return;
     Atomics.add(act, ACT.safeAck, 1);
     Atomics.notify(act, ACT.safeAck);
+  }
+
+  /**
+   * The cycle as it ended (after an overrun trip or an actuator failure made it safe), once per
+   * cycle: what the limiter's state carries into the next one. Requests handled between cycles
+   * (e-stop, stop) publish the frame but add no record: the next cycle shows their effect.
+   */
+  #append(cycle: number, start: number): void {
+    const ring = this.#ring;
+    if (!ring) return;
+    const core = this.#core;
+    const d = ring.data;
+    let at = ring.slot();
+    d[at + OUT.cycle] = cycle;
+    d[at + OUT.timeMs] = start;
+    d[at + OUT.safe] = core.safe ? 1 : 0;
+    d[at + OUT.reason] = core.watchdog.reason === null ? -1 : reasonCode(core.watchdog.reason);
+    d[at + OUT.inputsSeen] = core.counts.inputsSeen;
+    d[at + OUT.inputHostTimeMs] = this.#inputHostTime;
+    at += OUT_META;
+    const c = core.commands;
+    for (let i = 0; i < c.length; i++) d[at + i] = c[i]!;
+    at += c.length;
+    const o = core.outputs;
+    for (let i = 0; i < o.length; i++) d[at + i] = o[i]!;
+    ring.commit();
   }
 
   #write(cycle: number, now: number): void {

@@ -17,7 +17,7 @@ import { buildWorkerActuators } from '../actuate/worker-backends.js';
 import { ControlCore, type CorePredictor } from './core.js';
 import { WorkerDriver } from './drive.js';
 import { WriteLog } from './write-log.js';
-import { IN_META, OUT_META, type PredictorReport, type WorkerInit, type WorkerMessage } from './messages.js';
+import { IN_META, OUT_META, outputRecordStride, type PredictorReport, type WorkerInit, type WorkerMessage } from './messages.js';
 import { applyThreadPriority } from './priority.js';
 import { LoopRunner } from './runner.js';
 import { DeadlineSchedule, sleepBudgetMs } from './schedule.js';
@@ -25,6 +25,7 @@ import { Spinner } from './spin.js';
 import { ModelSwapper } from './swap.js';
 import { kernelFromSpec } from '../predict/kernel-spec.js';
 import { KernelPredictor } from '../predict/scaling.js';
+import { OutputRing } from './output-ring.js';
 import { CTRL, SharedFrame } from './shared.js';
 import { createStatsFrame, StatsWriter } from './stats.js';
 import { reasonCode, type SafetyEvent } from './watchdog.js';
@@ -97,6 +98,7 @@ async function main(): Promise<void> {
   const input = new SharedFrame({ meta: IN_META, f64: 0, f32: init.inputSize }, init.buffers.input);
   const output = new SharedFrame({ meta: OUT_META, f64: init.actuators.length, f32: init.outputSize }, init.buffers.output);
   const statsFrame = createStatsFrame(init.statsWindow, init.buffers.stats);
+  const ring = new OutputRing(init.outputRingSize, outputRecordStride(init.actuators.length, init.outputSize), init.buffers.outputRing);
 
   const { p, report } = await loadPredictor();
   if (p.inputSize !== init.inputSize || p.outputSize !== init.outputSize) {
@@ -144,6 +146,7 @@ async function main(): Promise<void> {
     stats: new StatsWriter(statsFrame, sched.periodMs),
     ctrl,
     streakLimit: init.watchdog.overrunStreak,
+    ring,
     ...(driver && { drive: { driver, act } }),
   });
   const swapper = new ModelSwapper({

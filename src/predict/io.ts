@@ -14,7 +14,7 @@ export function fileLoadHandler(modelJsonPath: string): tf.io.IOHandler {
   return {
     load: async (): Promise<tf.io.ModelArtifacts> => {
       if (!existsSync(path))
-        throw modelError(ModelCodes.missing, `model file ${path} does not exist: check the model directory, or train one with src/train/default-model.ts`);
+        throw modelError(ModelCodes.missing, `model file ${path} does not exist: check the model directory, or train one with reflex train (docs/training.md)`);
       let json: tf.io.ModelJSON;
       try {
         json = JSON.parse(readFileSync(path, 'utf8')) as tf.io.ModelJSON;

@@ -30,4 +30,18 @@ export const RuntimeCodes = {
   setPath: 'E_SET_PATH',
   /** "set" names a parameter that cannot change while running. */
   setUnsupported: 'E_SET_UNSUPPORTED',
+  /** `deploy.begin` while another deploy is receiving or being verified (one at a time). */
+  deployBusy: 'E_DEPLOY_BUSY',
+  /** A deploy command names no deploy in progress (never begun, aborted, finished or timed out). */
+  deployUnknown: 'E_DEPLOY_UNKNOWN',
+  /** A deploy is larger than the runtime accepts (deploy.maxBytes), or a chunk runs past its file's size. */
+  deploySize: 'E_DEPLOY_SIZE',
+  /** A received file's sha256, or the model's content hash, is not the one declared at `deploy.begin`. */
+  deployHash: 'E_DEPLOY_HASH',
+  /** A chunk's offset is not the next byte the runtime expects for that file. */
+  deployOffset: 'E_DEPLOY_OFFSET',
+  /** `deploy.commit` before every byte of every file arrived. */
+  deployIncomplete: 'E_DEPLOY_INCOMPLETE',
+  /** The model store cannot be created or written (deploy.store). */
+  deployStore: 'E_DEPLOY_STORE',
 } as const;

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/errors.js';
 import { readJsonFile, Validator } from '../core/validate.js';
 import { validateTracker, type TrackerConfig } from './config-tracker.js';
+import { DEFAULT_DEPLOY_IDLE_MS, DEFAULT_DEPLOY_MAX_BYTES, DEFAULT_MODEL_STORE } from '../deploy/deploy-protocol.js';
 import { RuntimeCodes } from './codes.js';
 
 /** The package root, from src/ (tsx) or dist/ (built). */
@@ -56,6 +57,15 @@ export interface RunConfig {
     /** Publish every Nth message of a topic. */
     decimate: Record<string, number>;
   };
+  /** Models received over control (docs/deploy.md). */
+  deploy: {
+    /** The model store: one directory per deployed model, named by its content hash. */
+    store: string;
+    /** Total bytes of one deployed model's files at most. */
+    maxBytes: number;
+    /** A deploy with no request for this long is dropped and its files removed. */
+    idleTimeoutMs: number;
+  };
   /** Stop by itself after this many seconds (null: run until SIGINT/SIGTERM). */
   durationS: number | null;
 }
@@ -88,6 +98,7 @@ export function defaultConfig(board = 'sim'): RunConfig {
       insecure: false,
       decimate: {},
     },
+    deploy: { store: DEFAULT_MODEL_STORE, maxBytes: DEFAULT_DEPLOY_MAX_BYTES, idleTimeoutMs: DEFAULT_DEPLOY_IDLE_MS },
     durationS: null,
   };
 }
@@ -102,7 +113,7 @@ export function loadConfig(file: string): RunConfig {
 export function validateConfig(raw: unknown, file = '<config>'): RunConfig {
   const v = new Validator(file);
   const o = v.object(raw, '');
-  v.onlyKeys(o, '', ['runtimeId', 'board', 'model', 'tracker', 'loop', 'outputs', 'telemetry', 'durationS']);
+  v.onlyKeys(o, '', ['runtimeId', 'board', 'model', 'tracker', 'loop', 'outputs', 'telemetry', 'deploy', 'durationS']);
   const base = dirname(resolve(file));
   const rel = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
   const cfg = defaultConfig(o.board === undefined ? 'sim' : v.string(o.board, 'board'));
@@ -154,6 +165,13 @@ export function validateConfig(raw: unknown, file = '<config>'): RunConfig {
       const d = v.object(t.decimate, 'telemetry.decimate');
       cfg.telemetry.decimate = Object.fromEntries(Object.entries(d).map(([k, n]) => [k, v.integer(n, `telemetry.decimate.${k}`, [1, 1_000_000])]));
     }
+  }
+  if (o.deploy !== undefined) {
+    const d = v.object(o.deploy, 'deploy');
+    v.onlyKeys(d, 'deploy', ['store', 'maxBytes', 'idleTimeoutMs']);
+    if (d.store !== undefined) cfg.deploy.store = rel(v.string(d.store, 'deploy.store'));
+    if (d.maxBytes !== undefined) cfg.deploy.maxBytes = v.integer(d.maxBytes, 'deploy.maxBytes', [1024, 2 ** 40]);
+    if (d.idleTimeoutMs !== undefined) cfg.deploy.idleTimeoutMs = v.number(d.idleTimeoutMs, 'deploy.idleTimeoutMs', [100, 3_600_000]);
   }
   if (o.durationS !== undefined) cfg.durationS = o.durationS === null ? null : v.number(o.durationS, 'durationS', [0.001, 1e9]);
   return cfg;

@@ -7,7 +7,8 @@ import type { ActuatorSet } from '../actuate/set.js';
 import { ReflexError } from '../core/errors.js';
 import type { ControlLoop } from '../loop/loop.js';
 import { releaseAndWait } from '../loop/release.js';
-import type { ControlArgs, SetValue } from '../telemetry/control-protocol.js';
+import type { ControlArgs, PlainValue, SetValue } from '../telemetry/control-protocol.js';
+import { monotonicMs } from '../time/monotonic.js';
 import type { ControlServer } from '../telemetry/control-server.js';
 import type { SampleChain } from './chain.js';
 import type { ModelSwitch } from './loop-setup.js';
@@ -85,6 +86,41 @@ export function registerControl(server: ControlServer, target: ControlTarget): v
     return { model: args.dir, backend: p?.backend.name ?? null, path: p?.path ?? null, swapped_at_cycle: cycle, swap_margin_ms: marginMs, safe: loop.safe };
   });
   server.handle('set', (args: ControlArgs['set']) => set(target, args.path, args.value));
+  server.handle('mark', (args: Record<string, PlainValue>) => mark(target, args), checkMark);
+}
+
+const MARK_LABEL = /^[A-Za-z0-9_.:-]{1,128}$/;
+const MARK_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** `mark {label, data?}`: label like "calibration.flex"; data a flat map of at most 16 short scalars. */
+export function checkMark(a: Record<string, PlainValue>): string | undefined {
+  const extra = Object.keys(a).filter((k) => k !== 'label' && k !== 'data');
+  if (extra.length > 0) return `unknown arguments: ${extra.slice(0, 5).join(', ')} (allowed: label, data)`;
+  if (typeof a.label !== 'string' || !MARK_LABEL.test(a.label)) return 'label must be 1..128 letters, digits, "_", ".", ":" or "-", e.g. "calibration.flex"';
+  if (a.data === undefined) return undefined;
+  const d = a.data;
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) return 'data must be a map of numbers, booleans and short strings';
+  const entries = Object.entries(d);
+  if (entries.length > 16) return 'data may hold at most 16 entries';
+  for (const [k, v] of entries) {
+    if (!MARK_KEY.test(k)) return `data key "${k.slice(0, 64)}" must be a plain identifier`;
+    if (!(typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && v.length <= 256)))
+      return `data.${k} must be a number, a boolean or a string of at most 256 characters`;
+  }
+  return undefined;
+}
+
+/**
+ * Puts a marker on the run's timeline: an `event` of kind "mark" (message: the label), so a
+ * recording of the run (board or workstation) holds it among the runtime's own events, stamped
+ * on the runtime's clock when the request arrived.
+ */
+function mark(target: ControlTarget, a: Record<string, PlainValue>): { label: string; at_ms: number } {
+  const label = a.label as string;
+  const data = (a.data ?? {}) as Record<string, string | number | boolean>;
+  const atMs = monotonicMs();
+  target.event('mark', 'info', label, data);
+  return { label, at_ms: atMs };
 }
 
 /** Parameters settable at run time; each path is documented in docs/runtime.md. */

@@ -1,7 +1,7 @@
 /**
- * What a run says about itself: the periodic telemetry (prediction, actuators requested and
- * applied, loop timing, clock, health) and the control `status` answer. Its buffers are made
- * once per loop and reused on every tick.
+ * What a run says about itself: the telemetry (prediction and actuators for every loop cycle,
+ * loop timing, clock, health at each report tick) and the control `status` answer. Its buffers
+ * and message bodies are made once per loop and reused for every cycle.
  */
 import { basename } from 'node:path';
 import { OutputMap } from '../actuate/mapping.js';
@@ -13,11 +13,18 @@ import { emptyStats, type LoopStatsSnapshot } from '../loop/stats.js';
 import type { ReflexModelMeta } from '../predict/metadata.js';
 import type { ControlServer } from '../telemetry/control-server.js';
 import type { TelemetryPublisher } from '../telemetry/publisher.js';
-import type { ClockTimeBase } from '../telemetry/topics.js';
+import type { ActuatorsBody, ClockTimeBase, PredictionBody } from '../telemetry/topics.js';
 import { monotonicMs } from '../time/monotonic.js';
 import type { RunConfig } from './config.js';
 import type { Source } from './source.js';
-import type { RuntimeState } from './types.js';
+import type { RunEvent, RuntimeState } from './types.js';
+
+/**
+ * Subscribers get `prediction` and `actuators` at most about this often by default: the loop
+ * publishes both every cycle (a recorder's tap sees each one), and a 1 kHz loop's worth would
+ * swamp a scope or a Wi-Fi link. `telemetry.decimate` for either topic overrides it.
+ */
+export const CYCLE_TOPICS_MAX_HZ = 100;
 
 /** The parts of a run that change while it runs, read at each report. */
 export interface LiveRun {
@@ -38,13 +45,23 @@ export interface RunReporterOptions {
   /** When the run began (monotonicMs), for the uptime in `health`. */
   startedMs: number;
   live: LiveRun;
+  /** Logs and publishes an `event` (the runtime's); without it events are only published. */
+  event?: RunEvent;
 }
 
 export class RunReporter {
   readonly #run: RunReporterOptions;
   // Preallocated buffers; re-made only when a loop starts (its outputs may differ).
   #out: LoopOutput | null = null;
-  #lastPublishedCycle = -1;
+  /** The loop whose cycles are published, and the buffer each cycle is read into. */
+  #loop: ControlLoop | null = null;
+  #cycle: LoopOutput | null = null;
+  #pred: PredictionBody | null = null;
+  #act: ActuatorsBody | null = null;
+  #lastCycle = -1;
+  #overrunsSeen = 0;
+  #unitOf: ReflexModelMeta | null = null;
+  #unit = '';
   #stats: LoopStatsSnapshot = emptyStats();
   #requested = new Float32Array(0);
   #applied = new Float32Array(0);
@@ -59,14 +76,104 @@ export class RunReporter {
 
   /** Makes the buffers for a newly started loop; `mapping` is the output map it was started with. */
   attach(loop: ControlLoop, mapping: OutputMap['entries']): void {
+    // Whatever the loop before this one left unread is lost with it: publish it first.
+    this.drainCycles();
     this.#out = loop.createOutput();
-    this.#lastPublishedCycle = -1;
+    this.#loop = loop;
+    this.#cycle = loop.createOutput();
+    this.#lastCycle = -1;
+    this.#overrunsSeen = loop.outputRingOverruns;
     const k = this.#run.board.actuators.length;
     this.#requested = new Float32Array(k);
     this.#applied = new Float32Array(k);
     this.#limited = new Uint8Array(k);
     this.#target = new Float64Array(k);
     this.#map = new OutputMap(mapping, this.#run.board.actuators, loop.outputNames);
+    // Bodies reused for every cycle: publish() encodes (copies) them, and the tap copies what it keeps.
+    this.#pred = {
+      tick: -1,
+      model: '',
+      names: loop.outputNames,
+      unit: '',
+      values: this.#cycle.outputs,
+      window_end_ms: Number.NaN,
+      cycle_ms: Number.NaN,
+      latency_ms: Number.NaN,
+    };
+    this.#act = {
+      tick: -1,
+      names: loop.actuatorNames,
+      units: this.#run.board.actuators.map((a) => a.unit),
+      requested: this.#requested,
+      applied: this.#applied,
+      limited: this.#limited,
+      safe_state: true,
+      cycle_ms: Number.NaN,
+    };
+    const every = Math.max(1, Math.ceil(this.#run.config.loop.rateHz / CYCLE_TOPICS_MAX_HZ));
+    this.#run.pub.decimateByDefault('prediction', every);
+    this.#run.pub.decimateByDefault('actuators', every);
+  }
+
+  /**
+   * Publish a `prediction` and an `actuators` message for every loop cycle not published yet,
+   * oldest first, from the loop's output ring. Called at each report tick; call it once more
+   * after the loop stopped so the last cycles reach the recorder too.
+   */
+  drainCycles(): void {
+    const loop = this.#loop;
+    const o = this.#cycle;
+    const p = this.#pred;
+    const a = this.#act;
+    if (!loop || !o || !p || !a || loop.outputRingPending === 0) return;
+    const pub = this.#run.pub;
+    // Per drain, not per cycle: a model switch changes these between cycles at most this rarely.
+    p.model = basename(this.#run.config.model ?? '');
+    p.names = loop.outputNames;
+    p.unit = this.#outputUnit();
+    p.latency_ms = this.#stats.computeP50Us / 1000;
+    while (loop.nextCycle(o)) {
+      const lost = loop.outputRingOverruns;
+      if (lost !== this.#overrunsSeen) {
+        this.#ringGap(lost - this.#overrunsSeen, o.cycle);
+        this.#overrunsSeen = lost;
+      }
+      this.#lastCycle = o.cycle;
+      p.tick = o.cycle;
+      p.window_end_ms = o.inputHostTimeMs;
+      p.cycle_ms = o.timeMs;
+      pub.publish('prediction', p);
+      // What the model asked for (before limits), beside what the loop drove: the difference is the safety layer at work.
+      this.#map!.map(o.outputs, this.#target);
+      for (let i = 0; i < this.#applied.length; i++) {
+        this.#applied[i] = o.commands[i]!;
+        this.#requested[i] = o.safe ? this.#applied[i]! : this.#target[i]!;
+        this.#limited[i] = this.#requested[i] === this.#applied[i] ? 0 : 1;
+      }
+      a.tick = o.cycle;
+      a.safe_state = o.safe;
+      a.cycle_ms = o.timeMs;
+      pub.publish('actuators', a);
+    }
+  }
+
+  /** Cycles the ring lost: counted in `health`, and an event the recording keeps where the ticks jump. */
+  #ringGap(lost: number, next: number): void {
+    const message =
+      `${lost} loop cycle(s) before tick ${next} were overwritten before telemetry read them ` +
+      '(the main thread was held up longer than the output ring lasts); prediction and actuators have a gap there';
+    const data = { lost, after_tick: this.#lastCycle, next_tick: next };
+    if (this.#run.event) this.#run.event('loop.output_ring_overrun', 'warn', message, data);
+    else this.#run.pub.publish('event', { kind: 'loop.output_ring_overrun', level: 'warn', message, data });
+  }
+
+  #outputUnit(): string {
+    const meta = this.#run.live.meta;
+    if (meta !== this.#unitOf) {
+      this.#unitOf = meta;
+      this.#unit = meta?.outputs.map((x) => x.unit).join('|') ?? '';
+    }
+    return this.#unit;
   }
 
   /** The loop's output names and latest outputs (tests and `status`). */
@@ -78,36 +185,8 @@ export class RunReporter {
   }
 
   tick(): void {
+    this.drainCycles();
     const loop = this.#run.live.loop;
-    if (loop && this.#out && loop.readLatest(this.#out) && this.#out.cycle !== this.#lastPublishedCycle) {
-      const o = this.#out;
-      this.#lastPublishedCycle = o.cycle;
-      this.#run.pub.publish('prediction', {
-        tick: o.cycle,
-        model: basename(this.#run.config.model ?? ''),
-        names: loop.outputNames,
-        unit: this.#run.live.meta?.outputs.map((x) => x.unit).join('|') ?? '',
-        values: o.outputs,
-        window_end_ms: o.timeMs,
-        latency_ms: this.#stats.computeP50Us / 1000,
-      });
-      // What the model asked for (before limits), beside what the loop drove: the difference is the safety layer at work.
-      this.#map!.map(o.outputs, this.#target);
-      for (let i = 0; i < this.#applied.length; i++) {
-        this.#applied[i] = o.commands[i]!;
-        this.#requested[i] = o.safe ? this.#applied[i]! : this.#target[i]!;
-        this.#limited[i] = this.#requested[i] === this.#applied[i] ? 0 : 1;
-      }
-      this.#run.pub.publish('actuators', {
-        tick: o.cycle,
-        names: loop.actuatorNames,
-        units: this.#run.board.actuators.map((a) => a.unit),
-        requested: this.#requested,
-        applied: this.#applied,
-        limited: this.#limited,
-        safe_state: o.safe,
-      });
-    }
     if (loop) {
       loop.readStats(this.#stats);
       const s = this.#stats;
@@ -211,6 +290,7 @@ export class RunReporter {
       out['loop.predictor_errors'] = s.predictorErrors;
       out['loop.stale_inputs'] = s.staleInputs;
       out['loop.dispatch_errors'] = loop.dispatchErrors;
+      out['loop.output_ring_overruns'] = loop.outputRingOverruns;
     }
     const control = this.#run.live.control;
     if (control) for (const [k, v] of Object.entries(control.counters.snapshot())) out[`control.${k}`] = v;

@@ -25,11 +25,12 @@ import type { ControlLoop, LoopOutput } from '../loop/loop.js';
 import type { SafetyEvent } from '../loop/watchdog.js';
 import type { ReflexModelMeta } from '../predict/metadata.js';
 import { ControlServer } from '../telemetry/control-server.js';
-import { TelemetryPublisher } from '../telemetry/publisher.js';
+import { TelemetryPublisher, type PublishTap } from '../telemetry/publisher.js';
 import { monotonicMs } from '../time/monotonic.js';
 import { SampleChain } from './chain.js';
 import type { RunConfig } from './config.js';
 import { registerControl, type ControlTarget } from './control-commands.js';
+import { registerDeploy, type DeployService } from './deploy-commands.js';
 import { describeLoop, followActuatorFd, hasLineActuators, launchLoop, type ModelSwitch, outputMapping, readFittingModel } from './loop-setup.js';
 import { emgChannels } from './board-facts.js';
 import { RunReporter } from './reporting.js';
@@ -62,6 +63,8 @@ export interface RuntimeOptions {
    * start() stops it and rejects with E_SOURCE_NOT_CONNECTED; later, it skips arming.
    */
   signal?: AbortSignal;
+  /** Sees every telemetry message before decimation (`reflex run --record`: src/record/recorder.ts). */
+  tap?: PublishTap;
 }
 
 const TELEMETRY_HZ = 10;
@@ -79,6 +82,7 @@ export class Runtime {
   #source!: Source;
   #pub!: TelemetryPublisher;
   #control: ControlServer | null = null;
+  #deploy: DeployService | null = null;
   #chain!: SampleChain;
   #reporter!: RunReporter;
   #loop: ControlLoop | null = null;
@@ -174,6 +178,7 @@ export class Runtime {
       insecure: cfg.telemetry.insecure,
       decimate: cfg.telemetry.decimate,
       logger: this.#log,
+      ...(opts.tap && { tap: opts.tap }),
     });
     await this.#pub.start();
     this.#log.info(`telemetry on ${this.#pub.endpoints.join(', ')}`);
@@ -194,7 +199,9 @@ export class Runtime {
         logger: this.#log,
       });
       // Served from here on: `status` answers while the source connects.
-      registerControl(this.#control, this.#controlTarget());
+      const target = this.#controlTarget();
+      registerControl(this.#control, target);
+      this.#deploy = registerDeploy(this.#control, { switchModel: (dir) => target.switchModel(dir), event: this.#event }, cfg.deploy);
       await this.#control.start();
       this.#log.info(`control on ${this.#control.endpoints.join(', ')}`);
     }
@@ -242,6 +249,7 @@ export class Runtime {
           return rt.#trackerMonitor;
         },
       },
+      event: this.#event,
     });
     // `health` and `clock` go out while the source connects too.
     this.#timer = setInterval(() => this.#reporter.tick(), 1000 / TELEMETRY_HZ);
@@ -465,8 +473,11 @@ export class Runtime {
       }
     };
     await step('loop', () => this.#loop?.stop());
+    // The last cycles before the stop are in the output ring: to the recorder and subscribers too.
+    this.#reporter?.drainCycles();
     this.#offActuatorFd?.();
     await step('control', () => this.#control?.close());
+    await step('deploy', () => this.#deploy?.close());
     if (this.#tracker !== this.#source?.tracker) await step('tracker', () => this.#tracker?.close());
     this.#trackerMonitor?.close();
     await step('source', () => this.#source && stopWithin(this.#source, SOURCE_STOP_MS));

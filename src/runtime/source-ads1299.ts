@@ -2,25 +2,30 @@
 import { EventEmitter } from 'node:events';
 import type { BoardDef } from '../boards/types.js';
 import { ConfigError } from '../core/errors.js';
-import { ADS1299_COUNTER_KEYS, Ads1299Device, type Ads1299Gap } from '../devices/ads1299/device.js';
+import { ADS1299_COUNTER_KEYS, type Ads1299Gap } from '../devices/ads1299/device.js';
+import { Ads1299Reader, type Ads1299ReaderConfig } from '../devices/ads1299/reader.js';
 import type { Ads1299SourceDef } from '../devices/ads1299/registers.js';
-import { selectGpio, SIM_CHIP, type GpioSelection } from '../hal/gpio-select.js';
-import type { GpioInputLine } from '../hal/gpio.js';
-import { FakeAds1299 } from '../hal/spi-fake.js';
-import { openSpi, type SpiDevice, type SpiOpener } from '../hal/spi.js';
+import type { ThreadPriority } from '../loop/priority.js';
 import { ClockModel } from '../time/clock-model.js';
 import { CoreCodes } from '../core/codes.js';
 import type { Source, SourceDevice, SourceEvents, SourceGap, SourceOptions } from './source.js';
 
+/** Options of the reader thread; plain data, since that thread opens the bus and the line itself. */
 export interface Ads1299SourceOptions extends SourceOptions {
-  /** SPI backend (default: spi-device, or the model for `fake:` devices). */
-  spi?: SpiOpener;
-  /** GPIO backends for the data-ready line (default: hal/gpio-select.ts). */
-  gpio?: GpioSelection;
-  /** Passed to the device (tests). */
-  now?: () => number;
+  /** sysfs root for the GPIO backend choice (tests: a fake tree). */
+  sysRoot?: string;
   stallMs?: number;
   stallCheckMs?: number;
+  /** How long the ring to the main thread holds when the main thread is busy, ms (default 2000). */
+  ringMs?: number;
+  /**
+   * Scheduling of the reader thread only. Default: SCHED_FIFO 40 at 1000 SPS and above (below the
+   * loop's 50, docs/realtime.md), none below; a refusal (no root or CAP_SYS_NICE) is logged and
+   * shown in describe() as `reader_priority`, and the source runs at normal priority.
+   */
+  readerPriority?: ThreadPriority | null;
+  /** Test and benchmark hooks passed to the reader thread (fake edges from shared memory...). */
+  reader?: Partial<Pick<Ads1299ReaderConfig, 'edges' | 'modelSignalPeriod' | 'readWindowMs' | 'resetWaitMs'>>;
 }
 
 export function ads1299SourceGap(g: Ads1299Gap): SourceGap {
@@ -44,9 +49,8 @@ export class Ads1299Source extends EventEmitter<SourceEvents> implements Source 
   readonly #board: BoardDef;
   readonly #src: Ads1299SourceDef;
   readonly #opts: Ads1299SourceOptions;
-  #spi: SpiDevice | null = null;
-  #line: GpioInputLine | null = null;
-  #dev: Ads1299Device | null = null;
+  #reader: Ads1299Reader | null = null;
+  #streaming = false;
   #state = 'idle';
   #lastError: { message: string; code: string } | null = null;
 
@@ -60,85 +64,85 @@ export class Ads1299Source extends EventEmitter<SourceEvents> implements Source 
   }
 
   describe(): Record<string, string | number> {
+    const t = this.#streaming ? this.#reader?.thread : undefined;
     return {
       device: 'ADS1299',
       path: this.#board.spi!.device,
       link: this.#state,
       rate: this.#src.rate,
       channels: this.#src.channels,
+      // kernel: samples stamped at the data-ready edge; read: at the time the backend read it (onoff, no kernel stamp).
+      ...(t && { edge_clock: t.edgeClock, reader_thread: t.tid, reader_priority: t.priority }),
+      ...(this.#reader && { ring_slots: this.#reader.ringSlots }),
       ...(this.#lastError && { last_error: this.#lastError.message, last_error_code: this.#lastError.code }),
     };
   }
 
   device(): SourceDevice | null {
-    return this.#dev ? { name: 'ADS1299', maxChannels: 8, actuatorChannels: 0 } : null;
+    return this.#streaming ? { name: 'ADS1299', maxChannels: 8, actuatorChannels: 0 } : null;
   }
 
   async start(): Promise<void> {
     const spiDef = this.#board.spi!;
-    const ref = this.#board.pins![spiDef.dataReady]!;
-    this.#spi ??= await (this.#opts.spi ?? openSpi)(spiDef.device, {
-      mode: spiDef.mode,
-      speedHz: spiDef.maxSpeedHz,
-      bus: spiDef.bus,
-      chipSelect: spiDef.chipSelect,
+    const o = this.#opts;
+    const priority = o.readerPriority === undefined ? (this.#src.rate >= 1000 ? { fifo: 40 } : null) : o.readerPriority;
+    const reader = new Ads1299Reader({
+      log: o.log,
+      ...(o.ringMs !== undefined && { ringMs: o.ringMs }),
+      config: {
+        spiPath: spiDef.device,
+        spi: { mode: spiDef.mode, speedHz: spiDef.maxSpeedHz, bus: spiDef.bus, chipSelect: spiDef.chipSelect },
+        dataReady: this.#board.pins![spiDef.dataReady]!,
+        source: this.#src,
+        ...(o.sysRoot !== undefined && { sysRoot: o.sysRoot }),
+        ...(o.stallMs !== undefined && { stallMs: o.stallMs }),
+        ...(o.stallCheckMs !== undefined && { stallCheckMs: o.stallCheckMs }),
+        ...(priority && { priority }),
+        ...o.reader,
+      },
     });
-    const gpio = this.#opts.gpio ?? selectGpio({ logger: this.#opts.log });
-    // The model drives its data-ready pin on the simulated chip, as the chip drives the header pin.
-    const spi = this.#spi;
-    if (spi instanceof FakeAds1299 && ref.chip === SIM_CHIP && !spi.onDataReady) spi.onDataReady = (level) => gpio.sim.drive(ref, level);
-    this.#line ??= gpio.providerFor(ref).input(ref, 'falling');
-    const dev = new Ads1299Device({
-      spi,
-      dataReady: this.#line,
-      source: this.#src,
-      ...(this.#opts.now && { now: this.#opts.now }),
-      ...(this.#opts.stallMs !== undefined && { stallMs: this.#opts.stallMs }),
-      ...(this.#opts.stallCheckMs !== undefined && { stallCheckMs: this.#opts.stallCheckMs }),
-    });
-    dev.on('samples', (block, arrivalMs) => {
+    reader.on('samples', (block, arrivalMs) => {
       this.clock.ingestBlock(block, arrivalMs);
       this.emit('samples', block, arrivalMs);
     });
-    dev.on('gap', (g) => {
+    reader.on('gap', (g) => {
       // A re-initialised chip starts its counter over: the model re-seeds rather than reject it.
       if (g.deviceReset) this.clock.reseed();
       this.emit('gap', ads1299SourceGap(g));
     });
-    dev.on('state', (s, d) => {
+    reader.on('state', (s, d) => {
       this.#state = s;
       if (d.reason && d.code) {
         this.#lastError = { message: d.reason, code: d.code };
-        this.#opts.log.limited('warn', 'ads1299-state', `ads1299: ${d.reason}`);
+        o.log.limited('warn', 'ads1299-state', `ads1299: ${d.reason}`);
       }
       this.emit('state', s, { ...(d.reason && { reason: d.reason }), ...(d.code && { code: d.code }) });
     });
-    this.#dev = dev;
-    await dev.start();
+    this.#reader = reader;
+    await reader.start();
+    this.#streaming = true;
   }
 
   pause(): Promise<void> {
-    this.#dev?.stop();
-    return Promise.resolve();
+    return this.#reader?.stop() ?? Promise.resolve();
   }
 
   async resume(): Promise<void> {
-    await this.#dev?.resume();
+    await this.#reader?.resume();
   }
 
-  stop(): Promise<void> {
-    this.#dev?.stop();
-    this.#dev?.removeAllListeners();
-    this.#line?.close();
-    this.#line = null;
-    this.#spi?.close();
-    this.#spi = null;
-    return Promise.resolve();
+  async stop(): Promise<void> {
+    const r = this.#reader;
+    this.#streaming = false;
+    if (!r) return;
+    // Kept: its counters stay readable for the last health report.
+    await r.close();
+    r.removeAllListeners();
   }
 
   counters(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const k of ADS1299_COUNTER_KEYS) out[k] = this.#dev?.counter(k) ?? 0;
+    for (const k of ADS1299_COUNTER_KEYS) out[k] = this.#reader?.counter(k) ?? 0;
     return out;
   }
 }

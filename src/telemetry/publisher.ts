@@ -55,6 +55,17 @@ export interface PublishOptions {
   immutable?: boolean;
 }
 
+/**
+ * Sees every publish() and publishBlock() call before decimation, on the publishing thread
+ * (the runtime's main thread, never the loop worker's). Bodies and block arrays are the
+ * caller's and valid only during the call: copy what you keep. A tap that throws is counted in
+ * `errors` and logged; the message is still published.
+ */
+export interface PublishTap {
+  message<T extends Topic>(topic: T, body: TopicBodies[T], monoMs: number): void;
+  block(topic: BlockTopic, block: SampleBlock, monoMs: number): void;
+}
+
 export interface TelemetryPublisherOptions {
   /** Where to bind, e.g. ["tcp://127.0.0.1:5560", "ipc:///run/reflex/telemetry"]; "tcp://host:*" picks a free port. */
   endpoints: readonly string[];
@@ -80,6 +91,8 @@ export interface TelemetryPublisherOptions {
   /** Called on every CURVE admission decision. */
   onAuth?: (d: ZapDecision) => void;
   logger?: Logger;
+  /** Sees every message before decimation (a recorder, src/record/recorder.ts). */
+  tap?: PublishTap;
 }
 
 interface DescriptorState {
@@ -232,6 +245,20 @@ export class TelemetryPublisher {
     return this.#subs.waitFor(prefix, signal);
   }
 
+  /**
+   * Publish every `every`th call of `topic`, unless the `decimate` option already set that
+   * topic (the user's choice wins). The runtime keeps its per-cycle topics (`prediction`,
+   * `actuators`) near 100 Hz for subscribers this way, whatever the loop rate; the tap still
+   * sees every call. Returns the factor in force.
+   */
+  decimateByDefault(topic: Topic, every: number): number {
+    const st = this.#topics.get(topic);
+    if (!st) throw new TypeError(`unknown telemetry topic "${String(topic)}"`);
+    if (!Number.isInteger(every) || every < 1) throw new RangeError(`decimation of ${topic} must be a positive integer, got ${every}`);
+    if (this.#opts.decimate?.[topic] === undefined) st.every = every;
+    return st.every;
+  }
+
   /** Bound endpoints with ports resolved. */
   get endpoints(): readonly string[] {
     return this.#endpoints;
@@ -246,6 +273,14 @@ export class TelemetryPublisher {
   publish<T extends Topic>(topic: T, body: TopicBodies[T], opts?: PublishOptions): void {
     const st = this.#topics.get(topic);
     if (!st) throw new TypeError(`unknown telemetry topic "${String(topic)}"`);
+    const tap = this.#opts.tap;
+    if (tap) {
+      try {
+        tap.message(topic, body, monotonicMs());
+      } catch (err) {
+        this.#tapFailed(err);
+      }
+    }
     if (st.calls++ % st.every !== 0) {
       st.stats.decimated++;
       return;
@@ -257,6 +292,14 @@ export class TelemetryPublisher {
   /** publish() for a SampleBlock without building a body object per block. */
   publishBlock(topic: BlockTopic, block: SampleBlock): void {
     const st = this.#topics.get(topic)!;
+    const tap = this.#opts.tap;
+    if (tap) {
+      try {
+        tap.block(topic, block, monotonicMs());
+      } catch (err) {
+        this.#tapFailed(err);
+      }
+    }
     if (st.calls++ % st.every !== 0) {
       st.stats.decimated++;
       return;
@@ -345,6 +388,12 @@ export class TelemetryPublisher {
       return;
     }
     this.#offer(st, encoded, st.onRejected, data);
+  }
+
+  #tapFailed(err: unknown): void {
+    // The tap (a recorder) failing must not cost the subscribers their message.
+    this.#errors++;
+    this.#log.limited('error', 'telemetry.tap', `telemetry tap failed: ${(err as Error).message}`);
   }
 
   #unencodable(st: TopicState, err: unknown): void {

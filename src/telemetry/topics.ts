@@ -61,6 +61,8 @@ export interface PredictionBody {
   values: Float32Array;
   /** Host monotonic ms of the end of the input window. */
   window_end_ms: number;
+  /** Host monotonic ms at the start of the loop cycle that produced it (a recording's stamp). */
+  cycle_ms: number;
   /** Inference time, ms. */
   latency_ms: number;
 }
@@ -78,6 +80,8 @@ export interface ActuatorsBody {
   limited: Uint8Array;
   /** True while the outputs are held in their safe state (e-stop, stop, fault). */
   safe_state: boolean;
+  /** Host monotonic ms at the start of the loop cycle that drove them (a recording's stamp). */
+  cycle_ms: number;
 }
 
 /** Loop timing over the ticks since the previous `loop` message. */

@@ -3,6 +3,10 @@ import { ReflexError } from '../core/errors.js';
 import { TrainCodes } from './codes.js';
 
 /**
+ * Used to make recordings without waiting on clocks (tests, benchmarks): the sim firmware's
+ * synthetic EMG and poses, written as XDF by test/_sim-run.ts. Training itself reads recordings
+ * only (reflex train, docs/training.md).
+ *
  * The firmware-bridge host's offline output (`reflex-bridge-host --offline S --out FILE`):
  * a 64-byte header ("RFXSIM1\0", u32 rate, u32 channels, u32 tracker rate, u32 dims,
  * f32 µV per count, u32 mains, u64 samples, u64 tracker poses, u64 seed), then the EMG

@@ -5,6 +5,7 @@ import { parseLogFormat, type Logger } from '../../core/log.js';
 import { ServiceNotify } from '../../deploy/service-notify.js';
 import { defaultConfig, loadConfig, RUNTIME_ID, type RunConfig } from '../../runtime/config.js';
 import { Runtime } from '../../runtime/runtime.js';
+import { openRunRecorder } from '../../record/run-recorder.js';
 import { E_SOURCE_NOT_CONNECTED } from '../../runtime/startup.js';
 import { commandLogger, numberFlag, parseDuration, withDuration, type CliContext } from '../context.js';
 
@@ -28,6 +29,8 @@ Runs the full path on a board: source -> clock map -> units -> aligner -> loop w
   --arm                drive actuators once start-up is complete (default only on the simulated board)
   --no-arm             start with actuators in their safe state until a "release" command
   --duration SECONDS   stop by itself after this long (counted from the start, connecting included)
+  --record FILE        record every stream of the run to FILE as XDF (docs/recording.md), before any decimation
+  --force              with --record: replace FILE if it exists (default: refuse, exit 2)
   --quiet              no status line on stderr
   --log-format FORMAT  text (default: time, level, [component], message) or json (one object per line)
   --help               this text
@@ -91,6 +94,8 @@ function parseFlags(argv: string[]) {
       arm: { type: 'boolean' },
       'no-arm': { type: 'boolean' },
       duration: { type: 'string' },
+      record: { type: 'string' },
+      force: { type: 'boolean' },
       quiet: { type: 'boolean' },
       'log-format': { type: 'string' },
     },
@@ -147,10 +152,20 @@ async function runRuntime(
   signal: AbortSignal,
   service: ServiceNotify | null,
 ): Promise<number> {
+  const recordTo = stringFlag('record', values.record);
+  if (values.force && recordTo === undefined) throw new ConfigError('E_USAGE', '--force only applies to --record FILE');
+  const recorder = recordTo !== undefined ? openRunRecorder(cfg, recordTo, { overwrite: values.force === true }) : undefined;
   let rt: Runtime;
   try {
-    rt = await Runtime.start(cfg, { log, signal, ...(values.arm && { arm: true }), ...(values['no-arm'] && { arm: false }) });
+    rt = await Runtime.start(cfg, {
+      log,
+      signal,
+      ...(values.arm && { arm: true }),
+      ...(values['no-arm'] && { arm: false }),
+      ...(recorder && { tap: recorder }),
+    });
   } catch (err) {
+    recorder?.close();
     service?.stopping(`start-up failed: ${(err as Error).message}`);
     // Stopped while connecting: one line that says what the source last saw, not a stack trace.
     if (err instanceof ReflexError && err.code === E_SOURCE_NOT_CONNECTED && log.format === 'text') {
@@ -170,6 +185,11 @@ async function runRuntime(
   if (status) clearInterval(status);
   service?.stopping();
   await rt.stop();
+  if (recorder) {
+    recorder.close();
+    const st = recorder.stats();
+    say(`recorded ${st.messages} messages in ${st.streams.length} streams (${st.bytes} bytes) to ${recorder.path}`);
+  }
   if (!values.quiet) {
     say(statusLine(rt));
     say('stopped');

@@ -4,7 +4,7 @@ import { monotonicMs } from '../../time/monotonic.js';
 import { clientKeysFromFlags } from '../keys.js';
 import { TelemetryClient } from '../../telemetry/client.js';
 import { RateMonitor } from '../monitor.js';
-import { RecordWriter } from '../../telemetry/record-file.js';
+import { Recorder } from '../../record/recorder.js';
 import { isTopic, TOPICS, type Topic } from '../../telemetry/topics.js';
 import { numberFlag, parseDuration, withDuration, type CliContext } from '../context.js';
 import { CoreCodes } from '../../core/codes.js';
@@ -17,7 +17,8 @@ Prints one line per topic and source about once a second: rate, total, messages 
 
   --topic T            only this topic (repeatable): ${TOPICS.join(', ')}
   --runtime R          only this runtime id (repeatable)
-  --record FILE        also write every message to FILE (length-prefixed CBOR, see docs/telemetry.md)
+  --record FILE        also write every message to FILE as XDF, as \`reflex record\` does (docs/recording.md)
+  --force              with --record: replace FILE if it exists (default: refuse, exit 2)
   --server-key K       publisher public key, z85 or a .pub file (once for all endpoints, or once per endpoint)
   --client-key-file F  this workstation's keypair file from \`reflex keygen\` (needed with --server-key)
   --interval S         seconds between refreshes (default 1)
@@ -31,6 +32,7 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
       topic: { type: 'string', multiple: true },
       runtime: { type: 'string', multiple: true },
       record: { type: 'string' },
+      force: { type: 'boolean' },
       'server-key': { type: 'string', multiple: true },
       'client-key-file': { type: 'string' },
       interval: { type: 'string' },
@@ -53,7 +55,8 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
     keyPair: keys.keyPair,
     onAuthFailure: (ep, detail) => ctx.stderr.write(`reflex subscribe: ${ep}: ${detail}\n`),
   });
-  const recorder = values.record !== undefined ? new RecordWriter(values.record) : undefined;
+  if (values.force && values.record === undefined) throw new ConfigError(CoreCodes.usage, '--force only applies to --record FILE');
+  const recorder = values.record !== undefined ? new Recorder({ path: values.record, overwrite: values.force === true, clock: 'remote', topics }) : undefined;
   const monitor = new RateMonitor(monotonicMs());
   const print = (): void => {
     const lines = monitor.lines(monotonicMs());
@@ -68,15 +71,15 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
   try {
     for await (const msg of client) {
       monitor.add(msg);
-      if (recorder) await recorder.write(msg);
+      recorder?.add(msg);
     }
   } finally {
     clearInterval(timer);
     signal.removeEventListener('abort', stop);
     await client.close();
-    await recorder?.close();
+    recorder?.close();
   }
   print();
-  if (recorder) ctx.stdout.write(`recorded ${recorder.records} messages to ${values.record}\n`);
+  if (recorder) ctx.stdout.write(`recorded ${recorder.stats().messages} messages to ${values.record}\n`);
   return 0;
 }

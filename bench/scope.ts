@@ -22,46 +22,18 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Page } from 'playwright-core';
 import { Scope } from '../src/scope/scope.js';
+import { CHROMIUM, launchChromium, pageUntil, scopeStats, VIEWPORT } from '../test/scope-page.js';
 import { benchArgs, log, machine, median, percentile, sortedCopy } from './_util.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-interface PageCounters {
-  raf: number;
-  draws: number;
-  frames: number;
-  bytes: number;
-  lagMs: number[];
-  errors: string[];
-  server: { frames_dropped: number; frames_sent: number; telemetry?: { lost: number; received: number } } | null;
-}
-
-// Page-side code as strings: tsx would wrap functions' inner helpers in a __name() the page lacks.
-const READ_COUNTERS = `(() => {
-  const s = window.__scopeStats;
-  return { raf: s.raf, draws: s.draws, frames: s.frames, bytes: s.bytes, lagMs: s.lagMs.slice(), errors: s.errors.slice(), server: s.server };
-})()`;
+// Page-side code as strings (see test/scope-page.ts).
 const COUNT_RAF = `(() => { window.__raf = 0; const f = () => { window.__raf++; requestAnimationFrame(f); }; requestAnimationFrame(f); })()`;
 const emgDrawing = (n: number): string => `(() => {
   const pts = window.__scopeStats.plots.emg_points || {};
   return Object.keys(pts).length === ${n} && Object.values(pts).every((v) => v > 100);
 })()`;
-
-/**
- * Wait until a page-side expression is true. Polled through page.evaluate rather than
- * page.waitForFunction, whose string form needs eval, which the page's CSP (rightly) refuses.
- */
-async function pageUntil(page: Page, expr: string, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await page.evaluate(expr))) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-const counters = async (page: Page): Promise<PageCounters> => await page.evaluate<PageCounters>(READ_COUNTERS);
 
 /** Animation frames per second of a page, sampled once a second for `seconds`. */
 async function rafRates(seconds: number, read: () => Promise<number>): Promise<number[]> {
@@ -103,24 +75,24 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   runtime.stderr.on('data', (d: Buffer) => (runtimeErr += d.toString()));
   const exited = once(runtime, 'exit');
   const scope = await Scope.start({ endpoints: [endpoint], port: 0 });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  const browser = await launchChromium();
   try {
     // Baseline: the same browser, a page that draws nothing.
-    const blank = await browser.newPage({ viewport: { width: 1400, height: 1700 } });
+    const blank = await browser.newPage({ viewport: VIEWPORT });
     await blank.setContent('<p>baseline</p>');
     await blank.evaluate(COUNT_RAF);
     const baseSeconds = Math.max(3, Math.min(10, Math.round(duration / 3)));
     const base = await rafRates(baseSeconds, async () => await blank.evaluate<number>('window.__raf'));
     await blank.close();
 
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1700 } });
+    const page = await browser.newPage({ viewport: VIEWPORT });
     await page.goto(scope.url);
     await pageUntil(page, emgDrawing(channels), 'every EMG plot to draw', 60_000);
     log('scope bench: page drawing; measuring');
-    const before = await counters(page);
+    const before = await scopeStats(page);
     const t0 = performance.now();
-    const rates = await rafRates(duration, async () => (await counters(page)).raf);
-    const after = await counters(page);
+    const rates = await rafRates(duration, async () => (await scopeStats(page)).raf);
+    const after = await scopeStats(page);
     const seconds = (performance.now() - t0) / 1000;
     // The page keeps its last 5000 lag samples: the ones taken during the run are the newest.
     const newLags = after.lagMs.slice(-Math.min(after.lagMs.length, after.draws - before.draws));

@@ -5,59 +5,32 @@
  * through unchanged however late the line is read. The SPI side is the free-running model.
  */
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Logger } from '../src/core/log.js';
-import { Ads1299Reader } from '../src/devices/ads1299/reader.js';
 import { monotonicMs } from '../src/time/monotonic.js';
-
-const SCRIPTS: Record<string, string> = {
-  gpiodetect: `if [ "$1" = "--version" ]; then echo "gpiodetect (libgpiod) v2.1.3"; exit 0; fi
-echo "gpiochip0 [pinctrl-bcm2711] (58 lines)"`,
-  gpioget: `for last in "$@"; do :; done
-echo "\\"$last\\"=active"`,
-  gpiomon: `echo "gpiomon $*" >> "$FAKE_GPIO_LOG"
-echo "Monitoring line ..."
-exec cat "$FAKE_GPIOMON_FIFO"`,
-};
+import { conversionsTaken, modelReaderConfig, quietReader } from './ads1299-helpers.js';
+import { writeFakeGpioTools } from './fixtures/gpio-tools.js';
 
 test.serial('chardev: the reader thread runs gpiomon and stamps each sample with its kernel timestamp', async (t) => {
   t.timeout(20_000);
   const root = mkdtempSync(join(tmpdir(), 'reflex-ads1299-chardev-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  const bin = join(root, 'bin');
-  mkdirSync(bin);
-  for (const [name, body] of Object.entries(SCRIPTS)) {
-    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
-    chmodSync(join(bin, name), 0o755);
-  }
-  const log = join(root, 'log');
-  writeFileSync(log, '');
-  const fifo = join(root, 'events');
-  execFileSync('mkfifo', [fifo]);
+  const { bin, log, fifo, env } = writeFakeGpioTools(root);
   mkdirSync(join(root, 'sys'));
   // The reader thread finds the tools on PATH, as on a Pi; a worker copies the environment when it starts.
-  const saved = { PATH: process.env.PATH, FAKE_GPIO_LOG: process.env.FAKE_GPIO_LOG, FAKE_GPIOMON_FIFO: process.env.FAKE_GPIOMON_FIFO };
-  process.env.PATH = `${bin}:${saved.PATH ?? '/usr/bin:/bin'}`;
-  process.env.FAKE_GPIO_LOG = log;
-  process.env.FAKE_GPIOMON_FIFO = fifo;
+  const fakeEnv: Record<string, string> = { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, ...env, FAKE_GPIO_LEVEL: 'active' };
+  const saved = Object.fromEntries(Object.keys(fakeEnv).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, fakeEnv);
   const rate = 250;
-  const reader = new Ads1299Reader({
-    log: new Logger({ sink: () => {}, level: 'error' }),
-    config: {
-      spiPath: 'fake:ads1299',
-      spi: { mode: 1, speedHz: 4_000_000, bus: 0, chipSelect: 0 },
-      dataReady: { chip: 'pinctrl-bcm2711', line: 25 },
-      // One sample per block: every sample's stamp is its block's.
-      source: { kind: 'ads1299', rate, channels: 8, gain: 24, blockSamples: 1 },
-      // An empty sysfs: no sysfs GPIO, so the chardev tools, labels from gpiodetect.
-      sysRoot: join(root, 'sys'),
-      // The edges below are written by a timer that may run late; the model free-runs, so a late read is harmless here.
-      readWindowMs: 1000,
-      resetWaitMs: 0,
-    },
+  const reader = quietReader({
+    // One sample per block: every sample's stamp is its block's.
+    ...modelReaderConfig('pinctrl-bcm2711', { rate, blockSamples: 1 }),
+    // An empty sysfs: no sysfs GPIO, so the chardev tools, labels from gpiodetect.
+    sysRoot: join(root, 'sys'),
+    // The edges below are written by a timer that may run late; the model free-runs, so a late read is harmless here.
+    readWindowMs: 1000,
+    resetWaitMs: 0,
   });
   t.teardown(() => reader.close());
   const stamps: number[] = [];
@@ -99,8 +72,7 @@ test.serial('chardev: the reader thread runs gpiomon and stamps each sample with
       }
     }, 2);
   });
-  const deadline = monotonicMs() + 10_000;
-  while (reader.counter('samples') + reader.counter('lost') < n && monotonicMs() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await conversionsTaken(reader, n);
   await reader.close();
   t.deepEqual(stamps, want);
   t.is(reader.counter('lost'), 0);
@@ -118,16 +90,7 @@ test.serial('no libgpiod tools and no sysfs GPIO: start() rejects with the chard
   const saved = process.env.PATH;
   // Only an empty directory on PATH: gpiodetect is not found, as on a host without gpiod.
   process.env.PATH = join(root, 'bin');
-  const reader = new Ads1299Reader({
-    log: new Logger({ sink: () => {}, level: 'error' }),
-    config: {
-      spiPath: 'fake:ads1299',
-      spi: { mode: 1, speedHz: 4_000_000, bus: 0, chipSelect: 0 },
-      dataReady: { chip: 'pinctrl-bcm2711', line: 25 },
-      source: { kind: 'ads1299', rate: 250, channels: 8, gain: 24 },
-      sysRoot: join(root, 'sys'),
-    },
-  });
+  const reader = quietReader({ ...modelReaderConfig('pinctrl-bcm2711'), sysRoot: join(root, 'sys') });
   try {
     const err = await t.throwsAsync(reader.start());
     t.is((err as Error & { code?: string }).code, 'E_GPIO_HELPER');

@@ -7,11 +7,10 @@
  */
 import test from 'ava';
 import type { SampleBlock } from '../src/core/block.js';
-import { Logger } from '../src/core/log.js';
 import type { Ads1299Gap } from '../src/devices/ads1299/device.js';
 import { allocEdgeQueue, edgeQueueStats, startOscillator, type Oscillator } from '../src/devices/ads1299/fake-edges.js';
-import { Ads1299Reader } from '../src/devices/ads1299/reader.js';
 import { monotonicMs } from '../src/time/monotonic.js';
+import { conversionsTaken, modelReaderConfig, quietReader } from './ads1299-helpers.js';
 
 /** µV of one count at gain 1 (the model multiplies its input by the gain, the driver divides). */
 const LSB1 = (9 / 2 ** 24) * 1e6;
@@ -28,14 +27,9 @@ async function rig(t: import('ava').ExecutionContext, opts: { rate: 250 | 500 | 
   // The oscillator stands in for the chip, which is never late: real-time priority when allowed.
   const osc: Oscillator = await startOscillator({ periodMs, count: opts.count, queue, fifo: 60 });
   t.teardown(() => osc.terminate());
-  const reader = new Ads1299Reader({
-    log: new Logger({ sink: () => {}, level: 'error' }),
-    ...(opts.ringMs !== undefined && { ringMs: opts.ringMs }),
-    config: {
-      spiPath: 'fake:ads1299',
-      spi: { mode: 1, speedHz: 4_000_000, bus: 0, chipSelect: 0 },
-      dataReady: { chip: 'reflex-sim', line: 25 },
-      source: { kind: 'ads1299', rate: opts.rate, channels: 8, gain: 24 },
+  const reader = quietReader(
+    {
+      ...modelReaderConfig('reflex-sim', { rate: opts.rate }),
       edges: queue,
       modelSignalPeriod: PERIOD,
       resetWaitMs: 0,
@@ -43,7 +37,8 @@ async function rig(t: import('ava').ExecutionContext, opts: { rate: 250 | 500 | 
       // The reader as deployed at high rates; a refusal (no root) leaves it at normal priority.
       priority: { fifo: 40 },
     },
-  });
+    opts.ringMs,
+  );
   t.teardown(() => reader.close());
   /** Sample number -> its edge stamp, NaN if never delivered; and every delivered sample's data checked. */
   const got = new Float64Array(opts.count).fill(Number.NaN);
@@ -72,10 +67,7 @@ async function rig(t: import('ava').ExecutionContext, opts: { rate: 250 | 500 | 
   reader.on('state', (s, d) => states.push([s, d.code]));
   await reader.start();
   /** Waits until the reader thread has taken all `count` conversions (read or counted lost). */
-  const settled = async (): Promise<void> => {
-    const deadline = monotonicMs() + 10_000;
-    while (reader.counter('samples') + reader.counter('lost') < opts.count && monotonicMs() < deadline) await new Promise((res) => setTimeout(res, 10));
-  };
+  const settled = (): Promise<void> => conversionsTaken(reader, opts.count);
   return { osc, queue, reader, got, bad, gaps, states, periodMs, settled, blocks: () => blocks };
 }
 
@@ -184,15 +176,11 @@ test.serial('a stuck data-ready line in the reader thread: E_ADS1299_STALL, an o
 
 test.serial("a bus the reader thread cannot open: start() rejects with the thread's error code and the thread ends", async (t) => {
   t.timeout(20_000);
-  const reader = new Ads1299Reader({
-    log: new Logger({ sink: () => {}, level: 'error' }),
-    config: {
-      // No spidev here: spi-device (or its absence) refuses it inside the reader thread.
-      spiPath: '/dev/spidev9.9',
-      spi: { mode: 1, speedHz: 4_000_000, bus: 9, chipSelect: 9 },
-      dataReady: { chip: 'reflex-sim', line: 25 },
-      source: { kind: 'ads1299', rate: 250, channels: 8, gain: 24 },
-    },
+  const reader = quietReader({
+    ...modelReaderConfig('reflex-sim'),
+    // No spidev here: spi-device (or its absence) refuses it inside the reader thread.
+    spiPath: '/dev/spidev9.9',
+    spi: { mode: 1, speedHz: 4_000_000, bus: 9, chipSelect: 9 },
   });
   const err = await t.throwsAsync(reader.start());
   const code = (err as Error & { code?: string }).code ?? '';
@@ -204,17 +192,7 @@ test.serial("a bus the reader thread cannot open: start() rejects with the threa
 test.serial('stop and resume reach the reader thread; a refused priority is reported, not thrown', async (t) => {
   t.timeout(20_000);
   // The free-running model on the reader thread's own simulated chip, as `fake:ads1299` boards run.
-  const reader = new Ads1299Reader({
-    log: new Logger({ sink: () => {}, level: 'error' }),
-    config: {
-      spiPath: 'fake:ads1299',
-      spi: { mode: 1, speedHz: 4_000_000, bus: 0, chipSelect: 0 },
-      dataReady: { chip: 'reflex-sim', line: 25 },
-      source: { kind: 'ads1299', rate: 250, channels: 8, gain: 24 },
-      resetWaitMs: 0,
-      priority: { fifo: 150 },
-    },
-  });
+  const reader = quietReader({ ...modelReaderConfig('reflex-sim'), resetWaitMs: 0, priority: { fifo: 150 } });
   t.teardown(() => reader.close());
   const states: string[] = [];
   reader.on('state', (s) => states.push(s));

@@ -128,3 +128,13 @@ test('with --log-format json a refused start-up is an error record with its code
   t.regex(error!.message, /no-such-board/);
   t.regex(error!.code ?? '', /^E_[A-Z_]+$/);
 });
+
+test('with --log-format json a usage error (an unknown flag) is a JSON error record too, exit 2', async (t) => {
+  const r = await run(t, ['--log-format', 'json', '--no-such-flag']);
+  t.is(r.code, 2, r.err);
+  const lines = jsonLines(t, r.err);
+  t.is(lines.length, 1, r.err);
+  t.is(lines[0]!.level, 'error');
+  t.is(lines[0]!.code, 'E_USAGE');
+  t.regex(lines[0]!.message, /no-such-flag/);
+});

@@ -7,12 +7,12 @@ import test from 'ava';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { run } from '../src/cli/main.js';
 import { applyInstall, planInstall } from '../src/deploy/install.js';
 import { loadBoard } from '../src/boards/load.js';
 import { loadConfig } from '../src/runtime/config.js';
+import { captureCtx } from './_cli-ctx.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 
@@ -23,14 +23,9 @@ function tempRoot(t: { teardown(fn: () => void): void }): string {
 }
 
 async function install(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d: Buffer) => (o += d.toString()));
-  err.on('data', (d: Buffer) => (e += d.toString()));
-  const code = await run(['install', ...args], { stdout: out, stderr: err, signal: new AbortController().signal });
-  return { code, out: o, err: e };
+  const ctx = captureCtx();
+  const code = await run(['install', ...args], ctx);
+  return { code, out: ctx.out(), err: ctx.err() };
 }
 
 const mode = (p: string): number => statSync(p).mode & 0o777;

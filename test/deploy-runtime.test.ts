@@ -11,21 +11,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import * as tf from '@tensorflow/tfjs';
 import { main as deployMain } from '../src/cli/commands/deploy.js';
 import type { ErrorCode } from '../src/core/codes.js';
 import type { ConfigError, ReflexError } from '../src/core/errors.js';
 import { Logger } from '../src/core/log.js';
 import { deployModel } from '../src/deploy/deploy-client.js';
 import { listModelFiles, modelHash } from '../src/deploy/model-hash.js';
-import type { ReflexModelMeta } from '../src/predict/metadata.js';
 import { defaultConfig, type RunConfig } from '../src/runtime/config.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { ControlClient, ControlReplyError } from '../src/telemetry/control-client.js';
 import type { PlainValue } from '../src/telemetry/control-protocol.js';
 import { generateKeyPair, writeKeyPair } from '../src/telemetry/keys.js';
-import { saveReflexModel } from '../src/train/save.js';
+import { captureCtx } from './_cli-ctx.js';
+import { fourChannelModel, scaledModel as scaledCopy } from './model-fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'reflex-deploy-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
@@ -41,26 +39,7 @@ interface Status {
 
 /** The default model with every weight scaled by `k`: same shapes, other outputs, another hash. */
 function scaledModel(name: string, k: number): string {
-  const dir = join(tmp, name);
-  cpSync(defaultModel, dir, { recursive: true });
-  const file = join(dir, 'weights.bin');
-  const b = readFileSync(file);
-  const w = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-  for (let i = 0; i < w.length; i++) w[i] = w[i]! * k;
-  writeFileSync(file, new Uint8Array(w.buffer));
-  return dir;
-}
-
-async function fourChannelModel(): Promise<string> {
-  const dir = join(tmp, 'four');
-  const meta = JSON.parse(readFileSync(join(defaultModel, 'reflex-model.json'), 'utf8')) as ReflexModelMeta;
-  meta.input.channels = 4;
-  delete meta.input.channelNames;
-  meta.normalization = { mean: meta.normalization.mean.slice(0, 4), std: meta.normalization.std.slice(0, 4) };
-  const m = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [meta.input.samples, 4] }), tf.layers.dense({ units: 2 })] });
-  await saveReflexModel(m, dir, meta);
-  m.dispose();
-  return dir;
+  return scaledCopy(defaultModel, join(tmp, name), k);
 }
 
 function simConfig(store: string): RunConfig {
@@ -179,7 +158,7 @@ test.serial(
       };
 
       // Wrong channel count: refused by the board's check, not stored.
-      const four = await fourChannelModel();
+      const four = await fourChannelModel(defaultModel, join(tmp, 'four'));
       const e4 = await refusedKeepsRunning(four, 'E_MODEL_SHAPE', { localCheck: true });
       t.regex(e4.message, /expects 4 channels, board sim streams 8/);
       t.false(existsSync(join(store, modelHash(await listModelFiles(four)))), 'a refused model is not kept in the store');
@@ -305,11 +284,9 @@ test.serial('deploy over CURVE on a non-loopback bind: an allowed key deploys, a
   const rt = await Runtime.start(cfg, { log: log.logger, guardProcess: false, arm: true });
   const port = rt.controlEndpoints[0]!.split(':').at(-1)!;
   const run = async (...argv: string[]): Promise<{ code: number; out: string }> => {
-    const out = new PassThrough();
-    const chunks: Buffer[] = [];
-    out.on('data', (c: Buffer) => chunks.push(c));
-    const code = await deployMain(argv, { stdout: out, stderr: new PassThrough(), signal: new AbortController().signal });
-    return { code, out: Buffer.concat(chunks).toString('utf8') };
+    const ctx = captureCtx();
+    const code = await deployMain(argv, ctx);
+    return { code, out: ctx.out() };
   };
   try {
     const good = scaledModel('curve-good', 0.7);

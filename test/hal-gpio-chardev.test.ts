@@ -1,55 +1,23 @@
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nullLogger } from '../src/core/log.js';
 import type { Level } from '../src/hal/gpio.js';
 import { ChardevGpioProvider, type GpioHelperEvent } from '../src/hal/gpio-chardev.js';
+import { writeFakeGpioTools } from './fixtures/gpio-tools.js';
 import { makeGpioTree, tmpRoot } from './fixtures/sysfs/tree.js';
-
-/**
- * Shell scripts standing in for libgpiod v2's tools: each appends its arguments to a log;
- * gpiodetect answers --version and lists two chips; gpioset prints its banner and holds;
- * gpioget prints `"<line>"=<FAKE_GPIO_LEVEL>`; gpiomon prints its banner then relays whatever
- * the test writes into a FIFO, as the event lines `-F "%o %e %S"` would produce (offset, 1 rising
- * or 2 falling, the kernel's timestamp in seconds with nanoseconds).
- */
-const SCRIPTS: Record<string, string> = {
-  gpiodetect: `echo "gpiodetect $*" >> "$FAKE_GPIO_LOG"
-if [ "$1" = "--version" ]; then echo "gpiodetect (libgpiod) \${FAKE_GPIOD_VERSION:-v2.1.3}"; exit 0; fi
-echo "gpiochip0 [pinctrl-bcm2711] (58 lines)"
-echo "gpiochip1 [raspberrypi-exp-gpio] (8 lines)"`,
-  gpioset: `echo "gpioset $*" >> "$FAKE_GPIO_LOG"
-echo "Setting line '$(echo "$@" | sed 's/.* //')'..."
-exec sleep 1000`,
-  gpioget: `echo "gpioget $*" >> "$FAKE_GPIO_LOG"
-for last in "$@"; do :; done
-echo "\\"$last\\"=\${FAKE_GPIO_LEVEL:-inactive}"`,
-  gpiomon: `echo "gpiomon $*" >> "$FAKE_GPIO_LOG"
-echo "Monitoring line ..."
-exec cat "$FAKE_GPIOMON_FIFO"`,
-};
 
 function setup(t: { teardown: (fn: () => void) => void }, env: Record<string, string> = {}) {
   const { root, cleanup } = tmpRoot();
   t.teardown(cleanup);
-  const bin = join(root, 'bin');
-  mkdirSync(bin);
-  for (const [name, body] of Object.entries(SCRIPTS)) {
-    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
-    chmodSync(join(bin, name), 0o755);
-  }
-  const log = join(root, 'log');
-  writeFileSync(log, '');
-  const fifo = join(root, 'events');
-  execFileSync('mkfifo', [fifo]);
+  const { bin, log, fifo, env: toolEnv } = writeFakeGpioTools(root);
   const events: GpioHelperEvent[] = [];
   const waiters: Array<{ pred: (e: GpioHelperEvent) => boolean; resolve: () => void }> = [];
   const provider = new ChardevGpioProvider({
     binDir: bin,
     sysRoot: join(root, 'sys'), // empty: labels come from gpiodetect
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', FAKE_GPIO_LOG: log, FAKE_GPIOMON_FIFO: fifo, ...env },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...toolEnv, ...env },
     logger: nullLogger(),
     onHelper: (e) => {
       events.push(e);

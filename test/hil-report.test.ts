@@ -179,6 +179,8 @@ test('a board whose device is not there: the device steps fail saying so, nothin
     log: new Logger({ sink: () => undefined }),
     signal: new AbortController().signal,
     connectMs: 1000,
+    // Hardware: driving it needs this statement (or a person's "yes"); hil-consent.test.ts tests the refusal.
+    outputsUnloaded: true,
   });
   t.false(report.ok);
   t.deepEqual(validateReport(JSON.parse(reportJson(report))), []);

@@ -4,12 +4,12 @@
  * held up longer are counted, never silent.
  */
 import test from 'ava';
-import type { ActuatorDef } from '../src/boards/types.js';
 import { ControlLoop, type LoopOutput } from '../src/loop/loop.js';
 import type { PredictorSpec } from '../src/loop/messages.js';
 import { OutputRing, ringCapacityFor } from '../src/loop/output-ring.js';
 import { emptyStats } from '../src/loop/stats.js';
 import { monotonicMs } from '../src/time/monotonic.js';
+import { servoLoopOptions } from './loop-fixtures.js';
 
 // ---- the ring itself, one thread ----
 
@@ -95,23 +95,10 @@ export function createPredictor() {
   return { inputSize: 4, outputSize: 2, predict(x, y) { y[0] = x[0]; y[1] = x[1]; } };
 }`)}`;
 const spec: PredictorSpec = { kind: 'module', url: PREDICTOR, inputSize: 4, outputNames: ['a', 'b'] };
-const defs: ActuatorDef[] = [
-  { name: 'wrist', kind: 'servo', via: 'sim', min: 1000, max: 2000, slewPerS: 1e6, safe: 1500, unit: 'us' },
-  { name: 'grip', kind: 'servo', via: 'sim', min: 1000, max: 2000, slewPerS: 1e6, safe: 1000, unit: 'us' },
-];
-const mapping = [
-  { actuator: 'wrist', output: 'a', scale: 1, offset: 1500 },
-  { actuator: 'grip', output: 'b', scale: 1, offset: 1000 },
-];
 
 async function startLoop(t: { teardown(fn: () => unknown): void }, outputRing?: number): Promise<ControlLoop> {
   const loop = await ControlLoop.start({
-    schedule: { rateHz: 1000, policy: 'skip' },
-    watchdog: { staleMs: 10_000, overrunStreak: 1_000_000 },
-    predictor: spec,
-    actuators: defs,
-    mapping,
-    startArmed: true,
+    ...servoLoopOptions(spec, { staleMs: 10_000, overrunStreak: 1_000_000 }),
     ...(outputRing !== undefined && { outputRing }),
   });
   t.teardown(() => loop.stop());

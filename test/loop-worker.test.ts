@@ -1,11 +1,11 @@
 import test from 'ava';
-import type { ActuatorDef } from '../src/boards/types.js';
 import { createActuators } from '../src/actuate/set.js';
 import type { SimActuator } from '../src/actuate/sim.js';
 import { ControlLoop } from '../src/loop/loop.js';
 import type { PredictorSpec } from '../src/loop/messages.js';
 import { emptyStats } from '../src/loop/stats.js';
 import type { SafetyEvent } from '../src/loop/watchdog.js';
+import { servoDefs, servoLoopOptions } from './loop-fixtures.js';
 
 /**
  * A predictor module for the worker, as a data: URL: output k = mean of the window's
@@ -31,14 +31,6 @@ export function createPredictor(o) {
 const C = 2;
 const S = 5;
 const spec: PredictorSpec = { kind: 'module', url: PREDICTOR, inputSize: C * S, outputNames: ['a', 'b'], options: { channels: C, samples: S } };
-const defs: ActuatorDef[] = [
-  { name: 'wrist', kind: 'servo', via: 'sim', min: 1000, max: 2000, slewPerS: 1e6, safe: 1500, unit: 'us' },
-  { name: 'grip', kind: 'servo', via: 'sim', min: 1000, max: 2000, slewPerS: 1e6, safe: 1000, unit: 'us' },
-];
-const mapping = [
-  { actuator: 'wrist', output: 'a', scale: 1, offset: 1500 },
-  { actuator: 'grip', output: 'b', scale: 1, offset: 1000 },
-];
 
 /** A time-major window: channel 0 holds `a` and channel 1 `b` at every sample. */
 function windowOf(a: number, b: number): Float32Array {
@@ -67,17 +59,8 @@ async function until(
 }
 
 async function withLoop(t: { teardown(fn: () => unknown): void }, over: Partial<Parameters<typeof ControlLoop.start>[0]> = {}) {
-  const sink = createActuators(defs, {});
-  const loop = await ControlLoop.start({
-    schedule: { rateHz: 1000, policy: 'skip' },
-    watchdog: { staleMs: 3000, overrunStreak: 50 },
-    predictor: spec,
-    actuators: defs,
-    mapping,
-    sink,
-    startArmed: true,
-    ...over,
-  });
+  const sink = createActuators(servoDefs, {});
+  const loop = await ControlLoop.start({ ...servoLoopOptions(spec, { staleMs: 3000, overrunStreak: 50 }), sink, ...over });
   t.teardown(() => loop.stop());
   const events: SafetyEvent[] = [];
   loop.onSafetyEvent((e) => events.push(e));

@@ -27,16 +27,19 @@ test('kill -9 during `reflex run --record`: the file opens (ours and libxdf) and
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = once(child, 'exit');
   // Watch the run from outside over telemetry: every emg.raw block it published, with its publish time.
-  const client = new TelemetryClient({ endpoints: [pub], topics: ['emg.raw'] });
+  const client = new TelemetryClient({ endpoints: [pub], topics: ['emg.raw', 'prediction'] });
   const seen: { first: number; mono: number }[] = [];
   let killMono = 0;
+  let predictions = 0;
   const guard = setTimeout(() => void client.close(), 45_000);
   try {
     for await (const m of client) {
+      // The loop predicts only once the model is verified, later on a loaded machine: wait for it.
+      if (m.topic === 'prediction') predictions++;
       if (m.topic !== 'emg.raw') continue;
       seen.push({ first: m.body.first_sample, mono: m.mono_ms });
-      // Three seconds of blocks seen: kill it mid-stream.
-      if (m.mono_ms - seen[0]!.mono >= 3000) {
+      // Three seconds of blocks, and the loop a second into predicting: kill it mid-stream.
+      if (m.mono_ms - seen[0]!.mono >= 3000 && predictions >= 100) {
         killMono = monotonicMs();
         child.kill('SIGKILL');
         break;

@@ -5,16 +5,14 @@
  * e-stop latch held.
  */
 import test from 'ava';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { Logger } from '../src/core/log.js';
-import type { ReflexModelMeta } from '../src/predict/metadata.js';
 import { defaultConfig } from '../src/runtime/config.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { ControlClient } from '../src/telemetry/control-client.js';
-import { saveReflexModel } from '../src/train/save.js';
+import { fourChannelModel, scaledModel } from './model-fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'reflex-switch-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
@@ -26,31 +24,6 @@ interface Status {
   loop: { cycles: number } | null;
 }
 
-/** A real 4-channel model with the default model's window and features. */
-async function fourChannelModel(defaultDir: string): Promise<string> {
-  const dir = join(tmp, 'four');
-  const meta = JSON.parse(readFileSync(join(defaultDir, 'reflex-model.json'), 'utf8')) as ReflexModelMeta;
-  meta.input.channels = 4;
-  delete meta.input.channelNames;
-  meta.normalization = { mean: meta.normalization.mean.slice(0, 4), std: meta.normalization.std.slice(0, 4) };
-  const m = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [meta.input.samples, 4] }), tf.layers.dense({ units: 2 })] });
-  await saveReflexModel(m, dir, meta);
-  m.dispose();
-  return dir;
-}
-
-/** The default model with other weights (every one scaled by 0.9): same shapes, other outputs. */
-function retrainedModel(defaultDir: string): string {
-  const dir = join(tmp, 'other');
-  cpSync(defaultDir, dir, { recursive: true });
-  const file = join(dir, 'weights.bin');
-  const b = readFileSync(file);
-  const w = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-  for (let i = 0; i < w.length; i++) w[i] = w[i]! * 0.9;
-  writeFileSync(file, new Uint8Array(w.buffer));
-  return dir;
-}
-
 test.serial('model switch: a misfit is refused and the old model keeps running; a good one is swapped in between cycles, latch held', async (t) => {
   t.timeout(120_000);
   const cfg = defaultConfig('sim');
@@ -59,8 +32,8 @@ test.serial('model switch: a misfit is refused and the old model keeps running; 
   cfg.loop.rateHz = 100;
   cfg.loop.staleMs = 500;
   cfg.loop.overrunStreak = 1000;
-  const four = await fourChannelModel(cfg.model!);
-  const other = retrainedModel(cfg.model!);
+  const four = await fourChannelModel(cfg.model!, join(tmp, 'four'));
+  const other = scaledModel(cfg.model!, join(tmp, 'other'), 0.9);
   const lines: string[] = [];
   const rt = await Runtime.start(cfg, { log: new Logger({ sink: (_l, msg) => lines.push(msg), level: 'info' }), guardProcess: false, arm: true });
   const ctl = new ControlClient({ endpoint: rt.controlEndpoints[0]!, timeoutMs: 60_000 });

@@ -9,36 +9,14 @@
 import test from 'ava';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { nullLogger } from '../src/core/log.js';
-import { defaultConfig } from '../src/runtime/config.js';
-import { Runtime } from '../src/runtime/runtime.js';
+import type { Browser } from 'playwright-core';
 import { Scope } from '../src/scope/scope.js';
 import { TelemetryClient } from '../src/telemetry/client.js';
 import type { TelemetryMessage } from '../src/telemetry/topics.js';
+import { CHROMIUM, launchChromium, pageUntil, scopeStats, VIEWPORT } from './scope-page.js';
+import { startScopeRuntime } from './scope-runtime.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT = fileURLToPath(new URL('../test-results/scope/', import.meta.url));
-
-/** What the page exposes as window.__scopeStats (web/scope/app.js). */
-interface PageStats {
-  raf: number;
-  draws: number;
-  frames: number;
-  lagMs: number[];
-  droppedFrames?: number;
-  paused: boolean;
-  errors: string[];
-  plots: {
-    emg?: Record<string, number>;
-    emg_points?: Record<string, number>;
-    prediction?: number;
-    loop?: number;
-    loop_hist?: number;
-    clock?: number;
-    health?: number;
-  };
-}
 
 /** The numbers on screen, each with the sequence number of the message it came from. */
 interface Shown {
@@ -48,8 +26,7 @@ interface Shown {
   clock: Array<{ source: string; seq: number; cells: string[] }>;
 }
 
-// Page-side code is passed as strings: tsx would wrap a function's inner helpers in a
-// __name() the page does not have, and this project's typecheck has no DOM types.
+// Page-side code is passed as strings (see scope-page.ts).
 const ALL_PLOTS_FED = `(() => {
   const s = window.__scopeStats;
   const pts = s.plots.emg_points || {};
@@ -90,19 +67,6 @@ const READ_SHOWN = `(() => {
   };
 })()`;
 
-/**
- * Wait until a page-side expression is true. Polled through page.evaluate rather than
- * page.waitForFunction, whose string form needs eval, which the page's CSP (rightly) refuses.
- */
-async function pageUntil(page: Page, expr: string, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await page.evaluate(expr))) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-const pageStats = async (page: Page): Promise<PageStats> => await page.evaluate<PageStats>('window.__scopeStats');
-
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? Number.NaN : s[s.length >> 1]!;
@@ -114,13 +78,7 @@ test('the scope page in headless Chromium draws every plot and shows the numbers
     t.fail(`${CHROMIUM} is missing: the scope's browser test needs Debian's Chromium (apt-get install chromium)`);
     return;
   }
-  const cfg = defaultConfig('sim');
-  cfg.runtimeId = 'scope-browser';
-  cfg.telemetry.endpoints = ['tcp://127.0.0.1:*'];
-  cfg.telemetry.control = null;
-  cfg.loop.staleMs = 2000;
-  cfg.loop.overrunStreak = 1000;
-  const rt = await Runtime.start(cfg, { log: nullLogger(), guardProcess: false, arm: true });
+  const rt = await startScopeRuntime('scope-browser');
   const endpoint = rt.telemetryEndpoints[0]!;
   // This test's own view of the telemetry, by topic and sequence number.
   const ref = new TelemetryClient({ endpoints: [endpoint], topics: ['prediction', 'loop', 'clock', 'health'] });
@@ -135,8 +93,8 @@ test('the scope page in headless Chromium draws every plot and shows the numbers
   let browser: Browser | undefined;
   const pageErrors: string[] = [];
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1700 } });
+    browser = await launchChromium();
+    const page = await browser.newPage({ viewport: VIEWPORT });
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('console', (m) => {
       if (m.type() === 'error') pageErrors.push(m.text());
@@ -158,10 +116,10 @@ test('the scope page in headless Chromium draws every plot and shows the numbers
 
     // Pause freezes the display while frames keep arriving.
     await page.click('#pause');
-    const frozen = await pageStats(page);
+    const frozen = await scopeStats(page);
     t.true(frozen.paused);
     await pageUntil(page, `window.__scopeStats.frames >= ${frozen.frames + 5}`, 'frames while paused', 10_000);
-    t.is((await pageStats(page)).draws, frozen.draws, 'no redraw while paused');
+    t.is((await scopeStats(page)).draws, frozen.draws, 'no redraw while paused');
 
     // The numbers on screen, each with the sequence number of the message it came from.
     const shown = await page.evaluate<Shown>(READ_SHOWN);
@@ -203,7 +161,7 @@ test('the scope page in headless Chromium draws every plot and shows the numbers
 
     await page.click('#pause'); // resume, so the screenshot shows the live state
     await pageUntil(page, `window.__scopeStats.draws > ${frozen.draws + 3}`, 'redraws after resuming', 10_000);
-    const final = await pageStats(page);
+    const final = await scopeStats(page);
     t.deepEqual(final.errors, []);
     t.deepEqual(pageErrors, []);
     mkdirSync(OUT, { recursive: true });

@@ -11,25 +11,18 @@ import { createServer } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { WebSocket } from 'ws';
 import { main as scopeMain } from '../src/cli/commands/scope.js';
-import { nullLogger } from '../src/core/log.js';
-import { defaultConfig } from '../src/runtime/config.js';
-import { Runtime } from '../src/runtime/runtime.js';
+import type { Runtime } from '../src/runtime/runtime.js';
 import { decodeFrame, type DecodedFrame } from '../src/scope/frame.js';
 import { Scope } from '../src/scope/scope.js';
 import { ScopeHub } from '../src/scope/ws-hub.js';
 import { TelemetryClient } from '../src/telemetry/client.js';
+import { startScopeRuntime } from './scope-runtime.js';
 
 let rt: Runtime;
 let endpoint: string;
 
 test.before(async () => {
-  const cfg = defaultConfig('sim');
-  cfg.runtimeId = 'scope-rt';
-  cfg.telemetry.endpoints = ['tcp://127.0.0.1:*'];
-  cfg.telemetry.control = null;
-  cfg.loop.staleMs = 2000;
-  cfg.loop.overrunStreak = 1000;
-  rt = await Runtime.start(cfg, { log: nullLogger(), guardProcess: false, arm: true });
+  rt = await startScopeRuntime('scope-rt');
   endpoint = rt.telemetryEndpoints[0]!;
 });
 

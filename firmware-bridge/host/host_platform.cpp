@@ -78,7 +78,13 @@ void HostPlatform::service(Device& dev) {
     reopen_at_ns_ = 0;
     link_.announce();
   }
-  link_up_ = link_.peer_present();
+  const bool up = link_.peer_present();
+  // `deaf` is the host of this connection going silent. Once the cable is pulled (or the
+  // host closes the port) that host is gone; the next one to open the pty must be heard,
+  // or its handshake would run into what is left of the silence (reflex hil pulls the
+  // cable right after the firmware-watchdog step silenced the host).
+  if (link_up_ && !up) deaf_until_ns_ = 0;
+  link_up_ = up;
 }
 
 void HostPlatform::after_poll(Device& dev) {

@@ -51,7 +51,8 @@ class HostPlatform : public Platform {
   int64_t next_timer_ns() const;
   void flush_files();
   // The host "stops talking" for `ms`: every byte it sends is read and dropped, so neither
-  // ACTUATE nor PING feeds the watchdog, while the stream goes on (host-only fault).
+  // ACTUATE nor PING feeds the watchdog, while the stream goes on (host-only fault). It ends
+  // early when the link goes down: a host that opens the pty after that is heard.
   void go_deaf(int32_t ms);
 
   PtyLink& link() { return link_; }

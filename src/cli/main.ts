@@ -5,7 +5,9 @@
  * command is one file plus one line there (test/cli-commands.test.ts checks none is missing).
  */
 import { fileURLToPath } from 'node:url';
+import { CoreCodes } from '../core/codes.js';
 import { ConfigError, ReflexError } from '../core/errors.js';
+import { formatLogRecord } from '../core/log.js';
 import type { CliContext, CommandModule } from './context.js';
 
 /**
@@ -33,6 +35,11 @@ export const commands: Readonly<Record<string, () => Promise<CommandModule>>> = 
 
 function commandNames(): string[] {
   return Object.keys(commands).sort();
+}
+
+/** `--log-format json` or `--log-format=json` among a command's arguments. */
+function wantsJsonLogs(argv: readonly string[]): boolean {
+  return argv.some((a, i) => a === '--log-format=json' || (a === '--log-format' && argv[i + 1] === 'json'));
 }
 
 async function load(name: string): Promise<CommandModule | undefined> {
@@ -67,7 +74,15 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   try {
     return await mod.main(rest, ctx);
   } catch (err) {
-    if (err instanceof ConfigError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+    const usage = err instanceof ConfigError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'));
+    // Asked for JSON logs: a log shipper must be able to read why the command stopped, too.
+    if (wantsJsonLogs(rest)) {
+      const code = err instanceof ReflexError ? err.code : usage ? CoreCodes.usage : undefined;
+      const message = usage ? (err as Error).message : ((err as Error).stack ?? String(err));
+      ctx.stderr.write(formatLogRecord('json', { time: Date.now(), level: 'error', component: name, message, ...(code !== undefined && { code }) }) + '\n');
+      return usage ? 2 : 1;
+    }
+    if (usage) {
       ctx.stderr.write(`reflex ${name}: ${(err as Error).message}\n`);
       return 2;
     }

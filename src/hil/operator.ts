@@ -9,6 +9,8 @@ export interface Operator {
   readonly interactive: boolean;
   /** Shows `instruction` and resolves when the person confirms (Enter). */
   confirm(instruction: string, signal: AbortSignal): Promise<void>;
+  /** Shows `question` and resolves with the line the person typed. */
+  ask(question: string, signal: AbortSignal): Promise<string>;
   /** A line of information for the person (what is being measured now). */
   say(line: string): void;
 }
@@ -19,6 +21,7 @@ export function nonInteractiveOperator(say: (line: string) => void = () => undef
   return {
     interactive: false,
     confirm: () => Promise.reject(new Error(NON_INTERACTIVE_REASON)),
+    ask: () => Promise.reject(new Error(NON_INTERACTIVE_REASON)),
     say,
   };
 }
@@ -30,6 +33,14 @@ export function terminalOperator(input: NodeJS.ReadableStream, output: NodeJS.Wr
       const rl = createInterface({ input, output });
       try {
         await rl.question(`${instruction} [Enter] `, { signal });
+      } finally {
+        rl.close();
+      }
+    },
+    async ask(question, signal) {
+      const rl = createInterface({ input, output });
+      try {
+        return await rl.question(`${question} `, { signal });
       } finally {
         rl.close();
       }

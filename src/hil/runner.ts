@@ -15,6 +15,7 @@ import { defaultConfig, loadConfig, type RunConfig } from '../runtime/config.js'
 import { Runtime } from '../runtime/runtime.js';
 import { ControlClient } from '../telemetry/control-client.js';
 import { monotonicMs } from '../time/monotonic.js';
+import { consentToDrive } from './consent.js';
 import { InputProbe } from './input-probe.js';
 import { hilLimits } from './limits.js';
 import type { Operator } from './operator.js';
@@ -42,6 +43,8 @@ export interface HilOptions {
   signal: AbortSignal;
   /** Longest wait for the source to stream, ms (default 20000). */
   connectMs?: number;
+  /** `--outputs-unloaded`: the rig's owner states no load hangs on the actuator outputs (hardware, unattended). */
+  outputsUnloaded?: boolean;
 }
 
 const DEVICE_STEPS: readonly HilStepId[] = ['rate', 'loopback', 'firmware_watchdog', 'unplug'];
@@ -54,6 +57,8 @@ export async function runHil(o: HilOptions): Promise<HilReport> {
   const limits = hilLimits(board);
   // Checked before anything runs: a bad configuration is a usage error (exit 2), not a failed step.
   const cfg = o.config ? loadConfig(o.config) : defaultConfig();
+  // Hardware: nothing is opened, let alone driven, before a person (or the flag) says the outputs carry no load.
+  await consentToDrive(board, isSimulated(board), o.outputsUnloaded === true, o.operator, o.signal);
   const started = Date.now();
   const t0 = monotonicMs();
   const results = new Map<HilStepId, HilStepResult>();

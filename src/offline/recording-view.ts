@@ -158,21 +158,20 @@ export interface RecordedPredictions {
 
 export function recordedPredictions(rec: Recording): RecordedPredictions {
   const s = tickStream(rec, 'prediction');
-  const C = s.channels.length;
   const iTick = column(rec, s, 'tick');
   const iEnd = column(rec, s, 'window_end_ms');
   const fixed = new Set(['tick', 'window_end_ms', 'latency_ms']);
   const outCols = s.channels.map((c, i) => [c, i] as const).filter(([c]) => !fixed.has(c));
+  const outIdx = outCols.map(([, i]) => i);
   const n = s.samples;
-  const ticks = new Float64Array(n);
-  const windowEndMs = new Float64Array(n);
-  const values = new Float32Array(n * outCols.length);
-  for (let r = 0; r < n; r++) {
-    ticks[r] = s.data[r * C + iTick]!;
-    windowEndMs[r] = s.data[r * C + iEnd]!;
-    outCols.forEach(([, i], k) => (values[r * outCols.length + k] = s.data[r * C + i]!));
-  }
-  return { names: outCols.map(([c]) => c), model: typeof s.meta.model === 'string' ? s.meta.model : '', count: n, ticks, windowEndMs, values };
+  return {
+    names: outCols.map(([c]) => c),
+    model: typeof s.meta.model === 'string' ? s.meta.model : '',
+    count: n,
+    ticks: gather(s, [iTick], new Float64Array(n)),
+    windowEndMs: gather(s, [iEnd], new Float64Array(n)),
+    values: gather(s, outIdx, new Float32Array(n * outIdx.length)),
+  };
 }
 
 /** What the live loop drove, per published tick: commands as float32, as telemetry carried them. */
@@ -188,29 +187,26 @@ export interface RecordedActuators {
 
 export function recordedActuators(rec: Recording): RecordedActuators {
   const s = tickStream(rec, 'actuators');
-  const C = s.channels.length;
   const iTick = column(rec, s, 'tick');
   const iSafe = column(rec, s, 'safe_state');
   const names = s.channels.filter((c) => c.startsWith('applied.')).map((c) => c.slice('applied.'.length));
   const req = names.map((a) => column(rec, s, `requested.${a}`));
   const app = names.map((a) => column(rec, s, `applied.${a}`));
   const n = s.samples;
-  const A = names.length;
-  const out: RecordedActuators = {
+  return {
     names,
     count: n,
-    ticks: new Float64Array(n),
-    safe: new Uint8Array(n),
-    requested: new Float32Array(n * A),
-    applied: new Float32Array(n * A),
+    ticks: gather(s, [iTick], new Float64Array(n)),
+    safe: Uint8Array.from(gather(s, [iSafe], new Float64Array(n)), (v) => (v !== 0 ? 1 : 0)),
+    requested: gather(s, req, new Float32Array(n * names.length)),
+    applied: gather(s, app, new Float32Array(n * names.length)),
   };
-  for (let r = 0; r < n; r++) {
-    out.ticks[r] = s.data[r * C + iTick]!;
-    out.safe[r] = s.data[r * C + iSafe]! !== 0 ? 1 : 0;
-    for (let a = 0; a < A; a++) {
-      out.requested[r * A + a] = s.data[r * C + req[a]!]!;
-      out.applied[r * A + a] = s.data[r * C + app[a]!]!;
-    }
-  }
+}
+
+/** Columns `cols` of a row-major stream, in that order, into `out` (samples x cols.length). */
+function gather<T extends Float32Array | Float64Array>(s: RecordedStream, cols: readonly number[], out: T): T {
+  const C = s.channels.length;
+  const K = cols.length;
+  for (let r = 0; r < s.samples; r++) for (let k = 0; k < K; k++) out[r * K + k] = s.data[r * C + cols[k]!]!;
   return out;
 }

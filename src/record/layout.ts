@@ -58,9 +58,19 @@ export function blockSpec(topic: Topic, name: string, body: Pick<BlockBody, 'rat
     format: 'float32',
     nominalSrate: body.rate,
     sourceId: `${meta.runtime}/${meta.board}/${name}`,
-    channels: body.channels.map((label) => ({ label, unit: body.unit, type: type === 'Mocap' ? 'Position' : 'EMG' })),
+    channels: body.channels.map((label, i) => ({ label, unit: channelUnit(body.unit, i, body.channels.length), type: type === 'Mocap' ? 'Position' : 'EMG' })),
     meta: { ...meta, unit: body.unit },
   };
+}
+
+/**
+ * Channel `i`'s unit from a telemetry `unit`: one unit for every channel, or one per channel
+ * joined with `|` (a tracker's or a model's outputs: "deg|unit"), docs/telemetry.md.
+ */
+export function channelUnit(unit: string, i: number, channels: number): string {
+  if (!unit.includes('|')) return unit;
+  const parts = unit.split('|');
+  return parts.length === channels ? parts[i]! : unit;
 }
 
 export function companionSpec(dataName: string, meta: Meta): XdfStreamSpec {
@@ -88,7 +98,7 @@ export function predictionSpec(name: string, body: Pick<PredictionBody, 'names' 
       { label: 'tick', unit: '', type: 'Misc' },
       { label: 'window_end_ms', unit: 'ms', type: 'Misc' },
       { label: 'latency_ms', unit: 'ms', type: 'Misc' },
-      ...body.names.map((label) => ({ label, unit: body.unit, type: 'Prediction' })),
+      ...body.names.map((label, i) => ({ label, unit: channelUnit(body.unit, i, body.names.length), type: 'Prediction' })),
     ],
     meta: { ...meta, model: body.model, unit: body.unit, names: [...body.names] },
   };

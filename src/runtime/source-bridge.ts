@@ -20,6 +20,9 @@ import type { Source, SourceDevice, SourceEvents, SourceOptions, SourceStateDeta
  * Counters reported from the start, at 0, so `health` and `status` always carry the same
  * keys (a subscriber can tell "none yet" from "not counted").
  */
+/** Longest wait at stop for an ACTUATE in flight (its ACK or ERROR): about ten round trips on USB serial. */
+const ACTUATE_SETTLE_MS = 250;
+
 const LINK_KEYS: readonly LinkCounterKey[] = [
   'connect_attempts',
   'connects',
@@ -57,6 +60,8 @@ export class BridgeSource extends EventEmitter<SourceEvents> implements Source {
   #actuateErrors = 0;
   #pending = false;
   #next: BridgeActuateEntry[] | null = null;
+  /** Set while stop() waits for the last ACTUATE to finish. */
+  #idle: (() => void) | null = null;
 
   /** `sim`: the supervised host firmware behind `path` (the simulated board), else null. */
   constructor(board: BoardDef, path: string, sim: SimFirmwareSupervisor | null, opts: SourceOptions) {
@@ -118,6 +123,30 @@ export class BridgeSource extends EventEmitter<SourceEvents> implements Source {
     const next = this.#next;
     this.#next = null;
     if (next) this.#actuate(next);
+    else if (this.#idle) {
+      const done = this.#idle;
+      this.#idle = null;
+      done();
+    }
+  }
+
+  /**
+   * Resolves once no ACTUATE is in flight or queued, or after `ms`. Stopping waits on it: the
+   * safe values the runtime sent while stopping reach the device before STOP and the close,
+   * rather than being cut off by them ("link stopped").
+   */
+  #actuateSettled(ms: number): Promise<void> {
+    if (!this.#pending) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#idle = null;
+        resolve();
+      }, ms);
+      this.#idle = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   /** The supervisor's news as source notices: the firmware died (an unplug), came back, or will not. */
@@ -205,6 +234,7 @@ export class BridgeSource extends EventEmitter<SourceEvents> implements Source {
 
   /** Ends the link in any state (a pending start() rejects with E_STOPPED), then the firmware. */
   async stop(): Promise<void> {
+    await this.#actuateSettled(ACTUATE_SETTLE_MS);
     await this.#link.stop();
     await this.tracker?.close();
     if (this.#sim) await this.#sim.stop();

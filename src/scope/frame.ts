@@ -75,15 +75,8 @@ export function encodeFrame(h: FrameHeader, sections: readonly FrameSection[]): 
   return buf;
 }
 
-export interface DecodedSection {
-  stream: ScopeStream;
-  channels: number;
-  buckets: number;
-  bucketMs: number;
-  times: Float64Array;
-  min: Float32Array;
-  max: Float32Array;
-}
+/** A section as decodeFrame returns it: its arrays are copies holding exactly buckets and channels x buckets values. */
+export type DecodedSection = FrameSection;
 
 export interface DecodedFrame extends FrameHeader {
   version: number;

@@ -50,6 +50,7 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
   const keys = clientKeysFromFlags([endpoint], serverKeys, values['client-key-file']);
   const client = new ControlClient({ endpoint, serverKey: keys.serverKeys[0], keyPair: keys.keyPair, timeoutMs });
   let lastPct = -1;
+  const tty = (ctx.stderr as Partial<NodeJS.WriteStream>).isTTY === true;
   try {
     const r = await deployModel(client, dir, {
       localCheck: values['no-check'] !== true,
@@ -57,16 +58,18 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
       signal: ctx.signal,
       onProgress: (p) => {
         const pct = Math.floor((100 * p.sent) / Math.max(p.total, 1));
-        if (values.quiet === true || pct === lastPct) return;
-        lastPct = pct;
-        ctx.stderr.write(`\rsending ${p.file}: ${pct}% of ${p.total} bytes`);
+        // A terminal gets one line redrawn; a log file or pipe a line per quarter.
+        const step = tty ? pct : Math.floor(pct / 25) * 25;
+        if (values.quiet === true || step === lastPct) return;
+        lastPct = step;
+        ctx.stderr.write(tty ? `\rsending ${p.file}: ${pct}% of ${p.total} bytes` : `sending ${p.file}: ${pct}% of ${p.total} bytes\n`);
       },
     });
-    if (lastPct >= 0) ctx.stderr.write('\n');
+    if (lastPct >= 0 && tty) ctx.stderr.write('\n');
     ctx.stdout.write(JSON.stringify({ ok: true, ...r, files: r.files.map((f) => f.name) }) + '\n');
     return 0;
   } catch (err) {
-    if (lastPct >= 0) ctx.stderr.write('\n');
+    if (lastPct >= 0 && tty) ctx.stderr.write('\n');
     if (err instanceof ConfigError) throw err;
     const code = (err as { code?: string }).code ?? CliCodes.control;
     ctx.stdout.write(JSON.stringify({ ok: false, error: { code, message: (err as Error).message } }) + '\n');

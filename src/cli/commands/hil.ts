@@ -24,6 +24,8 @@ did, 2 on bad usage. Steps: ${HIL_STEPS.join(', ')}.
   --loopback-steps N   commands in the loopback latency step (default 200)
   --skip STEP[:WHY]    do not run STEP, reported as skipped with WHY (repeatable)
   --yes                non-interactive: steps that need a person at the bench are skipped
+  --outputs-unloaded   hardware without a terminal (CI rigs): states that no load hangs on the
+                       actuator outputs; without it (or a typed "yes") nothing is driven, exit 2
   --quiet              only warnings and errors on stderr`;
 
 function parseSkips(raw: readonly string[]): Map<HilStepId, string> {
@@ -49,6 +51,7 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
       'loopback-steps': { type: 'string' },
       skip: { type: 'string', multiple: true, default: [] },
       yes: { type: 'boolean', default: false },
+      'outputs-unloaded': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
     },
   });
@@ -63,6 +66,7 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
     operator: interactive ? { ...terminalOperator(process.stdin, ctx.stdout), say } : nonInteractiveOperator(say),
     log: new Logger({ component: 'hil', level: values.quiet ? 'warn' : 'info', write: (l) => ctx.stderr.write(`${l}\n`) }),
     signal: ctx.signal,
+    outputsUnloaded: values['outputs-unloaded'],
   });
   if (values.report !== undefined) writeReport(values.report, report);
   if (values.junit !== undefined) writeJUnit(values.junit, report);

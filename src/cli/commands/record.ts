@@ -4,7 +4,7 @@ import { CoreCodes } from '../../core/codes.js';
 import { Recorder } from '../../record/recorder.js';
 import { TelemetryClient } from '../../telemetry/client.js';
 import { isTopic, TOPICS, type Topic } from '../../telemetry/topics.js';
-import { clientKeysFromFlags } from '../keys.js';
+import { telemetryEndpointsFromFlags, telemetryKeyOptions, telemetryKeyUsage } from '../keys.js';
 import { parseDuration, withDuration, type CliContext } from '../context.js';
 
 export const summary = 'record telemetry from one or more runtimes to an XDF file (pyxdf, MNE, EEGLAB, MATLAB read it)';
@@ -18,8 +18,7 @@ On the board itself, \`reflex run --record FILE\` records everything before any 
 
   --topics T,T         only these topics (comma-separated, repeatable): ${TOPICS.join(', ')}
   --runtime R          only this runtime id (repeatable)
-  --server-key K       publisher public key, z85 or a .pub file (once for all endpoints, or once per endpoint)
-  --client-key-file F  this workstation's keypair file from \`reflex keygen\` (needed with --server-key)
+${telemetryKeyUsage}
   --duration S         stop after S seconds
   --force              replace FILE if it exists (default: refuse, exit 2)`;
 
@@ -41,8 +40,7 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
     options: {
       topics: { type: 'string', multiple: true },
       runtime: { type: 'string', multiple: true },
-      'server-key': { type: 'string', multiple: true },
-      'client-key-file': { type: 'string' },
+      ...telemetryKeyOptions,
       duration: { type: 'string' },
       force: { type: 'boolean' },
     },
@@ -53,10 +51,10 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
   const endpoints = positionals.slice(0, -1);
   const topics = parseTopics(values.topics ?? []);
   const signal = withDuration(ctx.signal, parseDuration(values.duration));
-  const keys = clientKeysFromFlags(endpoints, values['server-key'] ?? [], values['client-key-file']);
+  const keys = telemetryEndpointsFromFlags(endpoints, values);
   const recorder = new Recorder({ path: file, overwrite: values.force === true, clock: 'remote', topics });
   const client = new TelemetryClient({
-    endpoints: endpoints.map((endpoint, i) => (keys.serverKeys[i] === undefined ? { endpoint } : { endpoint, serverKey: keys.serverKeys[i] })),
+    endpoints: keys.endpoints,
     topics,
     runtimes: values.runtime,
     keyPair: keys.keyPair,

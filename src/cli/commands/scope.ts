@@ -4,7 +4,7 @@ import { CoreCodes } from '../../core/codes.js';
 import { ConfigError } from '../../core/errors.js';
 import { Scope } from '../../scope/scope.js';
 import { DEFAULT_PORT } from '../../scope/server.js';
-import { clientKeysFromFlags } from '../keys.js';
+import { telemetryEndpointsFromFlags, telemetryKeyOptions, telemetryKeyUsage } from '../keys.js';
 import { numberFlag, parseDuration, withDuration, type CliContext } from '../context.js';
 
 export const summary = 'live scope in the browser: EMG, predictions, loop timing, clock and health from telemetry';
@@ -19,8 +19,7 @@ draws it live (docs/scope.md). Every asset is served locally: the page works off
   --allow-remote       allow --host other than loopback: anyone who reaches the port sees the EMG
   --open               open the page in the default browser (xdg-open)
   --runtime R          show this runtime id (default: the first one heard from)
-  --server-key K       publisher public key, z85 or a .pub file (once for all endpoints, or once per endpoint)
-  --client-key-file F  this workstation's keypair file from \`reflex keygen\` (needed with --server-key)
+${telemetryKeyUsage}
   --duration S         stop after S seconds`;
 
 export async function main(argv: string[], ctx: CliContext): Promise<number> {
@@ -33,8 +32,7 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
       'allow-remote': { type: 'boolean' },
       open: { type: 'boolean' },
       runtime: { type: 'string' },
-      'server-key': { type: 'string', multiple: true },
-      'client-key-file': { type: 'string' },
+      ...telemetryKeyOptions,
       duration: { type: 'string' },
     },
   });
@@ -42,9 +40,9 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
   const port = numberFlag('port', values.port, DEFAULT_PORT, [0, 65535]);
   if (!Number.isInteger(port)) throw new ConfigError(CoreCodes.usage, `--port must be an integer, got "${values.port}"`);
   const signal = withDuration(ctx.signal, parseDuration(values.duration));
-  const keys = clientKeysFromFlags(endpoints, values['server-key'] ?? [], values['client-key-file']);
+  const keys = telemetryEndpointsFromFlags(endpoints, values);
   const scope = await Scope.start({
-    endpoints: endpoints.map((endpoint, i) => (keys.serverKeys[i] === undefined ? { endpoint } : { endpoint, serverKey: keys.serverKeys[i] })),
+    endpoints: keys.endpoints,
     keyPair: keys.keyPair,
     runtime: values.runtime,
     host: values.host,

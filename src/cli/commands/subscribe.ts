@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../core/errors.js';
 import { monotonicMs } from '../../time/monotonic.js';
-import { clientKeysFromFlags } from '../keys.js';
+import { telemetryEndpointsFromFlags, telemetryKeyOptions, telemetryKeyUsage } from '../keys.js';
 import { TelemetryClient } from '../../telemetry/client.js';
 import { RateMonitor } from '../monitor.js';
 import { Recorder } from '../../record/recorder.js';
@@ -19,8 +19,7 @@ Prints one line per topic and source about once a second: rate, total, messages 
   --runtime R          only this runtime id (repeatable)
   --record FILE        also write every message to FILE as XDF, as \`reflex record\` does (docs/recording.md)
   --force              with --record: replace FILE if it exists (default: refuse, exit 2)
-  --server-key K       publisher public key, z85 or a .pub file (once for all endpoints, or once per endpoint)
-  --client-key-file F  this workstation's keypair file from \`reflex keygen\` (needed with --server-key)
+${telemetryKeyUsage}
   --interval S         seconds between refreshes (default 1)
   --duration S         stop after S seconds`;
 
@@ -33,8 +32,7 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
       runtime: { type: 'string', multiple: true },
       record: { type: 'string' },
       force: { type: 'boolean' },
-      'server-key': { type: 'string', multiple: true },
-      'client-key-file': { type: 'string' },
+      ...telemetryKeyOptions,
       interval: { type: 'string' },
       duration: { type: 'string' },
     },
@@ -47,9 +45,9 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
   }
   const intervalMs = numberFlag('interval', values.interval, 1, [0.05, 3600]) * 1000;
   const signal = withDuration(ctx.signal, parseDuration(values.duration));
-  const keys = clientKeysFromFlags(positionals, values['server-key'] ?? [], values['client-key-file']);
+  const keys = telemetryEndpointsFromFlags(positionals, values);
   const client = new TelemetryClient({
-    endpoints: positionals.map((endpoint, i) => (keys.serverKeys[i] === undefined ? { endpoint } : { endpoint, serverKey: keys.serverKeys[i] })),
+    endpoints: keys.endpoints,
     topics,
     runtimes: values.runtime,
     keyPair: keys.keyPair,

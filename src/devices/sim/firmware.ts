@@ -148,7 +148,11 @@ export async function startSimFirmware(opts: SimFirmwareOptions = {}): Promise<S
   const bin = opts.binary ?? firmwareBinaryPath();
   if (!existsSync(bin)) throw new ReflexError(SimFirmwareCodes.missing, missingFirmwareMessage(bin, opts.binary !== undefined));
   const args = buildArgs(opts);
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a Ctrl-C in the terminal goes to the runtime alone, which puts the
+  // actuators safe through the firmware and then stops it, like unplugging a board last. Before,
+  // the SIGINT killed the firmware too and the safe ACTUATE and STOP met a dead port (EIO).
+  // --exit-with-parent still ends it if the runtime dies.
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   track(child);
 
   let stderr = '';

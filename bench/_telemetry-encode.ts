@@ -138,6 +138,7 @@ export function encodeCases(): EncodeCase[] {
       applied: new Float32Array([10, -3, 1500, 1490]),
       limited: new Uint8Array([1, 0, 0, 0]),
       safe_state: false,
+      cycle_ms: 1_234_570,
     }),
     envelope('prediction', {
       tick: 12_345,

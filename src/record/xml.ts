@@ -23,9 +23,11 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 function decodeEntities(text: string): string {
   if (!text.includes('&')) return text;
   return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (whole, ent: string) => {
-    if (ent.startsWith('#x')) return String.fromCodePoint(parseInt(ent.slice(2), 16));
-    if (ent.startsWith('#')) return String.fromCodePoint(parseInt(ent.slice(1), 10));
-    return ENTITIES[ent] ?? whole;
+    if (!ent.startsWith('#')) return ENTITIES[ent] ?? whole;
+    const code = ent.startsWith('#x') ? parseInt(ent.slice(2), 16) : parseInt(ent.slice(1), 10);
+    // fromCodePoint throws a RangeError past U+10FFFF; that is malformed input, not a crash.
+    if (!(code <= 0x10ffff)) throw new XmlSyntaxError(`character reference &${ent}; is outside Unicode`);
+    return String.fromCodePoint(code);
   });
 }
 

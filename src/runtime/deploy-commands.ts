@@ -25,6 +25,7 @@ import { modelHash } from '../deploy/model-hash.js';
 import { ModelStore } from '../deploy/model-store.js';
 import { checkModelDir } from '../predict/model-dir.js';
 import { ModelCodes } from '../predict/errors.js';
+import { TelemetryCodes } from '../telemetry/codes.js';
 import type { PlainValue } from '../telemetry/control-protocol.js';
 import type { ControlServer } from '../telemetry/control-server.js';
 import { RuntimeCodes } from './codes.js';
@@ -58,6 +59,16 @@ type DeployCounter = 'begun' | 'done' | 'refused' | 'timed_out' | 'aborted';
 
 /** Errors after which a deploy can go on (the client resends or sends the rest). */
 const RECOVERABLE = new Set<string>([RuntimeCodes.deployOffset, RuntimeCodes.deployIncomplete]);
+
+/**
+ * The control server checks arguments before a handler runs; the service checks them again so
+ * a caller using it directly cannot name a file outside the staging directory (a "../" name or
+ * a negative size) or pass base64 the lenient Buffer decoder would quietly half-read.
+ */
+function checked(check: (a: Record<string, PlainValue>) => string | undefined, cmd: string, args: object): void {
+  const why = check(args as Record<string, PlainValue>);
+  if (why !== undefined) throw new ReflexError(TelemetryCodes.badArgs, `${cmd}: ${why}`);
+}
 
 function asReflexError(err: unknown): ReflexError {
   return err instanceof ReflexError
@@ -104,6 +115,7 @@ export class DeployService {
   }
 
   async begin(args: DeployBeginArgs): Promise<DeployBeginResult> {
+    checked(deployArgCheckers.begin, DEPLOY_COMMANDS.begin, args);
     // Refused at once, not queued behind a verification that may take seconds.
     this.#refuseIfBusy();
     return this.#exclusive(async () => {
@@ -146,6 +158,7 @@ export class DeployService {
   }
 
   async chunk(args: DeployChunkArgs): Promise<{ received: number; total: number }> {
+    checked(deployArgCheckers.chunkAnySize, DEPLOY_COMMANDS.chunk, args);
     const s = this.#current(args.id);
     if (this.#committing === s) throw new ReflexError(RuntimeCodes.state, `deploy ${s.id} is being committed; it takes no more chunks`);
     const bytes = Buffer.from(args.data, 'base64');

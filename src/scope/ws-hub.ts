@@ -120,6 +120,9 @@ export class ScopeHub implements ScopeSink {
     if (typeof msg !== 'object' || msg === null) return bad();
     const m = msg as Record<string, unknown>;
     if (m.type === 'ping' && typeof m.t === 'number' && Number.isFinite(m.t)) {
+      // A page that sends pings and never reads would otherwise grow our send buffer without
+      // bound; a pong it cannot read yet is worthless for the clock offset anyway.
+      if (peer.ws.bufferedAmount > this.#maxBuffered) return bad();
       this.#sendJson(peer, { type: 'pong', t: m.t, server_ms: monotonicMs() });
       return;
     }

@@ -11,9 +11,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError } from '../../core/errors.js';
 import { ProgramCodes, ProgramError } from '../errors.js';
 import { find, isCall, replace, validateProgram } from '../tree.js';
-import type { Json, ProgramNode } from '../types.js';
+import { isRegRef, type Json, type ProgramNode } from '../types.js';
 
 export const CALIBRATION_FORMAT = 'reflex-calibration/1';
+/**
+ * A person sits through the program: a typo such as 5e12 trials or a 1e12 ms hold would keep
+ * them (and the runtime) in it for ever, so counts and durations past these are refused.
+ */
+export const MAX_CALIBRATION_REPEAT = 10_000;
+export const MAX_CALIBRATION_PHASE_MS = 3_600_000;
 
 export interface CalibrationFile {
   format: typeof CALIBRATION_FORMAT;
@@ -47,10 +53,13 @@ export function parseCalibrationFile(raw: unknown, file: string): CalibrationFil
   if (extra.length > 0) fail(file, `unknown keys: ${extra.join(', ')} (keys: format, name, about, registers, prompts, program)`);
   if (raw.format !== CALIBRATION_FORMAT) fail(file, `format must be "${CALIBRATION_FORMAT}", got ${JSON.stringify(raw.format)}`);
   if (typeof raw.name !== 'string' || raw.name === '') fail(file, 'name must be a non-empty string');
+  if (raw.about !== undefined && typeof raw.about !== 'string') fail(file, 'about must be a string (a note for whoever edits the file)');
   const registers = raw.registers ?? {};
   if (!isRecord(registers)) fail(file, 'registers must be an object of JSON values');
   for (const [k, v] of Object.entries(registers)) {
     if (k.endsWith('_ms') && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) fail(file, `registers.${k} must be a duration in ms >= 0`);
+    if (k.endsWith('_ms') && (v as number) > MAX_CALIBRATION_PHASE_MS)
+      fail(file, `registers.${k} is ${String(v)} ms; a calibration phase lasts at most ${MAX_CALIBRATION_PHASE_MS} ms (1 h)`);
   }
   const prompts = raw.prompts ?? {};
   if (!isRecord(prompts)) fail(file, 'prompts must map phase labels to the text shown');
@@ -62,6 +71,7 @@ export function parseCalibrationFile(raw: unknown, file: string): CalibrationFil
     throw err;
   }
   const program = raw.program;
+  boundedRepeatsAndWaits(file, program, registers);
   if (find(program, isCall('calibration.mark')).length === 0)
     fail(file, 'the program never calls calibration.mark, so the recording would hold no phase markers');
   return {
@@ -72,6 +82,29 @@ export function parseCalibrationFile(raw: unknown, file: string): CalibrationFil
     program,
     path: file,
   };
+}
+
+/** Literal or register-given REPEAT counts and WAIT durations within the limits above. */
+function boundedRepeatsAndWaits(file: string, program: ProgramNode, registers: Record<string, unknown>): void {
+  // A register the file does not set may be SET by the program itself: only the runner can check that one.
+  const value = (e: unknown): { v: unknown; where: string } | undefined =>
+    isRegRef(e) ? (Object.hasOwn(registers, e.$reg) ? { v: registers[e.$reg], where: `registers.${e.$reg}` } : undefined) : { v: e, where: '' };
+  for (const { path, node } of find(program, (n) => n.op === 'REPEAT' || n.op === 'BUFFER_REPEAT' || n.op === 'WAIT')) {
+    const at = `program${path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('')}`;
+    if (node.op === 'WAIT') {
+      const d = value((node as { ms?: unknown }).ms);
+      if (d && !(typeof d.v === 'number' && d.v >= 0 && d.v <= MAX_CALIBRATION_PHASE_MS))
+        fail(file, `${d.where || `${at}.ms`} is ${JSON.stringify(d.v) ?? String(d.v)} (WAIT at ${at}); a wait lasts 0..${MAX_CALIBRATION_PHASE_MS} ms`);
+      continue;
+    }
+    const t = value((node as { times?: unknown }).times);
+    if (t && !(typeof t.v === 'number' && Number.isInteger(t.v) && t.v >= 0 && t.v <= MAX_CALIBRATION_REPEAT))
+      fail(
+        file,
+        `${t.where || `${at}.times`} is ${JSON.stringify(t.v) ?? String(t.v)} (REPEAT at ${at}); ` +
+          `a calibration repeats a whole number 0..${MAX_CALIBRATION_REPEAT} times`,
+      );
+  }
 }
 
 /** Loads a `.json` calibration file, or a `.js`/`.mjs` module exporting one as its default. */

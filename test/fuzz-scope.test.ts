@@ -25,12 +25,16 @@ test.after.always(async () => {
 });
 
 /** One raw request (no client-side path normalisation); resolves with the whole reply. */
+const RESET = 'connection reset';
+
 function raw(request: string | Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect(port, '127.0.0.1');
     const parts: Buffer[] = [];
     s.on('data', (d: Buffer) => parts.push(d));
-    s.on('error', reject);
+    // A server refusing a request it has not read to the end (431, a garbage line) closes with
+    // its input unread, which the kernel turns into a reset: a refusal too, not a failure.
+    s.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? resolve(Buffer.concat(parts).toString('latin1') || RESET) : reject(err)));
     s.on('close', () => resolve(Buffer.concat(parts).toString('latin1')));
     s.end(request);
   });
@@ -69,7 +73,8 @@ test('traversal and odd paths never serve anything but the page assets', async (
 
 test('methods other than GET and HEAD are refused; huge headers and garbage do not stop the server', async (t) => {
   for (const m of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'PROPFIND']) t.is(status(await get('/', m)), 405, m);
-  t.is(status(await raw(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`)), 431);
+  const big = await raw(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`);
+  t.true(status(big) === 431 || big === RESET, big.slice(0, 80));
   await raw(Buffer.from([0, 1, 2, 255, 13, 10, 13, 10]));
   await raw('CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n');
   t.is(status(await get('/', 'HEAD')), 200, 'still serving');

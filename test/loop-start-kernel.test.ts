@@ -57,14 +57,18 @@ async function start(predictor: PredictorSpec): Promise<ControlLoop> {
   });
 }
 
-/** The first output of a cycle after `cycle` that saw `window`. */
-async function after(loop: ControlLoop, window: Float32Array, cycle: number): Promise<LoopOutput> {
+/**
+ * The first output of a cycle that ran on `window`. The window goes in with its own host time
+ * `tag`, echoed back as `inputHostTimeMs`: counting cycles instead could take a cycle that had
+ * started on the previous window while this thread was held up between reading and pushing.
+ */
+async function after(loop: ControlLoop, window: Float32Array, tag: number): Promise<LoopOutput> {
   const o = loop.createOutput();
   const until = Date.now() + 20_000;
   for (;;) {
-    loop.pushWindow(window, 1);
-    if (loop.readLatest(o) && o.cycle > cycle + 1 && o.inputsSeen > 0) return o;
-    if (Date.now() > until) throw new Error(`the loop published no cycle after ${cycle}`);
+    loop.pushWindow(window, tag);
+    if (loop.readLatest(o) && o.inputHostTimeMs === tag && o.inputsSeen > 0) return o;
+    if (Date.now() > until) throw new Error(`the loop published no cycle on the window tagged ${tag}`);
     await new Promise((r) => setTimeout(r, 2));
   }
 }
@@ -76,12 +80,7 @@ async function outputsOf(predictor: PredictorSpec, windows: Float32Array[]): Pro
   const loop = await start(predictor);
   try {
     const out: number[][] = [];
-    let cycle = -1;
-    for (const w of windows) {
-      const o = await after(loop, w, cycle);
-      cycle = o.cycle;
-      out.push(bits(o.outputs));
-    }
+    for (const [k, w] of windows.entries()) out.push(bits((await after(loop, w, 1000 + k)).outputs));
     return out;
   } finally {
     await loop.stop();

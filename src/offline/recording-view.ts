@@ -7,18 +7,16 @@
 import type { SampleBlock } from '../core/block.js';
 import { ConfigError } from '../core/errors.js';
 import type { TrackerSampleLike } from '../align/tracker-ring.js';
+import { BLOCK_COMPANION_CHANNELS, companionOf, PREDICTION_FIXED, streamsOf } from '../record/layout.js';
 import type { RecordedStream, Recording } from '../record/types.js';
+import type { BlockTopic } from '../telemetry/topics.js';
 import { TrainCodes } from '../train/codes.js';
-
-export type BlockTopic = 'emg.raw' | 'emg.features' | 'tracker';
 
 /** A block stream and the companion that says where each of its blocks starts and what it was stamped. */
 export interface BlockStreamRef {
   data: RecordedStream;
   blocks: RecordedStream;
 }
-
-const BLOCK_COLUMNS = ['first_sample', 'block_seq', 'samples', 'device_time_us', 'host_time_ms', 'host_period_ms', 'valid'] as const;
 
 /** Index of the channel labelled `name`; throws naming the file and stream when absent. */
 export function column(rec: Recording, s: RecordedStream, name: string): number {
@@ -34,7 +32,7 @@ export function column(rec: Recording, s: RecordedStream, name: string): number 
 
 /** The data stream of `topic` (and `stream`, when given), or undefined. */
 export function findBlockData(rec: Recording, topic: BlockTopic, stream?: string): RecordedStream | undefined {
-  return rec.streams.find((s) => s.meta.topic === topic && s.type !== 'ReflexBlocks' && (stream === undefined || s.meta.stream === stream));
+  return streamsOf(rec, topic, stream)[0];
 }
 
 /** A block stream with its companion; ConfigError naming the file when either is missing. */
@@ -47,9 +45,9 @@ export function blockStream(rec: Recording, topic: BlockTopic, stream?: string):
       `${rec.path}: no ${topic}${stream ? ` "${stream}"` : ''} stream in the recording (it has: ${have}); record a run that has it`,
     );
   }
-  const blocks = rec.streams.find((s) => s.type === 'ReflexBlocks' && s.meta.companion_of === data.name);
+  const blocks = companionOf(rec, data);
   if (!blocks) throw new ConfigError(TrainCodes.blocks, `${rec.path}: stream "${data.name}" has no "blocks" companion stream, so its blocks cannot be rebuilt`);
-  for (const c of BLOCK_COLUMNS) column(rec, blocks, c);
+  for (const c of BLOCK_COMPANION_CHANNELS) column(rec, blocks, c);
   if (data.format === 'string') throw new ConfigError(TrainCodes.blocks, `${rec.path}: stream "${data.name}" holds strings, not samples`);
   return { data, blocks };
 }
@@ -64,7 +62,7 @@ export function sampleBlocks(rec: Recording, ref: BlockStreamRef): SampleBlock[]
   const C = data.channels.length;
   const b = blocks.data;
   const B = blocks.channels.length;
-  const [iFirst, iSeq, iN, iDev, iHost, iPer, iValid] = BLOCK_COLUMNS.map((c) => column(rec, blocks, c)) as [
+  const [iFirst, iSeq, iN, iDev, iHost, iPer, iValid] = BLOCK_COMPANION_CHANNELS.map((c) => column(rec, blocks, c)) as [
     number,
     number,
     number,
@@ -75,7 +73,8 @@ export function sampleBlocks(rec: Recording, ref: BlockStreamRef): SampleBlock[]
   ];
   const out: SampleBlock[] = [];
   const names = Object.freeze([...data.channels]);
-  const unit = data.units[0] ?? '';
+  // The block's own unit as published (per-channel units may be its `|`-joined parts).
+  const unit = typeof data.meta.unit === 'string' ? data.meta.unit : (data.units[0] ?? '');
   const stream = typeof data.meta.stream === 'string' ? data.meta.stream : data.meta.topic;
   let at = 0;
   for (let r = 0; r < blocks.samples; r++) {
@@ -160,7 +159,7 @@ export function recordedPredictions(rec: Recording): RecordedPredictions {
   const s = tickStream(rec, 'prediction');
   const iTick = column(rec, s, 'tick');
   const iEnd = column(rec, s, 'window_end_ms');
-  const fixed = new Set(['tick', 'window_end_ms', 'latency_ms']);
+  const fixed = new Set<string>(PREDICTION_FIXED);
   const outCols = s.channels.map((c, i) => [c, i] as const).filter(([c]) => !fixed.has(c));
   const outIdx = outCols.map(([, i]) => i);
   const n = s.samples;

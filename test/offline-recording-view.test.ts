@@ -1,14 +1,14 @@
 /**
  * A block stream read back as the runtime had it: a tracker feed whose dimensions have their
- * own units ("deg|unit") is written with one unit per XDF channel, and rebuilt with the unit it
- * was published with.
+ * own units ("deg|unit") is written with one unit per XDF channel, and rebuilt (blocks, and the
+ * tracker samples training reads) with the unit it was published with.
  */
 import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBlock } from '../src/core/block.js';
-import { blockStream, sampleBlocks } from '../src/offline/recording-view.js';
+import { blockStream, sampleBlocks, trackerSamples } from '../src/offline/recording-view.js';
 import { Recorder } from '../src/record/recorder.js';
 import { readRecording } from '../src/record/xdf-reader.js';
 
@@ -35,4 +35,8 @@ test('per-dimension units: one per XDF channel in the file, the joined unit back
   t.is(blocks.length, 4);
   for (const b of blocks) t.is(b.unit, 'deg|unit');
   t.deepEqual(Array.from(blocks[2]!.data), [2, 2.25, 2.5, -2, -2.25, -2.5]);
+  // What training reads for its targets' units: the published one, so grip stays "unit".
+  const tr = trackerSamples(file);
+  t.is(tr.unit, 'deg|unit');
+  t.is(tr.samples.length, 12);
 });

@@ -18,6 +18,14 @@ export interface BlockStreamRef {
   blocks: RecordedStream;
 }
 
+/**
+ * A block stream's unit as it was published: the file holds one unit per channel, split from
+ * a `|`-joined unit ("deg|unit"), and the stream's metadata keeps the original.
+ */
+function publishedUnit(data: RecordedStream): string {
+  return typeof data.meta.unit === 'string' ? data.meta.unit : (data.units[0] ?? '');
+}
+
 /** Index of the channel labelled `name`; throws naming the file and stream when absent. */
 export function column(rec: Recording, s: RecordedStream, name: string): number {
   const i = s.channels.indexOf(name);
@@ -73,8 +81,7 @@ export function sampleBlocks(rec: Recording, ref: BlockStreamRef): SampleBlock[]
   ];
   const out: SampleBlock[] = [];
   const names = Object.freeze([...data.channels]);
-  // The block's own unit as published (per-channel units may be its `|`-joined parts).
-  const unit = typeof data.meta.unit === 'string' ? data.meta.unit : (data.units[0] ?? '');
+  const unit = publishedUnit(data);
   const stream = typeof data.meta.stream === 'string' ? data.meta.stream : data.meta.topic;
   let at = 0;
   for (let r = 0; r < blocks.samples; r++) {
@@ -134,7 +141,7 @@ export function trackerSamples(rec: Recording, stream = 'tracker'): { names: str
     }
   }
   if (out.length === 0) throw new ConfigError(TrainCodes.noTracker, `${rec.path}: the tracker stream "${ref.data.name}" holds no samples`);
-  return { names: [...ref.data.channels], unit: ref.data.units[0] ?? '', samples: out };
+  return { names: [...ref.data.channels], unit: publishedUnit(ref.data), samples: out };
 }
 
 function tickStream(rec: Recording, topic: 'prediction' | 'actuators'): RecordedStream {

@@ -8,6 +8,7 @@
 import type { SampleBlock } from '../core/block.js';
 import { ConfigError } from '../core/errors.js';
 import { buildTrainingSet, type TrainingSet } from '../align/dataset.js';
+import { channelUnit } from '../record/layout.js';
 import type { Recording } from '../record/types.js';
 import { blockStream, sampleBlocks, trackerSamples } from '../offline/recording-view.js';
 import { buildPipeline } from '../units/index.js';
@@ -87,8 +88,7 @@ export function buildPairs(recs: readonly Recording[], o: PairOptions): Pairs {
     if (bad >= 0) {
       throw new ConfigError(TrainCodes.output, `${rec.path}: the tracker has no channel "${outputs[bad]}"; it has ${tr.names.join(', ')}`);
     }
-    const unitParts = tr.unit.split('|');
-    units = outputs.map((_, k) => (unitParts.length === tr.names.length ? unitParts[idx[k]!]! : tr.unit));
+    units = idx.map((i) => channelUnit(tr.unit, i, tr.names.length));
     const feats = featureBlocks(rec, raw, o.pipeline);
     featureRateHz = feats[0]!.rate;
     const set = buildTrainingSet(feats, tr.samples, { windowMs: o.windowMs, hopMs: o.hopMs });

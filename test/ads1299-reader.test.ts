@@ -160,11 +160,16 @@ test.serial('a stuck data-ready line in the reader thread: E_ADS1299_STALL, an o
   const r = await rig(t, { rate: 1000, count: 200, stallMs: 100 });
   await r.osc.run(monotonicMs() + 20);
   // The oscillator has stopped: no more edges. The stall comes within stallMs + one check.
+  // The counters are shared memory; the state event comes by message after them: wait for both.
+  const stalled = (): boolean => r.states.some(([s, code]) => s === 'reconnecting' && code === 'E_ADS1299_STALL');
   const deadline = monotonicMs() + 5000;
-  while (r.reader.counter('reinits') < 1 && monotonicMs() < deadline) await new Promise((res) => setTimeout(res, 20));
+  while ((r.reader.counter('reinits') < 1 || !stalled()) && monotonicMs() < deadline) {
+    await new Promise((res) => setTimeout(res, 20));
+    r.reader.drain();
+  }
   r.reader.drain();
-  t.true(r.reader.counter('stalls') >= 1);
-  t.true(r.states.some(([s, code]) => s === 'reconnecting' && code === 'E_ADS1299_STALL'));
+  t.true(r.reader.counter('stalls') >= 1, `stalls ${r.reader.counter('stalls')}`);
+  t.true(stalled(), JSON.stringify(r.states));
   const outage = r.gaps.find((g) => g.cause === 'outage');
   t.truthy(outage);
   t.true(outage!.deviceReset);

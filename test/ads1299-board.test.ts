@@ -1,30 +1,16 @@
 /** The `ads1299` source in a board file: the schema and the Validator agree, and the spi.device selector. */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { boardsDir, validateBoard } from '../src/boards/load.js';
 import { loadBoardSchema, schemaProblems } from '../src/boards/schema.js';
-import { ConfigError } from '../src/core/errors.js';
+import { validateBoard } from '../src/boards/load.js';
 import { FakeAds1299 } from '../src/hal/spi-fake.js';
 import { openSpi } from '../src/hal/spi.js';
+import { shipped, validatorSays, type Json } from './board-helpers.js';
 
 const schema = loadBoardSchema();
-type Json = Record<string, unknown>;
 
 /** rpi5.json with its bridge source replaced by the ADC on its SPI bus. */
 function rpi5Ads(source: Json): Json {
-  const b = JSON.parse(readFileSync(join(boardsDir, 'rpi5.json'), 'utf8')) as Json;
-  return { ...b, source };
-}
-
-function validatorSays(raw: unknown): string | undefined {
-  try {
-    validateBoard(raw, 'x.json');
-    return undefined;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return err.message;
-  }
+  return { ...shipped('rpi5'), source };
 }
 
 test('an ads1299 source on rpi5: both accept it, every optional key', (t) => {

@@ -10,10 +10,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '../src/core/log.js';
-import { defaultConfig } from '../src/runtime/config.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { TelemetryClient } from '../src/telemetry/client.js';
 import type { TelemetryMessage } from '../src/telemetry/topics.js';
+import { noModelConfig } from './runtime-helpers.js';
 
 const SIM = 'reflex-sim';
 const LSB_UV = (9 / 2 ** 24) * 1e6; // counts x gain at that gain: the gain cancels
@@ -43,11 +43,7 @@ test.serial('an ads1299 board on the fake SPI device: µV samples in emg.raw, cl
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const boardFile = join(dir, 'ads1299-fake.json');
   writeFileSync(boardFile, JSON.stringify(BOARD));
-  const cfg = defaultConfig(boardFile);
-  cfg.model = null;
-  cfg.runtimeId = 'ads-rt';
-  cfg.telemetry.endpoints = ['tcp://127.0.0.1:*'];
-  cfg.telemetry.control = 'tcp://127.0.0.1:*';
+  const cfg = noModelConfig(boardFile, 'ads-rt');
   const rt = await Runtime.start(cfg, { log: new Logger({ sink: () => {}, level: 'error' }), guardProcess: false });
   t.teardown(() => rt.stop());
   const client = new TelemetryClient({ endpoints: [rt.telemetryEndpoints[0]!], topics: ['emg.raw', 'health'] });

@@ -8,27 +8,11 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { boardsDir, listBoards, validateBoard } from '../src/boards/load.js';
+import { boardsDir, listBoards } from '../src/boards/load.js';
 import { loadBoardSchema, schemaProblems } from '../src/boards/schema.js';
-import { ConfigError } from '../src/core/errors.js';
+import { shipped, validatorSays, type Json } from './board-helpers.js';
 
 const schema = loadBoardSchema();
-type Json = Record<string, unknown>;
-
-function shipped(id: string): Json {
-  return JSON.parse(readFileSync(join(boardsDir, `${id}.json`), 'utf8')) as Json;
-}
-
-/** The Validator's verdict: undefined when it accepts, else its message. */
-function validatorSays(raw: unknown): string | undefined {
-  try {
-    validateBoard(raw, 'x.json');
-    return undefined;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return err.message;
-  }
-}
 
 test('every shipped board names the schema, passes it and the Validator, and its id is its file name', (t) => {
   const ids = listBoards();

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { BridgeDecoder, type BridgeDecoderHandlers } from '../src/bridge/decoder.js';
 import { FrameWriter } from '../src/bridge/encode.js';
 import { BAD_KINDS, FrameType, type BadKind } from '../src/bridge/frames.js';
+import { versionHello } from './bridge-helpers.js';
 
 const UV = Math.fround(0.5);
 
@@ -299,22 +300,7 @@ test('oversize: more than 1030 bytes without a delimiter is dropped up to the ne
 test('a HELLO with a foreign major version is read for its version, not acted upon', (t) => {
   const fw = new FrameWriter();
   fw.version = 2;
-  const hello = fw.hello({
-    protoMajor: 2,
-    protoMinor: 3,
-    fwMajor: 9,
-    fwMinor: 0,
-    fwPatch: 0,
-    maxChannels: 8,
-    adcBits: 24,
-    nActuators: 0,
-    bootId: 1,
-    rateHz: 1000,
-    channels: 8,
-    blockSamples: 1,
-    flags: 0,
-    name: 'future',
-  });
+  const hello = fw.hello(versionHello({ protoMajor: 2, protoMinor: 3, fwMajor: 9, name: 'future' }));
   const r = kindOf(hello);
   t.deepEqual(r.events, [['foreign', { version: 2, protoMajor: 2, protoMinor: 3 }]]);
   t.deepEqual(r.bad, []);

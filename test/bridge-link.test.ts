@@ -8,6 +8,7 @@ import { BridgeDeviceError } from '../src/bridge/errors.js';
 import { FakeBridgeDevice } from '../src/testing/bridge-fake-device.js';
 import { BridgeLink, type BridgeLinkOptions, type LinkGap, type LinkTimers, type PongSample } from '../src/devices/bridge/link.js';
 import { FakeSerialBus } from '../src/hal/serial-fake.js';
+import { versionHello } from './bridge-helpers.js';
 
 /** Manual time: timers fire only when the test advances the clock. */
 class FakeClock implements LinkTimers {
@@ -164,24 +165,7 @@ test('version mismatch: E_BAD_VERSION names both versions and the side to update
   older.dev.reply = (cmd) => {
     if (cmd.type === FrameType.HELLO_REQ) {
       const w = new FrameWriter();
-      older.dev.send(
-        w.hello({
-          protoMajor: 0,
-          protoMinor: 9,
-          fwMajor: 0,
-          fwMinor: 0,
-          fwPatch: 0,
-          maxChannels: 8,
-          adcBits: 24,
-          nActuators: 0,
-          bootId: 1,
-          rateHz: 1000,
-          channels: 8,
-          blockSamples: 1,
-          flags: 0,
-          name: 'old',
-        }),
-      );
+      older.dev.send(w.hello(versionHello({ protoMajor: 0, protoMinor: 9, fwMajor: 0, name: 'old' })));
       return 'silent';
     }
     return 'default';

@@ -14,6 +14,19 @@ export interface FakeCyton {
   cmd(s: string): boolean;
 }
 
+/**
+ * The start of every fake Cyton script: a raw pseudo-terminal whose path is printed as
+ * `PTY <path>` (what startPythonCyton's first line reads), and `int24(v)`, v as 3 bytes
+ * two's complement big-endian.
+ */
+export const PTY_PRELUDE = String.raw`import os, pty, sys, tty, select, time
+m, s = pty.openpty()
+tty.setraw(s)
+print("PTY " + os.ttyname(s), flush=True)
+def int24(v):
+    v &= 0xFFFFFF
+    return bytes([(v >> 16) & 255, (v >> 8) & 255, v & 255])`;
+
 /** A Cyton played by a Python script on a pseudo-terminal; the script prints its pty path and reports on stdout. */
 export function startPythonCyton(script: string): FakeCyton {
   const proc = spawn('/usr/bin/python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });

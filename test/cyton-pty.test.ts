@@ -2,7 +2,7 @@ import test from 'ava';
 import { nullLogger } from '../src/core/log.js';
 import { CytonDevice, type CytonState } from '../src/devices/cyton/device.js';
 import { openNodeSerial } from '../src/hal/serial-node.js';
-import { startPythonCyton, uvPerCount, type FakeCyton } from './cyton-packets.js';
+import { PTY_PRELUDE, startPythonCyton, uvPerCount, type FakeCyton } from './cyton-packets.js';
 
 /**
  * A fake Cyton on the master side of a real pseudo-terminal (Python, so the bytes are built
@@ -11,13 +11,7 @@ import { startPythonCyton, uvPerCount, type FakeCyton } from './cyton-packets.js
  * echoes every command it receives as `CMD x`; `hangup` on stdin closes the master.
  */
 const FAKE_CYTON = String.raw`
-import os, pty, sys, tty, select
-m, s = pty.openpty()
-tty.setraw(s)
-print("PTY " + os.ttyname(s), flush=True)
-def int24(v):
-    v &= 0xFFFFFF
-    return bytes([(v >> 16) & 255, (v >> 8) & 255, v & 255])
+${PTY_PRELUDE}
 def value(k, i):
     return k * (i + 1) * 1000 * (-1 if k % 2 else 1)
 while True:

@@ -8,17 +8,17 @@
  * And the start-up check refusing the default model (8 channels at 2 kHz) on this board.
  */
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { boardsDir, loadBoard } from '../src/boards/load.js';
+import { loadBoard } from '../src/boards/load.js';
 import { Logger } from '../src/core/log.js';
 import { defaultConfig } from '../src/runtime/config.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { TelemetryClient } from '../src/telemetry/client.js';
 import { ControlClient } from '../src/telemetry/control-client.js';
-import type { TelemetryMessage } from '../src/telemetry/topics.js';
-import { startPythonCyton, uvPerCount } from './cyton-packets.js';
+import { PTY_PRELUDE, startPythonCyton, uvPerCount } from './cyton-packets.js';
+import { healthWaiter, noModelConfig, shippedBoardAt, telemetryWaiter } from './runtime-helpers.js';
 
 /**
  * Fake Cyton + Daisy on the master side of a pty: `v` -> banner naming the Daisy, ending in
@@ -28,13 +28,7 @@ import { startPythonCyton, uvPerCount } from './cyton-packets.js';
  * stdin: `drop N` skips the next N sample numbers (packets lost on the radio).
  */
 const FAKE_DAISY = String.raw`
-import os, pty, sys, tty, select, time
-m, s = pty.openpty()
-tty.setraw(s)
-print("PTY " + os.ttyname(s), flush=True)
-def int24(v):
-    v &= 0xFFFFFF
-    return bytes([(v >> 16) & 255, (v >> 8) & 255, v & 255])
+${PTY_PRELUDE}
 def counts(n):
     if n % 2 == 1:
         return [(k + 1) * 1000 + n for k in range(8)]
@@ -113,17 +107,7 @@ test.serial('openbci-cyton-daisy without a model: 16 channels at 125 Hz in emg.r
   t.true(first.startsWith('PTY '), first);
   const dir = mkdtempSync(join(tmpdir(), 'reflex-daisy-rt-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  // The shipped board file, with only the serial path changed to the pseudo-terminal.
-  const board = JSON.parse(readFileSync(join(boardsDir, 'openbci-cyton-daisy.json'), 'utf8')) as { source: { path: string } };
-  board.source.path = first.slice(4);
-  const boardFile = join(dir, 'daisy.json');
-  writeFileSync(boardFile, JSON.stringify(board));
-
-  const cfg = defaultConfig(boardFile);
-  cfg.model = null; // what --no-model sets
-  cfg.runtimeId = 'daisy-rt';
-  cfg.telemetry.endpoints = ['tcp://127.0.0.1:*'];
-  cfg.telemetry.control = 'tcp://127.0.0.1:*';
+  const cfg = noModelConfig(shippedBoardAt('openbci-cyton-daisy', first.slice(4), dir, 'daisy.json'), 'daisy-rt');
   const lines: string[] = [];
   const rt = await Runtime.start(cfg, { log: new Logger({ sink: (_l, msg) => lines.push(msg), level: 'info' }), guardProcess: false });
   t.teardown(() => rt.stop());
@@ -131,36 +115,25 @@ test.serial('openbci-cyton-daisy without a model: 16 channels at 125 Hz in emg.r
   const ctl = new ControlClient({ endpoint: rt.controlEndpoints[0]!, timeoutMs: 20_000 });
   t.teardown(() => ctl.close());
   t.teardown(() => client.close());
-  const iter = client[Symbol.asyncIterator]();
   let rawBlocks = 0;
   let rawSamples = 0;
   const bad: string[] = [];
-  /** Next message matching `pred`; every emg.raw block passing by is checked sample by sample. */
-  const next = async (pred: (m: TelemetryMessage) => boolean, what: string): Promise<TelemetryMessage> => {
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      const r = await iter.next();
-      if (r.done) break;
-      const m = r.value;
-      if (m.topic === 'emg.raw') {
-        const b = m.body;
-        rawBlocks++;
-        rawSamples += b.samples;
-        if (b.channels.length !== 16 || b.rate !== 125 || b.unit !== 'uV') bad.push(`shape ${b.channels.length} ch, ${b.rate} Hz, ${b.unit}`);
-        // Samples in a block are contiguous: sample i's first packet is seq + 2i.
-        for (let i = 0; i < b.samples; i++) {
-          for (let c = 0; c < 16; c++) {
-            const want = expectedUv(b.block_seq + 2 * i, c);
-            if (b.data[c * b.samples + i] !== want) bad.push(`seq ${b.block_seq} sample ${i} ch${c + 1}: ${b.data[c * b.samples + i]} != ${want}`);
-          }
-        }
+  // Every emg.raw block passing by is checked sample by sample.
+  const next = telemetryWaiter(client, rt, (m) => {
+    if (m.topic !== 'emg.raw') return;
+    const b = m.body;
+    rawBlocks++;
+    rawSamples += b.samples;
+    if (b.channels.length !== 16 || b.rate !== 125 || b.unit !== 'uV') bad.push(`shape ${b.channels.length} ch, ${b.rate} Hz, ${b.unit}`);
+    // Samples in a block are contiguous: sample i's first packet is seq + 2i.
+    for (let i = 0; i < b.samples; i++) {
+      for (let c = 0; c < 16; c++) {
+        const want = expectedUv(b.block_seq + 2 * i, c);
+        if (b.data[c * b.samples + i] !== want) bad.push(`seq ${b.block_seq} sample ${i} ch${c + 1}: ${b.data[c * b.samples + i]} != ${want}`);
       }
-      if (pred(m)) return m;
     }
-    throw new Error(`no telemetry message: ${what}; status ${JSON.stringify(rt.status())}`);
-  };
-  const health = (pred: (c: Record<string, number>) => boolean, what: string) =>
-    next((m) => m.topic === 'health' && pred(m.body.counters), what).then((m) => (m.topic === 'health' ? m.body.counters : {}));
+  });
+  const health = healthWaiter(next);
 
   let c = await health((x) => (x['source.samples'] ?? 0) >= 25 && rawSamples >= 10, '25 samples counted in health, 10 seen in emg.raw');
   t.deepEqual(bad.slice(0, 5), [], 'every emg.raw value is what the fake sent, paired right');

@@ -9,20 +9,19 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { boardsDir, loadBoard } from '../src/boards/load.js';
+import { loadBoard } from '../src/boards/load.js';
 import type { BoardDef } from '../src/boards/types.js';
 import { Logger, nullLogger } from '../src/core/log.js';
-import { defaultConfig } from '../src/runtime/config.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import type { Source, SourceStateDetail } from '../src/runtime/source.js';
 import { openSource } from '../src/runtime/source-open.js';
 import { TelemetryClient } from '../src/telemetry/client.js';
 import { ControlClient } from '../src/telemetry/control-client.js';
-import type { TelemetryMessage } from '../src/telemetry/topics.js';
-import { startPythonCyton, type FakeCyton } from './cyton-packets.js';
+import { PTY_PRELUDE, startPythonCyton, type FakeCyton } from './cyton-packets.js';
+import { healthWaiter, noModelConfig, shippedBoardAt, telemetryWaiter } from './runtime-helpers.js';
 
 /**
  * Fake Cyton on the master side of a pty: `v` -> banner ending in `$$$`, `b` -> packets at
@@ -31,13 +30,7 @@ import { startPythonCyton, type FakeCyton } from './cyton-packets.js';
  * radio), `hangup` closes the master (an unplugged dongle).
  */
 const FAKE_CYTON = String.raw`
-import os, pty, sys, tty, select, time
-m, s = pty.openpty()
-tty.setraw(s)
-print("PTY " + os.ttyname(s), flush=True)
-def int24(v):
-    v &= 0xFFFFFF
-    return bytes([(v >> 16) & 255, (v >> 8) & 255, v & 255])
+${PTY_PRELUDE}
 streaming = False
 sn = 0
 sent = 0
@@ -123,17 +116,7 @@ test.serial('openbci-cyton without a model: counters in status and health, a dro
   t.true(first.startsWith('PTY '), first);
   const dir = mkdtempSync(join(tmpdir(), 'reflex-cyton-rt-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  // The shipped board file, with only the serial path changed to the pseudo-terminal.
-  const board = JSON.parse(readFileSync(join(boardsDir, 'openbci-cyton.json'), 'utf8')) as { source: { path: string } };
-  board.source.path = first.slice(4);
-  const boardFile = join(dir, 'cyton.json');
-  writeFileSync(boardFile, JSON.stringify(board));
-
-  const cfg = defaultConfig(boardFile);
-  cfg.model = null; // what --no-model sets
-  cfg.runtimeId = 'cyton-rt';
-  cfg.telemetry.endpoints = ['tcp://127.0.0.1:*'];
-  cfg.telemetry.control = 'tcp://127.0.0.1:*';
+  const cfg = noModelConfig(shippedBoardAt('openbci-cyton', first.slice(4), dir, 'cyton.json'), 'cyton-rt');
   const lines: string[] = [];
   const log = new Logger({ sink: (_level, msg) => lines.push(msg), level: 'info' });
   const rt = await Runtime.start(cfg, { log, guardProcess: false });
@@ -142,18 +125,8 @@ test.serial('openbci-cyton without a model: counters in status and health, a dro
   const ctl = new ControlClient({ endpoint: rt.controlEndpoints[0]!, timeoutMs: 20_000 });
   t.teardown(() => ctl.close());
   t.teardown(() => client.close());
-  const iter = client[Symbol.asyncIterator]();
-  const next = async (pred: (m: TelemetryMessage) => boolean, what: string): Promise<TelemetryMessage> => {
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      const r = await iter.next();
-      if (r.done) break;
-      if (pred(r.value)) return r.value;
-    }
-    throw new Error(`no telemetry message: ${what}; status ${JSON.stringify(rt.status())}`);
-  };
-  const health = (pred: (c: Record<string, number>) => boolean, what: string) =>
-    next((m) => m.topic === 'health' && pred(m.body.counters), what).then((m) => (m.topic === 'health' ? m.body.counters : {}));
+  const next = telemetryWaiter(client, rt);
+  const health = healthWaiter(next);
 
   // Streaming: samples and packets counted where the status line and `health` read them.
   let c = await health((x) => (x['source.samples'] ?? 0) >= 25, '25 samples counted in health');

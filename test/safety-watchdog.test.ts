@@ -2,7 +2,6 @@ import test from 'ava';
 import { watchEstopInput } from '../src/actuate/estop.js';
 import { OutputMap } from '../src/actuate/mapping.js';
 import { SafetyLimiter } from '../src/actuate/safety.js';
-import type { ActuatorDef } from '../src/boards/types.js';
 import { FakeGpio } from '../src/hal/gpio-fake.js';
 import { ControlCore } from '../src/loop/core.js';
 import { IN, IN_META, OUT, OUT_META } from '../src/loop/messages.js';
@@ -11,11 +10,8 @@ import { DeadlineSchedule } from '../src/loop/schedule.js';
 import { CTRL, createControl, request, SharedFrame } from '../src/loop/shared.js';
 import { createStatsFrame, emptyStats, StatsReader, StatsWriter } from '../src/loop/stats.js';
 import type { SafetyEvent } from '../src/loop/watchdog.js';
+import { servoDefs as defs } from './loop-fixtures.js';
 
-const defs: ActuatorDef[] = [
-  { name: 'wrist', kind: 'servo', via: 'sim', min: 1000, max: 2000, slewPerS: 1e6, safe: 1500, unit: 'us' },
-  { name: 'grip', kind: 'servo', via: 'sim', min: 1000, max: 2000, slewPerS: 1e6, safe: 1000, unit: 'us' },
-];
 const PERIOD = 1; // ms (1 kHz)
 
 /**

@@ -27,6 +27,15 @@ export function cborMap(entries: Array<[unknown, unknown]>): Buffer {
   return Buffer.concat([header(5, entries.length), ...entries.flatMap(([k, v]) => [raw(k), raw(v)])]);
 }
 
+/** A request `{ id: 1, cmd: 'echo', args }` with `args` raw or encoded, keys in that order. */
+export function echoRequest(args: unknown): Buffer {
+  return cborMap([
+    ['id', 1],
+    ['cmd', 'echo'],
+    ['args', args],
+  ]);
+}
+
 /** A definite-length array of raw or encoded items. */
 export function cborArray(items: unknown[]): Buffer {
   return Buffer.concat([header(4, items.length), ...items.map(raw)]);

@@ -12,7 +12,7 @@ import type { RuntimeState } from '../src/runtime/types.js';
 import { createDecoder, createEncoder } from '../src/telemetry/codec.js';
 import { CONTROL_COMMANDS, type ControlCommand } from '../src/telemetry/control-protocol.js';
 import { ControlServer } from '../src/telemetry/control-server.js';
-import { cborArray, cborMap, indefiniteArray, indefiniteMap, indefiniteText, strictViolations } from './telemetry-control-cbor.js';
+import { cborArray, cborMap, echoRequest, indefiniteArray, indefiniteMap, indefiniteText, strictViolations } from './telemetry-control-cbor.js';
 import { bindEndpoint } from './telemetry-helpers.js';
 
 const enc = createEncoder();
@@ -278,33 +278,9 @@ test('trailing bytes, indefinite lengths and non-plain CBOR are E_MALFORMED and 
       ]),
       /indefinite/,
     ],
-    [
-      'indefinite-length list in args',
-      cborMap([
-        ['id', 1],
-        ['cmd', 'echo'],
-        ['args', cborMap([['a', indefiniteArray(1, 2)]])],
-      ]),
-      /indefinite/,
-    ],
-    [
-      'indefinite-length map in args',
-      cborMap([
-        ['id', 1],
-        ['cmd', 'echo'],
-        ['args', indefiniteMap([['a', 1]])],
-      ]),
-      /indefinite/,
-    ],
-    [
-      'indefinite-length byte string',
-      cborMap([
-        ['id', 1],
-        ['cmd', 'echo'],
-        ['args', cborMap([['a', h('5f 4101 ff')]])],
-      ]),
-      /indefinite/,
-    ],
+    ['indefinite-length list in args', echoRequest(cborMap([['a', indefiniteArray(1, 2)]])), /indefinite/],
+    ['indefinite-length map in args', echoRequest(indefiniteMap([['a', 1]])), /indefinite/],
+    ['indefinite-length byte string', echoRequest(cborMap([['a', h('5f 4101 ff')]])), /indefinite/],
     [
       'a tag on the id',
       cborMap([
@@ -313,42 +289,10 @@ test('trailing bytes, indefinite lengths and non-plain CBOR are E_MALFORMED and 
       ]),
       /tag/,
     ],
-    [
-      'a date in args',
-      cborMap([
-        ['id', 1],
-        ['cmd', 'echo'],
-        ['args', { when: new Date(0) }],
-      ]),
-      /tag/,
-    ],
-    [
-      'a typed array in args',
-      cborMap([
-        ['id', 1],
-        ['cmd', 'echo'],
-        ['args', { a: new Float32Array(2) }],
-      ]),
-      /tag/,
-    ],
-    [
-      'undefined',
-      cborMap([
-        ['id', 1],
-        ['cmd', 'echo'],
-        ['args', cborMap([['a', h('f7')]])],
-      ]),
-      /undefined/,
-    ],
-    [
-      'a simple value',
-      cborMap([
-        ['id', 1],
-        ['cmd', 'echo'],
-        ['args', cborMap([['a', h('e0')]])],
-      ]),
-      /simple/,
-    ],
+    ['a date in args', echoRequest({ when: new Date(0) }), /tag/],
+    ['a typed array in args', echoRequest({ a: new Float32Array(2) }), /tag/],
+    ['undefined', echoRequest(cborMap([['a', h('f7')]])), /undefined/],
+    ['a simple value', echoRequest(cborMap([['a', h('e0')]])), /simple/],
     [
       'an integer key',
       cborMap([
@@ -367,15 +311,7 @@ test('trailing bytes, indefinite lengths and non-plain CBOR are E_MALFORMED and 
       ]),
       /keys must be text/,
     ],
-    [
-      'a byte string',
-      cborMap([
-        ['id', 1],
-        ['cmd', 'echo'],
-        ['args', { a: Buffer.from([1, 2]) }],
-      ]),
-      /byte strings/,
-    ],
+    ['a byte string', echoRequest({ a: Buffer.from([1, 2]) }), /byte strings/],
     [
       'an id in more bytes than needed',
       cborMap([
@@ -392,24 +328,8 @@ test('trailing bytes, indefinite lengths and non-plain CBOR are E_MALFORMED and 
       ]),
       /more bytes/,
     ],
-    [
-      'NaN',
-      cborMap([
-        ['id', 1],
-        ['cmd', 'echo'],
-        ['args', cborMap([['a', h('f9 7e00')]])],
-      ]),
-      /NaN/,
-    ],
-    [
-      'infinity',
-      cborMap([
-        ['id', 1],
-        ['cmd', 'echo'],
-        ['args', cborMap([['a', h('f9 7c00')]])],
-      ]),
-      /Infinity/,
-    ],
+    ['NaN', echoRequest(cborMap([['a', h('f9 7e00')]])), /NaN/],
+    ['infinity', echoRequest(cborMap([['a', h('f9 7c00')]])), /Infinity/],
     [
       'an integer beyond 2^53',
       cborMap([
@@ -426,15 +346,7 @@ test('trailing bytes, indefinite lengths and non-plain CBOR are E_MALFORMED and 
       ]),
       /UTF-8/,
     ],
-    [
-      'nested too deep',
-      cborMap([
-        ['id', 1],
-        ['cmd', 'echo'],
-        ['args', cborMap([['a', Buffer.concat([Buffer.alloc(20, 0x81), h('00')])]])],
-      ]),
-      /deeper/,
-    ],
+    ['nested too deep', echoRequest(cborMap([['a', Buffer.concat([Buffer.alloc(20, 0x81), h('00')])]])), /deeper/],
     ['60,000 levels of nesting', Buffer.concat([h('a1 6161'), Buffer.alloc(60_000, 0x81), h('00')]), /deeper/],
     ['an empty frame', Buffer.alloc(0), /./],
     ['a truncated map', ok.subarray(0, ok.length - 2), /./],

@@ -9,6 +9,7 @@ import { CoreCodes } from '../core/codes.js';
 import { ConfigError, ReflexError } from '../core/errors.js';
 import { formatLogRecord } from '../core/log.js';
 import type { CliContext, CommandModule } from './context.js';
+import { joinKeyValues } from './argv.js';
 
 /**
  * Every command, loaded only when it runs (or for `--help`): `reflex version` need not load
@@ -57,7 +58,7 @@ async function help(out: NodeJS.WritableStream): Promise<void> {
 }
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, ...rest] = joinKeyValues(argv);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     await help(ctx.stdout);
     return name === undefined ? 2 : 0;
